@@ -1,0 +1,1 @@
+"""Packaging helpers (Briefcase) and platform installers."""

@@ -1,0 +1,3 @@
+"""StrumSpace desktop application."""
+
+__version__ = "0.1.0"

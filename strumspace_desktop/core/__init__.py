@@ -1,0 +1,1 @@
+"""StrumSpace core layer."""

@@ -1,0 +1,1 @@
+"""StrumSpace sync layer."""
