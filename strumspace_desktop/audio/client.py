@@ -1,0 +1,315 @@
+"""The UI process's handle on the engine process (no Qt: the Qt adapter wraps it).
+
+Real-time commands go through the shared command ring; slow requests (open a
+device, load a SoundFont) go over a pipe and wait for their reply. The client
+remembers the last value of every setting it sent, and sends them again whenever
+the engine builds a new graph (a new sample rate), so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import secrets
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, Listener
+from typing import Any
+
+import numpy as np
+
+from strumspace_desktop.audio.protocol import Cmd, St, TransportState
+from strumspace_desktop.audio.shared_block import TIMING_CAPACITY, SharedBlock
+
+
+class EngineError(Exception):
+    """A request the engine could not carry out; the text is for musicians."""
+
+
+@dataclass(frozen=True)
+class EngineStatus:
+    running: bool
+    state: TransportState
+    beat: float
+    seconds: float
+    tempo: float
+    numerator: int
+    denominator: int
+    xruns: int
+    load: float
+    load_peak: float
+    peak_left: float
+    peak_right: float
+    sample_rate: int
+    blocksize: int
+    input_latency: float
+    output_latency: float
+    record_armed: bool
+    loop_on: bool
+    loop_start: float
+    loop_end: float
+    count_in_bars: int
+    metronome_on: bool
+    midi_in_count: int
+    voices: int
+    clock: int
+    heartbeat: int
+
+
+class EngineClient:
+    def __init__(self) -> None:
+        self.block = SharedBlock.create()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._conn: Connection | None = None
+        self._ids = itertools.count(1)
+        self.notifications: deque[tuple[str, dict[str, Any]]] = deque()
+        self._sticky: dict[tuple[int, ...], tuple[float, ...]] = {}
+
+    # Lifetime --------------------------------------------------------------------------------
+    def start(self, timeout: float = 20.0) -> None:
+        """Start the engine as a fresh interpreter (`python -m ...engine_process`): it
+        imports no Qt and shares no GIL with the UI. It connects back over a local
+        socket authenticated with a one-time key."""
+        authkey = secrets.token_bytes(32)
+        family = "AF_UNIX" if sys.platform != "win32" else "AF_INET"
+        listener = Listener(family=family, authkey=authkey)
+        env = dict(os.environ, STRUMSPACE_ENGINE_KEY=authkey.hex())
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "strumspace_desktop.audio.engine_process",
+             "--shm", self.block.name, "--address", repr(listener.address)],
+            env=env, stdin=subprocess.DEVNULL)
+        try:
+            conn = self._accept(listener, timeout)
+        finally:
+            listener.close()
+        self._conn = conn
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                if conn.poll(0.05):
+                    msg = conn.recv()
+                    if msg[0] == "notify" and msg[1] == "ready":
+                        return
+                    self._stash(msg)
+                if not self.alive:
+                    break
+        except (EOFError, OSError):
+            pass
+        self.stop()
+        raise EngineError("The audio engine did not start.")
+
+    def _accept(self, listener: Listener, timeout: float) -> Connection:
+        # Listener.accept() blocks forever; a thread keeps the wait bounded.
+        box: list[Connection | BaseException] = []
+
+        def accept() -> None:
+            try:
+                box.append(listener.accept())
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                box.append(exc)
+
+        t = threading.Thread(target=accept, daemon=True)
+        t.start()
+        t.join(timeout)
+        if not box or isinstance(box[0], BaseException):
+            if self._proc is not None:
+                self._proc.kill()
+            raise EngineError("The audio engine did not start.")
+        return box[0]
+
+    @property
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def stop(self, timeout: float = 5.0) -> None:
+        proc, conn = self._proc, self._conn
+        if proc is not None and conn is not None and self.alive:
+            try:
+                self.request("shutdown", timeout=timeout)
+            except (EngineError, OSError):
+                pass
+        if proc is not None:
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(2.0)
+        if conn is not None:
+            conn.close()
+        self._proc = self._conn = None
+        self.block.close()
+
+    # Slow requests ---------------------------------------------------------------------------
+    def request(self, op: str, timeout: float = 15.0, **args: Any) -> Any:
+        conn = self._conn
+        if conn is None or not self.alive:
+            raise EngineError("The audio engine is not running.")
+        req_id = next(self._ids)
+        conn.send((req_id, op, args))
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise EngineError(f"The audio engine did not answer ({op}).")
+            if not conn.poll(min(left, 0.1)):
+                if not self.alive:
+                    raise EngineError("The audio engine stopped unexpectedly.")
+                continue
+            msg = conn.recv()
+            if msg[0] == "reply" and msg[1] == req_id:
+                if not msg[2]:
+                    raise EngineError(str(msg[3]))
+                return msg[3]
+            self._stash(msg)
+
+    def _stash(self, msg: tuple[Any, ...]) -> None:
+        if msg[0] == "notify":
+            kind, payload = msg[1], msg[2]
+            if kind == "graph_reset":
+                self.resend_settings()
+            self.notifications.append((kind, payload))
+
+    def poll_notifications(self) -> list[tuple[str, dict[str, Any]]]:
+        conn = self._conn
+        if conn is not None:
+            try:
+                while conn.poll(0):
+                    self._stash(conn.recv())
+            except (EOFError, OSError):
+                self.notifications.append(("engine_died", {
+                    "message": "The audio engine stopped unexpectedly."}))
+                self._conn = None
+        out = list(self.notifications)
+        self.notifications.clear()
+        return out
+
+    def open_stream(self, **config: Any) -> dict[str, Any]:
+        info: dict[str, Any] = self.request("open_stream", timeout=30.0, **config)
+        self.resend_settings()
+        return info
+
+    def load_soundfont(self, path: str | None) -> dict[str, Any]:
+        result: dict[str, Any] = self.request("load_soundfont", timeout=60.0, path=path)
+        return result
+
+    def list_devices(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.request("list_devices")
+        return result
+
+    def set_midi_inputs(self, names: list[str] | None) -> dict[str, Any]:
+        result: dict[str, Any] = self.request("set_midi_inputs", names=names)
+        return result
+
+    def midi_state(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.request("midi_state")
+        return result
+
+    # Real-time commands ----------------------------------------------------------------------
+    def send(self, op: Cmd, a: float = 0.0, b: float = 0.0, c: float = 0.0,
+             d: float = 0.0) -> bool:
+        """Queue a command for the next audio block; False if the ring is full."""
+        return self.block.commands.push(int(op), a, b, c, d)
+
+    def _send_sticky(self, key: tuple[int, ...], op: Cmd, *values: float) -> None:
+        self._sticky[key] = (int(op), *values)
+        self.send(op, *values)
+
+    def resend_settings(self) -> None:
+        for values in self._sticky.values():
+            self.block.commands.push(*values)
+
+    def note_on(self, channel: int, note: int, velocity: int = 100) -> None:
+        self.send(Cmd.NOTE_ON, channel, note, velocity)
+
+    def note_off(self, channel: int, note: int) -> None:
+        self.send(Cmd.NOTE_OFF, channel, note)
+
+    def control_change(self, channel: int, controller: int, value: int) -> None:
+        self.send(Cmd.CONTROL_CHANGE, channel, controller, value)
+
+    def pitch_bend(self, channel: int, value: int) -> None:
+        self.send(Cmd.PITCH_BEND, channel, value)
+
+    def all_notes_off(self, channel: int = -1) -> None:
+        self.send(Cmd.ALL_NOTES_OFF, channel)
+
+    def program(self, channel: int, bank: int, program: int) -> None:
+        self._send_sticky((Cmd.PROGRAM, channel), Cmd.PROGRAM, channel, bank, program)
+
+    def channel_mix(self, channel: int, gain: float) -> None:
+        self._send_sticky((Cmd.CHANNEL_MIX, channel), Cmd.CHANNEL_MIX, channel, gain)
+
+    def play(self) -> None:
+        self.send(Cmd.PLAY)
+
+    def stop_transport(self) -> None:
+        self.send(Cmd.STOP)
+
+    def locate(self, beat: float) -> None:
+        self.send(Cmd.LOCATE, beat)
+
+    def set_tempo(self, bpm: float) -> None:
+        self._send_sticky((Cmd.TEMPO,), Cmd.TEMPO, bpm)
+
+    def set_meter(self, numerator: int, denominator: int) -> None:
+        self._send_sticky((Cmd.METER,), Cmd.METER, numerator, denominator)
+
+    def set_count_in(self, bars: int) -> None:
+        self._send_sticky((Cmd.COUNT_IN,), Cmd.COUNT_IN, bars)
+
+    def set_loop(self, on: bool, start_beat: float, end_beat: float) -> None:
+        self._send_sticky((Cmd.LOOP,), Cmd.LOOP, float(on), start_beat, end_beat)
+
+    def set_record_arm(self, armed: bool) -> None:
+        self._send_sticky((Cmd.RECORD_ARM,), Cmd.RECORD_ARM, float(armed))
+
+    def set_metronome(self, on: bool, gain: float) -> None:
+        self._send_sticky((Cmd.METRONOME,), Cmd.METRONOME, float(on), gain)
+
+    def set_master_gain(self, gain: float) -> None:
+        self._send_sticky((Cmd.MASTER_GAIN,), Cmd.MASTER_GAIN, gain)
+
+    def set_input_channel(self, channel: int) -> None:
+        self._send_sticky((Cmd.INPUT_CHANNEL,), Cmd.INPUT_CHANNEL, channel)
+
+    def set_cc_consumed(self, channel: int, controller: int, consumed: bool) -> None:
+        self.block.cc_consume[channel, controller] = 1 if consumed else 0
+
+    # Reading back ----------------------------------------------------------------------------
+    def poll_events(self) -> list[tuple[float, ...]]:
+        return self.block.events.pop_all()
+
+    def status(self) -> EngineStatus:
+        s = self.block.status.copy()
+        return EngineStatus(
+            running=bool(s[St.RUNNING]), state=TransportState(int(s[St.STATE])),
+            beat=float(s[St.BEAT]), seconds=float(s[St.SECONDS]), tempo=float(s[St.TEMPO]),
+            numerator=int(s[St.NUMERATOR]), denominator=int(s[St.DENOMINATOR]),
+            xruns=int(s[St.XRUNS]), load=float(s[St.LOAD]), load_peak=float(s[St.LOAD_PEAK]),
+            peak_left=float(s[St.PEAK_LEFT]), peak_right=float(s[St.PEAK_RIGHT]),
+            sample_rate=int(s[St.SAMPLE_RATE]), blocksize=int(s[St.BLOCKSIZE]),
+            input_latency=float(s[St.INPUT_LATENCY]),
+            output_latency=float(s[St.OUTPUT_LATENCY]),
+            record_armed=bool(s[St.RECORD_ARMED]), loop_on=bool(s[St.LOOP_ON]),
+            loop_start=float(s[St.LOOP_START]), loop_end=float(s[St.LOOP_END]),
+            count_in_bars=int(s[St.COUNT_IN_BARS]), metronome_on=bool(s[St.METRONOME_ON]),
+            midi_in_count=int(s[St.MIDI_IN_COUNT]), voices=int(s[St.VOICES]),
+            clock=int(s[St.CLOCK]), heartbeat=int(s[St.HEARTBEAT]))
+
+    def callback_loads(self) -> np.ndarray:
+        """Every callback's time as a fraction of its period, oldest first (up to the
+        ring's capacity)."""
+        n = int(self.block.status[St.TIMING_INDEX])
+        ring = self.block.timings
+        if n <= TIMING_CAPACITY:
+            return ring[:n].copy()
+        i = n & (TIMING_CAPACITY - 1)
+        return np.concatenate([ring[i:], ring[:i]])

@@ -1,0 +1,417 @@
+"""The audio engine process: the sounddevice stream, the instrument and MIDI input.
+
+It runs apart from the Qt UI so that the UI's Python never competes with the audio
+callback for the GIL. Its main thread handles slow requests from the UI over a pipe
+(open a device, load a SoundFont, choose MIDI ports); the audio callback only talks
+to the UI through the shared block's lock-free rings and status fields.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+import time
+import traceback
+from multiprocessing.connection import Client, Connection
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from strumspace_desktop.audio import devices
+from strumspace_desktop.audio.graph import EngineGraph
+from strumspace_desktop.audio.protocol import Evt, St
+from strumspace_desktop.audio.shared_block import TIMING_CAPACITY, SharedBlock
+from strumspace_desktop.audio.synth import (
+    FluidSynthInstrument,
+    SoundFontError,
+    SynthUnavailableError,
+    find_default_soundfont,
+)
+from strumspace_desktop.midi.inputs import MidiInputs
+from strumspace_desktop.midi.ports import api_name, preferred_api
+
+sd = devices.sd
+JACK_API = "JACK Audio Connection Kit"
+REOPEN_INTERVAL_S = 2.0
+MIDI_REFRESH_S = 1.0
+LOAD_PEAK_DECAY = 0.995
+
+
+class StreamError(Exception):
+    """The chosen audio device could not be opened; the text is for musicians."""
+
+
+class EngineHost:
+    """Everything that lives in the engine process."""
+
+    def __init__(self, block: SharedBlock, conn: Connection) -> None:
+        self.block = block
+        self.conn = conn
+        self.graph: EngineGraph | None = None
+        self.stream: sd.Stream | sd.OutputStream | None = None
+        self.stream_config: dict[str, Any] | None = None
+        self.stream_info: dict[str, Any] = {}
+        self.soundfont: Path | None = None
+        self.midi: MidiInputs | None = None
+        self.midi_wanted: list[str] | None = None
+        self._lost = False
+        self._next_reopen = 0.0
+        self._xruns = 0
+        self._timing_index = 0
+        self._mono_scratch = np.zeros((8192, 2), np.float32)
+        self._mono = False
+        self._period = 1.0
+        self._running = True
+
+    # The audio callback -------------------------------------------------------------------
+    def _callback(self, *args: Any) -> None:
+        t0 = time.perf_counter()
+        outdata, frames, status = args[-4], args[-3], args[-1]
+        graph = self.graph
+        st = self.block.status
+        if status.output_underflow or status.input_overflow or status.output_overflow \
+                or status.input_underflow:
+            self._xruns += 1
+            st[St.XRUNS] = self._xruns
+            self.block.events.push(Evt.XRUN, graph.clock if graph else 0, self._xruns)
+        if graph is None:
+            outdata.fill(0)
+            return
+        if self._mono:
+            graph.process(self._mono_scratch, frames)
+            outdata[:, 0] = self._mono_scratch[:frames, 0]
+        else:
+            graph.process(outdata, frames)
+        dt = time.perf_counter() - t0
+        load = dt / self._period
+        st[St.LOAD] = load
+        st[St.LOAD_PEAK] = max(load, st[St.LOAD_PEAK] * LOAD_PEAK_DECAY)
+        i = self._timing_index
+        self.block.timings[i & (TIMING_CAPACITY - 1)] = load
+        self._timing_index = i + 1
+        st[St.TIMING_INDEX] = i + 1
+
+    def _blocks_done(self) -> int:
+        return self.graph.blocks if self.graph is not None else 0
+
+    # Stream --------------------------------------------------------------------------------
+    def open_stream(self, config: dict[str, Any]) -> dict[str, Any]:
+        self.close_stream()
+        self.stream_config = config
+        devices.reinitialize()
+        out = devices.choose_output(config.get("host_api"), config.get("output_device"))
+        if out is None:
+            raise StreamError("No audio output device was found. Connect an audio "
+                              "interface or start an audio server (JACK, PulseAudio).")
+        inp = devices.choose_input(out, config.get("input_device")) \
+            if config.get("use_input", True) else None
+        requested = int(config.get("blocksize", 256))
+        rate = int(config.get("sample_rate", 48000))
+        note = ""
+        if out.host_api == JACK_API:
+            rate, actual = _jack_rate_and_blocksize(requested, config.get("set_jack_blocksize",
+                                                                          True))
+            if actual != requested:
+                note = (f"The JACK server runs at {actual} frames; StrumSpace uses that "
+                        f"instead of {requested}.")
+            requested = actual
+        blocksizes = [requested] + [b for b in (256, 512, 1024) if b > requested]
+        last_error: Exception | None = None
+        for bs in blocksizes:
+            try:
+                stream = self._make_stream(out, inp, rate, bs)
+                break
+            except sd.PortAudioError as exc:
+                last_error = exc
+                inp = None if inp is not None and bs == blocksizes[0] else inp
+        else:
+            raise StreamError(f"{out.name} ({out.host_api}) refused to open: {last_error}.")
+        if stream.blocksize != requested and not note:
+            note = (f"{out.name} refused a buffer of {requested} frames; using "
+                    f"{stream.blocksize} instead.")
+        self._install_graph(int(stream.samplerate))
+        self._period = stream.blocksize / stream.samplerate if stream.blocksize else 0.005
+        self.stream = stream
+        st = self.block.status
+        st[St.BLOCKSIZE] = stream.blocksize
+        lat = stream.latency
+        in_lat, out_lat = (lat if isinstance(lat, tuple) else (0.0, lat))
+        st[St.INPUT_LATENCY] = in_lat
+        st[St.OUTPUT_LATENCY] = out_lat
+        stream.start()
+        st[St.RUNNING] = 1
+        self._lost = False
+        self._setup_midi(out.host_api)
+        self.stream_info = {
+            "device": out.name, "host_api": out.host_api,
+            "input_device": inp.name if inp else None,
+            "sample_rate": int(stream.samplerate), "blocksize": int(stream.blocksize),
+            "input_latency": in_lat, "output_latency": out_lat,
+            "round_trip_ms": (in_lat + out_lat) * 1000.0 if inp else out_lat * 1000.0,
+            "note": note, "midi_api": api_name(self.midi.api) if self.midi else None,
+            "midi_virtual_port": self.midi.virtual_port_name if self.midi else None,
+        }
+        return self.stream_info
+
+    def _make_stream(self, out: devices.AudioDevice, inp: devices.AudioDevice | None,
+                     rate: int, blocksize: int) -> sd.Stream | sd.OutputStream:
+        out_ch = min(2, out.max_output_channels)
+        self._mono = out_ch == 1
+        common = dict(samplerate=rate, blocksize=blocksize, dtype="float32",
+                      latency="low", callback=self._callback)
+        if inp is not None:
+            return sd.Stream(device=(inp.index, out.index),
+                             channels=(min(2, inp.max_input_channels), out_ch), **common)
+        return sd.OutputStream(device=out.index, channels=out_ch, **common)
+
+    def _install_graph(self, rate: int) -> None:
+        if self.graph is not None and self.graph.sample_rate == rate:
+            return
+        old = self.graph
+        self.graph = EngineGraph(self.block, rate, self._build_instrument(rate, report=True))
+        if old is not None:
+            self.graph.midi_sources = old.midi_sources
+            if old.instrument is not None:
+                old.instrument.close()
+        self._notify("graph_reset", {"sample_rate": rate})
+
+    def close_stream(self) -> None:
+        stream, self.stream = self.stream, None
+        if stream is not None:
+            try:
+                stream.abort(ignore_errors=True)
+                stream.close(ignore_errors=True)
+            except sd.PortAudioError:
+                pass
+        self.block.status[St.RUNNING] = 0
+
+    def _check_stream(self) -> None:
+        stream = self.stream
+        now = time.monotonic()
+        if stream is not None and not stream.active and not self._lost:
+            self._lost = True
+            self.block.status[St.RUNNING] = 0
+            self._notify("stream_lost", {"message": (
+                f"The audio device {self.stream_info.get('device', '')} stopped. "
+                "StrumSpace keeps trying to reopen it.")})
+            self._next_reopen = now + REOPEN_INTERVAL_S
+        if self._lost and self.stream_config is not None and now >= self._next_reopen:
+            self._next_reopen = now + REOPEN_INTERVAL_S
+            try:
+                info = self.open_stream(self.stream_config)
+            except (StreamError, sd.PortAudioError, OSError):
+                self.stream = None
+                self._lost = True
+                return
+            self._notify("stream_recovered", info)
+
+    # Instrument -----------------------------------------------------------------------------
+    def _build_instrument(self, rate: int, report: bool) -> FluidSynthInstrument | None:
+        path = self.soundfont or find_default_soundfont()
+        try:
+            return FluidSynthInstrument(rate, path)
+        except (SoundFontError, SynthUnavailableError) as exc:
+            if report:
+                self._notify("instrument_error", {"message": str(exc)})
+            try:
+                return FluidSynthInstrument(rate, None)  # silent, but the app still runs
+            except SynthUnavailableError:
+                return None
+
+    def load_soundfont(self, path: str | None) -> dict[str, Any]:
+        sf = Path(path) if path else find_default_soundfont()
+        if sf is None:
+            raise SoundFontError("No General MIDI SoundFont was found. Install one "
+                                 "(on Debian/Ubuntu: apt-get install fluid-soundfont-gm) "
+                                 "or choose a .sf2/.sf3 file.")
+        rate = self.graph.sample_rate if self.graph else 48000
+        inst = FluidSynthInstrument(rate, sf)  # raises SoundFontError with a clear text
+        self.soundfont = sf
+        graph = self.graph
+        if graph is None:
+            inst.close()
+            return {"soundfont": str(sf)}
+        if self.stream is not None and self.stream.active:
+            graph.pending_instrument = inst
+            deadline = time.monotonic() + 2.0
+            while graph.pending_instrument is not None and time.monotonic() < deadline:
+                time.sleep(0.005)
+        if graph.pending_instrument is not None:
+            # No callback is running: swap here, nothing else touches the synth now.
+            graph._swap_instrument()
+        self._free_retired()
+        return {"soundfont": str(sf)}
+
+    def _free_retired(self) -> None:
+        graph = self.graph
+        if graph is not None and graph.retired_instrument is not None:
+            old, graph.retired_instrument = graph.retired_instrument, None
+            old.close()
+
+    # MIDI -------------------------------------------------------------------------------------
+    def _setup_midi(self, host_api: str) -> None:
+        api = preferred_api(host_api)
+        if self.midi is not None and self.midi.api == api:
+            self._publish_midi(self.midi)
+            return
+        if self.midi is not None:
+            self.midi.close()
+            self.midi = None
+        try:
+            self.midi = MidiInputs(api, self._set_midi_sources, self._blocks_done)
+        except Exception as exc:  # noqa: BLE001 - rtmidi raises several kinds
+            self._notify("midi_error", {"message": f"MIDI input is unavailable: {exc}"})
+            return
+        self.midi.set_wanted(self.midi_wanted)
+        self._notify("midi_ports", self._midi_state())
+
+    def _publish_midi(self, midi: MidiInputs) -> None:
+        midi.refresh(force=True)
+
+    def _set_midi_sources(self, sources: tuple[Any, ...]) -> None:
+        if self.graph is not None:
+            self.graph.midi_sources = sources
+
+    def _midi_state(self) -> dict[str, Any]:
+        midi = self.midi
+        if midi is None:
+            return {"ports": [], "open": [], "api": None, "virtual": None}
+        return {"ports": [p.stable_name for p in midi.ports], "open": midi.open_names(),
+                "api": api_name(midi.api), "virtual": midi.virtual_port_name}
+
+    def set_midi_inputs(self, names: list[str] | None) -> dict[str, Any]:
+        self.midi_wanted = names
+        if self.midi is not None:
+            self.midi.set_wanted(names)
+        return self._midi_state()
+
+    # Control loop -----------------------------------------------------------------------------
+    def _notify(self, kind: str, payload: dict[str, Any]) -> None:
+        try:
+            self.conn.send(("notify", kind, payload))
+        except (BrokenPipeError, OSError):
+            self._running = False
+
+    def handle(self, op: str, args: dict[str, Any]) -> Any:
+        if op == "open_stream":
+            return self.open_stream(args)
+        if op == "close_stream":
+            self.close_stream()
+            return None
+        if op == "load_soundfont":
+            return self.load_soundfont(args.get("path"))
+        if op == "list_devices":
+            if self.stream is None:
+                devices.reinitialize()
+            return {"devices": [d.as_dict() for d in devices.list_devices()],
+                    "host_apis": devices.host_api_names()}
+        if op == "set_midi_inputs":
+            return self.set_midi_inputs(args.get("names"))
+        if op == "midi_state":
+            if self.midi is not None:
+                self.midi.refresh()
+            return self._midi_state()
+        if op == "info":
+            return {"stream": self.stream_info, "soundfont": str(self.soundfont or
+                                                                 find_default_soundfont()),
+                    "pid": os.getpid(), "modules": sorted(sys.modules)}
+        if op == "shutdown":
+            self._running = False
+            return None
+        raise ValueError(f"unknown request {op!r}")
+
+    def run(self) -> None:
+        gc.collect()
+        gc.freeze()  # what exists now is never scanned again by the callback's GC passes
+        next_midi = time.monotonic() + MIDI_REFRESH_S
+        parent = os.getppid()
+        while self._running:
+            try:
+                ready = self.conn.poll(0.1)
+            except (EOFError, OSError):
+                break
+            if ready:
+                try:
+                    msg = self.conn.recv()
+                except (EOFError, OSError):
+                    break
+                req_id, op, args = msg
+                try:
+                    result = self.handle(op, args)
+                    self.conn.send(("reply", req_id, True, result))
+                except (StreamError, SoundFontError, SynthUnavailableError, ValueError,
+                        sd.PortAudioError, OSError) as exc:
+                    self.conn.send(("reply", req_id, False, str(exc)))
+                except Exception:  # noqa: BLE001 - report, keep the engine alive
+                    self.conn.send(("reply", req_id, False, traceback.format_exc()))
+            now = time.monotonic()
+            self._free_retired()
+            self._check_stream()
+            if now >= next_midi:
+                next_midi = now + MIDI_REFRESH_S
+                if self.midi is not None and self.midi.refresh():
+                    self._notify("midi_ports", self._midi_state())
+            if os.getppid() != parent:
+                break  # the UI died: do not keep a stream open forever
+        self.shutdown()
+
+    def shutdown(self) -> None:
+        self.close_stream()
+        if self.midi is not None:
+            self.midi.close()
+            self.midi = None
+        if self.graph is not None and self.graph.instrument is not None:
+            self.graph.instrument.close()
+
+
+def _jack_rate_and_blocksize(requested: int, allow_change: bool) -> tuple[int, int]:
+    """The JACK server's sample rate and period, after asking it for `requested`."""
+    import jack
+
+    client = jack.Client("StrumSpace-setup", no_start_server=True)
+    try:
+        if allow_change and client.blocksize != requested:
+            try:
+                client.blocksize = requested
+            except jack.JackError:
+                pass
+        return int(client.samplerate), int(client.blocksize)
+    finally:
+        client.close()
+
+
+def engine_main(shm_name: str, conn: Connection) -> None:
+    """Run the engine until the UI asks it to stop or goes away."""
+    block = SharedBlock.attach(shm_name)
+    host = EngineHost(block, conn)
+    try:
+        conn.send(("notify", "ready", {"pid": os.getpid()}))
+        host.run()
+    finally:
+        host.shutdown()
+        host.graph = None
+        block.close()
+        conn.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m strumspace_desktop.audio.engine_process --shm NAME --address ADDR`,
+    started by EngineClient with the connection key in $STRUMSPACE_ENGINE_KEY."""
+    import argparse
+    import ast
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--shm", required=True)
+    parser.add_argument("--address", required=True)
+    args = parser.parse_args(argv)
+    key = bytes.fromhex(os.environ.pop("STRUMSPACE_ENGINE_KEY", ""))
+    address = ast.literal_eval(args.address)
+    conn = Client(address, authkey=key)
+    engine_main(args.shm, conn)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
