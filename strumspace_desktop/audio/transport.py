@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from strumspace_desktop.audio.protocol import TransportState
+from strumspace_desktop.core.timing import samples_per_beat
 
 MAX_CLICKS_PER_BLOCK = 64
 
@@ -43,12 +44,16 @@ class Transport:
         self.click_accents = np.zeros(MAX_CLICKS_PER_BLOCK, np.int8)
         self.click_count = 0
         self.state_changed = False
+        self._update_spb()
 
     # Derived values ------------------------------------------------------------------
     @property
     def samples_per_beat(self) -> float:
+        return self._spb
+
+    def _update_spb(self) -> None:
         # The beat is the meter's unit: a quarter in 4/4, an eighth in 6/8.
-        return self.sample_rate * 60.0 / self.bpm * 4.0 / self.denominator
+        self._spb = samples_per_beat(self.bpm, self.denominator, self.sample_rate)
 
     def beat_at(self, clock: int) -> float:
         if self.state == TransportState.STOPPED:
@@ -105,10 +110,12 @@ class Transport:
             beat = self.beat_at(clock)
             seconds = self.seconds_at(clock)
             self.bpm = bpm
+            self._update_spb()
             self._reanchor(clock, beat)
             self._anchor_seconds = seconds
         else:
             self.bpm = bpm
+            self._update_spb()
 
     def set_meter(self, clock: int, numerator: int, denominator: int) -> None:
         if not 1 <= numerator <= 32 or denominator not in (1, 2, 4, 8, 16, 32):
@@ -117,6 +124,7 @@ class Transport:
         seconds = self.seconds_at(clock)
         self.numerator = numerator
         self.denominator = denominator
+        self._update_spb()
         if self.state != TransportState.STOPPED:
             self._reanchor(clock, beat)
             self._anchor_seconds = seconds
