@@ -1,0 +1,207 @@
+"""Tests for strumspace_desktop.core.tracks."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from strumspace_desktop.core.gm import DRUM_CHANNEL, Instrument
+from strumspace_desktop.core.tracks import (
+    MAX_MELODIC_TRACKS,
+    Change,
+    Track,
+    TrackLimitError,
+    TrackList,
+)
+
+PIANO = Instrument.melodic(0)
+BASS = Instrument.melodic(33)
+KIT = Instrument.kit(0)
+
+
+def test_melodic_tracks_get_distinct_channels_skipping_the_drum_channel() -> None:
+    tl = TrackList()
+    channels = [tl.add(f"t{i}", PIANO).channel for i in range(MAX_MELODIC_TRACKS)]
+    assert MAX_MELODIC_TRACKS == 15
+    assert channels == [0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15]
+
+
+def test_the_sixteenth_melodic_track_is_refused_with_a_clear_error() -> None:
+    tl = TrackList()
+    for i in range(15):
+        tl.add(f"t{i}", PIANO)
+    with pytest.raises(TrackLimitError, match="at most 15 instrument tracks"):
+        tl.add("one too many", BASS)
+    assert len(tl) == 15
+    # Drum tracks share channel 9, so they still fit.
+    assert tl.add("Drums", KIT).channel == DRUM_CHANNEL
+
+
+def test_drum_tracks_share_channel_9() -> None:
+    tl = TrackList()
+    a = tl.add("Kit A", KIT)
+    b = tl.add("Kit B", Instrument.kit(25))
+    assert a.channel == b.channel == DRUM_CHANNEL
+
+
+def test_a_removed_tracks_channel_is_reused() -> None:
+    tl = TrackList()
+    tl.add("a", PIANO)
+    b = tl.add("b", PIANO)
+    tl.add("c", PIANO)
+    tl.remove(b.id)
+    assert tl.add("d", PIANO).channel == b.channel
+
+
+def test_switching_between_drums_and_melodic_moves_the_channel() -> None:
+    tl = TrackList()
+    t = tl.add("x", PIANO)
+    t = tl.set_instrument(t.id, KIT)
+    assert t.channel == DRUM_CHANNEL
+    t = tl.set_instrument(t.id, BASS)
+    assert t.channel == 0
+    assert t.instrument == BASS
+
+
+def test_switching_to_melodic_when_all_channels_are_taken_fails_and_keeps_the_track() -> None:
+    tl = TrackList()
+    for i in range(15):
+        tl.add(f"t{i}", PIANO)
+    d = tl.add("Drums", KIT)
+    with pytest.raises(TrackLimitError):
+        tl.set_instrument(d.id, PIANO)
+    assert tl.get(d.id).instrument == KIT
+
+
+def test_mute_and_solo_rules() -> None:
+    tl = TrackList()
+    a = tl.add("a", PIANO, volume=0.5)
+    b = tl.add("b", BASS, volume=1.0)
+    d = tl.add("d", KIT, volume=0.7)
+    gains = tl.channel_gains()
+    assert (gains[a.channel], gains[b.channel], gains[DRUM_CHANNEL]) == (0.5, 1.0, 0.7)
+    tl.set_mute(a.id, True)
+    assert tl.channel_gains()[a.channel] == 0.0
+    tl.set_solo(b.id, True)  # only b sounds
+    gains = tl.channel_gains()
+    assert (gains[a.channel], gains[b.channel], gains[DRUM_CHANNEL]) == (0.0, 1.0, 0.0)
+    tl.set_solo(d.id, True)  # b and d sound
+    assert tl.channel_gains()[DRUM_CHANNEL] == 0.7
+    tl.set_mute(b.id, True)  # mute wins over solo
+    assert tl.channel_gains()[b.channel] == 0.0
+    tl.set_solo(b.id, False)
+    tl.set_solo(d.id, False)
+    tl.set_mute(a.id, False)
+    assert tl.channel_gains()[a.channel] == 0.5
+
+
+def test_unused_channels_are_silent_and_shared_drum_channel_takes_the_loudest() -> None:
+    tl = TrackList()
+    tl.add("k1", KIT, volume=0.3)
+    k2 = tl.add("k2", KIT, volume=0.9)
+    gains = tl.channel_gains()
+    assert gains[DRUM_CHANNEL] == 0.9
+    assert [g for c, g in enumerate(gains) if c != DRUM_CHANNEL] == [0.0] * 15
+    tl.set_mute(k2.id, True)
+    assert tl.channel_gains()[DRUM_CHANNEL] == 0.3
+
+
+def test_volume_is_clamped_and_must_be_a_number() -> None:
+    tl = TrackList()
+    t = tl.add("a", PIANO)
+    assert tl.set_volume(t.id, 1.7).volume == 1.0
+    assert tl.set_volume(t.id, -0.2).volume == 0.0
+    with pytest.raises(ValueError):
+        tl.set_volume(t.id, float("nan"))
+
+
+def test_observers_see_each_change_once_and_can_unsubscribe() -> None:
+    tl = TrackList()
+    seen: list[tuple[Change, Track | None]] = []
+    unsubscribe = tl.subscribe(lambda c, t: seen.append((c, t)))
+    a = tl.add("a", PIANO)
+    assert [c for c, _ in seen] == [Change.ADDED, Change.SELECTED]
+    assert seen[1][1] == a
+    seen.clear()
+    tl.set_mute(a.id, True)
+    tl.set_mute(a.id, True)  # no change, no notification
+    assert seen == [(Change.CHANGED, tl.get(a.id))]
+    seen.clear()
+    unsubscribe()
+    tl.set_volume(a.id, 0.1)
+    assert seen == []
+
+
+def test_selection_follows_adds_and_removals() -> None:
+    tl = TrackList()
+    assert tl.selected is None
+    a = tl.add("a", PIANO)
+    b = tl.add("b", BASS, select=False)
+    assert tl.selected == a
+    c = tl.add("c", KIT)
+    assert tl.selected == c
+    tl.select(b.id)
+    tl.remove(b.id)  # the track that moved into its place is selected
+    assert tl.selected == tl.get(c.id)
+    tl.remove(c.id)
+    assert tl.selected == tl.get(a.id)
+    tl.remove(a.id)
+    assert tl.selected is None
+    with pytest.raises(KeyError):
+        tl.select(a.id)
+
+
+def test_the_drum_channel_plays_the_selected_drum_kit() -> None:
+    tl = TrackList()
+    p = tl.add("p", PIANO)
+    tl.add("std", KIT)
+    jazz = tl.add("jazz", Instrument.kit(32), select=False)
+    tl.select(p.id)
+    assert tl.channel_instruments() == {0: PIANO, DRUM_CHANNEL: KIT}
+    tl.select(jazz.id)
+    assert tl.channel_instruments()[DRUM_CHANNEL] == Instrument.kit(32)
+
+
+def test_empty_names_fall_back_to_the_instrument_name() -> None:
+    tl = TrackList()
+    t = tl.add("  ", BASS)
+    assert t.name == "Electric Bass (finger)"
+    assert tl.rename(t.id, "").name == "Electric Bass (finger)"
+    assert tl.rename(t.id, " Bass ").name == "Bass"
+
+
+ops = st.lists(st.tuples(st.sampled_from(["add", "drum", "remove", "mute", "solo"]),
+                         st.integers(0, 20)), max_size=60)
+
+
+@settings(max_examples=150, deadline=None)
+@given(ops)
+def test_channels_stay_unique_and_gains_follow_the_rules(steps: list[tuple[str, int]]) -> None:
+    tl = TrackList()
+    for op, n in steps:
+        ids = [t.id for t in tl.tracks]
+        if op == "add":
+            try:
+                tl.add("m", PIANO)
+            except TrackLimitError:
+                assert tl.melodic_count() == 15
+        elif op == "drum":
+            tl.add("d", KIT)
+        elif ids and op == "remove":
+            tl.remove(ids[n % len(ids)])
+        elif ids and op == "mute":
+            tl.set_mute(ids[n % len(ids)], n % 2 == 0)
+        elif ids and op == "solo":
+            tl.set_solo(ids[n % len(ids)], n % 2 == 0)
+    melodic = [t.channel for t in tl.tracks if not t.instrument.drums]
+    assert len(melodic) == len(set(melodic))
+    assert DRUM_CHANNEL not in melodic
+    assert all(t.channel == DRUM_CHANNEL for t in tl.tracks if t.instrument.drums)
+    soloing = any(t.solo for t in tl.tracks)
+    gains = tl.channel_gains()
+    for t in tl.tracks:
+        audible = not t.mute and (t.solo or not soloing)
+        if not t.instrument.drums:
+            assert gains[t.channel] == (t.volume if audible else 0.0)
+    assert (tl.selected is None) == (len(tl) == 0)
