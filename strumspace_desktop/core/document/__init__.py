@@ -1,0 +1,43 @@
+"""The project document: a mergeable (CRDT) song model with undo, files, playback compilation
+and Standard MIDI File import/export. No Qt, no audio, no network."""
+
+from .model import (
+    AudioRegion,
+    BlobInfo,
+    Change,
+    ChordItem,
+    Clip,
+    Document,
+    DocumentError,
+    Instrument,
+    LoopRange,
+    Marker,
+    MidiClip,
+    Mixer,
+    Note,
+    ReadOnlyError,
+    TimeSignature,
+    Track,
+)
+from .schema import SCHEMA_VERSION, SchemaError
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "AudioRegion",
+    "BlobInfo",
+    "Change",
+    "ChordItem",
+    "Clip",
+    "Document",
+    "DocumentError",
+    "Instrument",
+    "LoopRange",
+    "Marker",
+    "MidiClip",
+    "Mixer",
+    "Note",
+    "ReadOnlyError",
+    "SchemaError",
+    "TimeSignature",
+    "Track",
+]
