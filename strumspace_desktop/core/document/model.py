@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeAlias
 
-from pycrdt import Doc, Map
+from pycrdt import Doc, Map, get_update
 
 from ..timing import MAX_BPM, MIN_BPM, TempoChange, TempoMap
 from . import schema as S
@@ -294,6 +294,8 @@ class Document:
         self._blobs = roots[S.ROOT_BLOBS]
         self._history = UndoHistory(list(roots.values()), self._origin)
         self._listeners: list[Callable[[Change], None]] = []
+        self._revision = 0
+        self._held: list[bytes] = []  # remote updates that arrived before their dependencies
         self._subscriptions: list[Any] = []
         for name, root in roots.items():
             self._subscriptions.append(root.observe_deep(self._deep_handler(name)))
@@ -354,6 +356,11 @@ class Document:
     def read_only_reason(self) -> str:
         return self._read_only_reason
 
+    @property
+    def revision(self) -> int:
+        """Grows with every change, local or remote (use it to tell whether there is news)."""
+        return self._revision
+
     def state(self) -> bytes:
         """The whole document as one Yjs update (what a project file stores)."""
         return bytes(self._ydoc.get_update())
@@ -368,8 +375,28 @@ class Document:
         """Merge a peer's update. It is not recorded for the local user's undo."""
         if origin == self._origin:
             raise DocumentError("remote updates must not use the local origin")
+        update = bytes(update)
         with self._ydoc.transaction(origin=origin):
-            self._ydoc.apply_update(bytes(update))
+            self._ydoc.apply_update(update)
+        # yrs can drop a map key when it integrates several updates that arrived before
+        # what they depend on (seen with pycrdt 0.14). Keep such updates until all their
+        # dependencies are in, then apply them again: re-applying is idempotent and repairs it.
+        # It can also leave an update pending after its dependencies have arrived.
+        if not self._held and self._integrated(update):
+            return
+        self._held.append(update)
+        with self._ydoc.transaction(origin=origin):
+            for u in self._held:
+                self._ydoc.apply_update(u)
+        if all(self._integrated(u) for u in self._held):
+            held, self._held = self._held, []
+            with self._ydoc.transaction(origin=origin):
+                for u in held:
+                    self._ydoc.apply_update(u)
+
+    def _integrated(self, update: bytes) -> bool:
+        # The part of `update` that this document lacks has no structs (only deletions).
+        return get_update(update, self._ydoc.get_state())[:1] == b"\x00"
 
     # ----- transactions and undo ------------------------------------------------
 
@@ -439,6 +466,8 @@ class Document:
 
     def _deep_handler(self, root: str) -> Callable[[list[Any], Any], None]:
         def handler(events: list[Any], txn: Any) -> None:
+            # Counted here, not from the state vector: deletions do not change that.
+            self._revision += 1
             if not self._listeners:
                 return
             origin = txn.origin

@@ -108,7 +108,7 @@ class Project:
     audio_dir: Path  # where audio blobs live (a scratch folder while untitled)
     offline_blobs: set[str] = field(default_factory=set)
     messages: list[str] = field(default_factory=list)  # what the user should be told on open
-    _saved_state_vector: bytes = b""
+    _saved_revision: int = -1
 
     @property
     def read_only(self) -> bool:
@@ -117,7 +117,7 @@ class Project:
     @property
     def dirty(self) -> bool:
         """Changed (locally or by a partner) since the last save or open."""
-        return self.document.state_vector() != self._saved_state_vector
+        return self.document.revision != self._saved_revision
 
     @property
     def title(self) -> str:
@@ -138,7 +138,7 @@ class Project:
         return self.offline_blobs
 
     def mark_saved(self) -> None:
-        self._saved_state_vector = self.document.state_vector()
+        self._saved_revision = self.document.revision
 
 
 def new_project(audio_dir: Path, title: str = "") -> Project:
@@ -415,7 +415,7 @@ class Autosaver:
         self._interval = interval
         self._clock = clock
         self._last = clock()
-        self._last_autosaved_sv = project.document.state_vector()
+        self._autosaved_revision = project.document.revision
         self.session_dir = (
             Path(recovery_dir) / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
         )
@@ -447,13 +447,11 @@ class Autosaver:
 
     def autosave(self) -> bool:
         doc = self.project.document
-        sv = doc.state_vector()
-        if sv == self._last_autosaved_sv and (self.session_dir / _AUTOSAVE_FILE).exists():
-            return False
-        if not self.project.dirty:
+        revision = doc.revision
+        if revision == self._autosaved_revision or not self.project.dirty:
             return False
         atomic_write(self.session_dir / _AUTOSAVE_FILE, doc.state())
-        self._last_autosaved_sv = sv
+        self._autosaved_revision = revision
         self._write_session(ended=False)
         return True
 
@@ -522,7 +520,7 @@ def recover(recovery: Recovery) -> Project:
     project = Project(document, recovery.project_path, recovery.audio_dir)
     project.refresh_offline()
     # Dirty on purpose: the recovered changes are not in the project until saved.
-    project._saved_state_vector = b""
+    project._saved_revision = -1
     return project
 
 
