@@ -1,0 +1,518 @@
+"""The main window: transport, tracks, arrangement, piano and status bar, wired to
+the engine through the adapter.
+
+The window also runs the session's engine set-up (open the saved device, load the
+SoundFont, open MIDI inputs, send the tracks and transport settings), because the
+same steps follow a settings change and an engine restart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from strumspace_desktop.audio.client import EngineClient, EngineError
+from strumspace_desktop.core.gm import Instrument
+from strumspace_desktop.core.settings import AppSettings
+from strumspace_desktop.core.tracks import (
+    MAX_MELODIC_TRACKS,
+    Change,
+    Track,
+    TrackLimitError,
+    TrackList,
+)
+from strumspace_desktop.ui.adapter import EngineAdapter
+from strumspace_desktop.ui.arrange_view import ArrangeView
+from strumspace_desktop.ui.computer_keyboard import ComputerKeyboardPiano
+from strumspace_desktop.ui.instrument_dialog import InstrumentDialog
+from strumspace_desktop.ui.midi_learn import MidiLearn
+from strumspace_desktop.ui.notice_area import NoticeArea
+from strumspace_desktop.ui.piano_keyboard import PianoKeyboard, note_name
+from strumspace_desktop.ui.settings_dialog import AudioMidiSettingsDialog
+from strumspace_desktop.ui.status_bar import EngineStatusBar
+from strumspace_desktop.ui.track_list import TrackListPanel
+from strumspace_desktop.ui.track_sync import TrackEngineSync
+from strumspace_desktop.ui.transport_bar import TransportBar
+
+DEFAULT_TRACKS: tuple[tuple[str, Instrument], ...] = (
+    ("Piano", Instrument.melodic(0)),
+    ("Bass", Instrument.melodic(33)),
+    ("Drums", Instrument.kit(0)),
+)
+TEMPO_KNOB_RANGE = (20.0, 300.0)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: AppSettings, adapter: EngineAdapter, *,
+                 settings_path: Path | None = None, default_tracks: bool = True,
+                 engine_factory: Callable[[], EngineClient] = EngineClient) -> None:
+        super().__init__()
+        self.setWindowTitle("StrumSpace")
+        self.settings = settings
+        self.settings_path = settings_path
+        self.adapter = adapter
+        self._engine_factory = engine_factory
+        self.stream_info: dict[str, Any] | None = None
+        self.engine_ready = False  # the start-up steps have run (whatever their outcome)
+        self._sounding: dict[int, int] = {}  # note -> channel, for notes played here
+
+        self.tracks = TrackList()
+        self.track_sync = TrackEngineSync(self.tracks, adapter)
+        self.transport = TransportBar(adapter, settings.transport)
+        self.notices = NoticeArea()
+        self.track_panel = TrackListPanel(self.tracks)
+        self.arrange = ArrangeView(self.tracks)
+        self.piano = PianoKeyboard(36, 96)
+        self.keyboard = ComputerKeyboardPiano(self)
+        self.status = EngineStatusBar()
+        self.setStatusBar(self.status)
+        self.midi_learn = MidiLearn(adapter, settings.midi, {
+            "master_volume": lambda v: self.transport.set_master_volume(v / 127),
+            "tempo": lambda v: self.transport.set_tempo(
+                round(TEMPO_KNOB_RANGE[0] + (TEMPO_KNOB_RANGE[1] - TEMPO_KNOB_RANGE[0])
+                      * v / 127, 1)),
+            "play": lambda v: self.transport.toggle_play(),
+            "stop": lambda v: self.adapter.stop_transport(),
+            "record": lambda v: self.transport.toggle_record(),
+        }, save=self.save_settings, parent=self)
+        for widget, target in ((self.transport.master_volume, "master_volume"),
+                               (self.transport.tempo_spin, "tempo"),
+                               (self.transport.play_button, "play"),
+                               (self.transport.stop_button, "stop"),
+                               (self.transport.record_button, "record")):
+            self.midi_learn.register(widget, target)
+
+        self._build_layout()
+        self._build_actions()
+        self._connect()
+        if default_tracks:
+            for name, inst in DEFAULT_TRACKS:
+                self.tracks.add(name, inst, select=False)
+            self.tracks.select(self.tracks.tracks[0].id)
+        self._show_keyboard_range()
+        self.resize(1360, 820)
+
+    # Layout ---------------------------------------------------------------------------
+    def _build_layout(self) -> None:
+        lanes = QWidget()
+        hl = QHBoxLayout(lanes)
+        hl.setContentsMargins(0, 0, 0, 0)
+        hl.setSpacing(0)
+        divider = QFrame()
+        divider.setFixedWidth(1)
+        divider.setStyleSheet("background: #3b4048;")
+        hl.addWidget(self.track_panel)
+        hl.addWidget(divider)
+        hl.addWidget(self.arrange, 1)
+        scroll = QScrollArea()
+        scroll.setWidget(lanes)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+
+        piano_panel = QFrame()
+        piano_panel.setObjectName("PianoPanel")
+        piano_panel.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.keyboard_label = QLabel()
+        self.keyboard_label.setObjectName("FieldLabel")
+        self.playing_label = QLabel()
+        self.playing_label.setObjectName("FieldLabel")
+        pl = QVBoxLayout(piano_panel)
+        pl.setContentsMargins(10, 6, 10, 10)
+        pl.setSpacing(4)
+        info = QHBoxLayout()
+        info.addWidget(self.playing_label)
+        info.addStretch(1)
+        info.addWidget(self.keyboard_label)
+        pl.addLayout(info)
+        pl.addWidget(self.piano)
+
+        central = QWidget()
+        v = QVBoxLayout(central)
+        v.setContentsMargins(0, 0, 0, 0)
+        v.setSpacing(0)
+        v.addWidget(self.transport)
+        v.addWidget(self.notices)
+        v.addWidget(scroll, 1)
+        v.addWidget(piano_panel)
+        self.setCentralWidget(central)
+        # Keys go to the window unless a text field is being edited.
+        central.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setFocusProxy(central)
+
+    def _action(self, menu_name: str, text: str, slot: Callable[[], object],
+                shortcut: str | QKeySequence.StandardKey | None = None,
+                checkable: bool = False) -> QAction:
+        menu = self._menus.get(menu_name)
+        if menu is None:
+            menu = self.menuBar().addMenu(menu_name)
+            self._menus[menu_name] = menu
+        act = QAction(text, self)
+        if shortcut is not None:
+            act.setShortcut(QKeySequence(shortcut))
+        act.setCheckable(checkable)
+        act.triggered.connect(lambda _checked=False: slot())
+        menu.addAction(act)
+        self.addAction(act)  # shortcuts work even while the menu bar is hidden
+        return act
+
+    def _build_actions(self) -> None:
+        self._menus: dict[str, Any] = {}
+        self._action("&File", "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.play_action = self._action("&Transport", "Play/Stop", self.transport.toggle_play,
+                                        "Space")
+        self._action("&Transport", "Return to Start", self._return_to_start, "Home")
+        self.record_action = self._action("&Transport", "Record Arm",
+                                          self.transport.toggle_record, "R")
+        self.loop_action = self._action("&Transport", "Loop", self.transport.toggle_loop, "L")
+        self._action("Trac&ks", "&Add Track…", self.add_track_dialog, "Ctrl+T")
+        self._action("Trac&ks", "&Rename Track…", lambda: self._with_selected(
+            self.rename_track_dialog), "F2")
+        self._action("Trac&ks", "Change &Instrument…", lambda: self._with_selected(
+            self.change_instrument_dialog))
+        self._action("Trac&ks", "Re&move Track", lambda: self._with_selected(
+            lambda i: self.tracks.remove(i)), "Ctrl+Backspace")
+        self._action("&Audio", "Audio && MIDI &Settings…", self.open_settings, "Ctrl+,")
+        self._action("&Audio", "&Restart Audio Engine", self.restart_engine)
+        self.learn_action = self._action("&MIDI", "MIDI &Learn", lambda: None,
+                                         "Ctrl+Shift+L", checkable=True)
+        self.learn_action.toggled.connect(self.transport.learn_button.setChecked)
+        self._action("&MIDI", "&Clear MIDI Learn Bindings", self.midi_learn.clear)
+
+    def _connect(self) -> None:
+        a = self.adapter
+        a.status_changed.connect(self._status)
+        a.note_on_received.connect(self._engine_note_on)
+        a.note_off_received.connect(self._engine_note_off)
+        a.midi_activity.connect(self.status.midi_light.flash)
+        a.stream_lost.connect(self._stream_lost)
+        a.stream_recovered.connect(self._stream_recovered)
+        a.stream_opened.connect(self._stream_opened)
+        a.instrument_error.connect(lambda m: self.notices.show_notice(
+            "soundfont", m, "warning", ("Choose SoundFont…", self.open_settings)))
+        a.midi_error.connect(lambda m: self.notices.show_notice("midi", m, "warning"))
+        a.engine_died.connect(self._engine_died)
+        self.transport.learn_toggled.connect(self.midi_learn.set_learning)
+        self.transport.learn_toggled.connect(self.learn_action.setChecked)
+        self.midi_learn.armed_changed.connect(self._learn_armed)
+        self.midi_learn.learning_changed.connect(self._learn_mode)
+        self.keyboard.note_on.connect(self.play_note)
+        self.keyboard.note_off.connect(self.release_note)
+        self.keyboard.octave_changed.connect(lambda _base: self._show_keyboard_range())
+        self.piano.note_pressed.connect(self.play_note)
+        self.piano.note_released.connect(self.release_note)
+        self.track_panel.add_requested.connect(self.add_track_dialog)
+        self.track_panel.rename_requested.connect(self.rename_track_dialog)
+        self.track_panel.instrument_requested.connect(self.change_instrument_dialog)
+        self.track_panel.remove_requested.connect(self.tracks.remove)
+        self.tracks.subscribe(self._tracks_changed)
+
+    # Engine set-up ----------------------------------------------------------------------
+    def connect_engine(self) -> None:
+        """Open the saved device, load the SoundFont, open MIDI inputs and send the
+        session's state. Every failure becomes a message; the window stays usable."""
+        try:
+            if not self.adapter.engine_running:
+                self.show_engine_problem("The audio engine is not running.")
+                return
+            self.push_state()
+            self.load_soundfont(initial=True)
+            self.open_audio()
+            self.apply_midi_inputs()
+        finally:
+            self.engine_ready = True
+
+    def push_state(self) -> None:
+        self.transport.push_to_engine()
+        self.track_sync.resend_all()
+        self.midi_learn.apply_consumed()
+
+    def open_audio(self) -> bool:
+        self.status.showMessage("Opening the audio device…")
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            self.adapter.open_stream(self.settings.audio)
+        except EngineError as exc:
+            self.stream_info = None
+            self.status.show_no_stream()
+            self.status.set_problem("No audio: sound is off until a device is available")
+            self.notices.show_notice(
+                "audio", f"StrumSpace cannot play sound right now. {exc} You can still "
+                "work; choose a device in Audio & MIDI Settings when one is available.",
+                "error", ("Audio Settings…", self.open_settings))
+            return False
+        finally:
+            QGuiApplication.restoreOverrideCursor()
+            self.status.clearMessage()
+        return True
+
+    def load_soundfont(self, initial: bool = False) -> bool:
+        path = self.settings.instrument.soundfont_path
+        if initial and path is None:
+            return True  # the engine loads the system's General MIDI font by itself
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            self.adapter.load_soundfont(path)
+        except EngineError as exc:
+            self.notices.show_notice(
+                "soundfont", f"The instrument sounds could not be loaded: {exc} StrumSpace "
+                "keeps running; choose another SoundFont in Audio & MIDI Settings.",
+                "warning", ("Choose SoundFont…", self.open_settings))
+            return False
+        finally:
+            QGuiApplication.restoreOverrideCursor()
+        self.notices.clear("soundfont")
+        return True
+
+    def apply_midi_inputs(self) -> None:
+        ports = self.settings.midi.input_ports
+        try:
+            self.adapter.set_midi_inputs(list(ports) if ports else None)
+        except EngineError as exc:
+            self.notices.show_notice("midi", f"MIDI inputs could not be opened: {exc}",
+                                     "warning")
+
+    def restart_engine(self) -> None:
+        old = self.adapter.client
+        self.adapter.attach(None)
+        if old is not None:
+            with contextlib.suppress(EngineError, OSError):
+                old.stop()
+        client = self._engine_factory()
+        try:
+            client.start()
+        except EngineError as exc:
+            self.show_engine_problem(str(exc))
+            return
+        self.adapter.attach(client)
+        self.notices.clear("engine")
+        self.status.set_problem(None)
+        self.connect_engine()
+
+    def show_engine_problem(self, message: str) -> None:
+        self.status.show_no_stream()
+        self.status.set_problem("Audio engine stopped")
+        self.notices.show_notice(
+            "engine", f"{message} Sound and MIDI are off until it runs again.", "error",
+            ("Restart Audio Engine", self.restart_engine))
+
+    # Engine reports ---------------------------------------------------------------------
+    def _status(self, status: Any) -> None:
+        self.transport.show_status(status)
+        self.arrange.show_status(status)
+        self.status.show_status(status)
+
+    def _stream_opened(self, info: dict[str, Any]) -> None:
+        self.stream_info = info
+        self.status.show_stream(info)
+        self.status.set_problem(None)
+        self.notices.clear("audio")
+        if info.get("note"):
+            self.notices.show_notice("audio-note", str(info["note"]), "info")
+
+    def _stream_lost(self, message: str) -> None:
+        self.status.show_no_stream()
+        self.status.set_problem("Audio device lost: waiting for it to come back")
+        self.notices.show_notice("audio", message, "error",
+                                 ("Audio Settings…", self.open_settings))
+
+    def _stream_recovered(self, info: dict[str, Any]) -> None:
+        self._stream_opened(info)
+        self.status.showMessage(f"Audio device {info.get('device', '')} is back.", 6000)
+
+    def _engine_died(self, message: str) -> None:
+        self.stream_info = None
+        self.show_engine_problem(message)
+
+    # Notes ------------------------------------------------------------------------------
+    def play_note(self, note: int, velocity: int) -> None:
+        track = self.tracks.selected
+        if track is None:
+            self.status.showMessage("Add or select a track to play.", 3000)
+            return
+        if note in self._sounding:
+            self.release_note(note)
+        self._sounding[note] = track.channel
+        self.adapter.note_on(track.channel, note, velocity)
+        self.piano.set_lit(note, True)
+
+    def release_note(self, note: int) -> None:
+        channel = self._sounding.pop(note, None)
+        if channel is not None:
+            self.adapter.note_off(channel, note)
+        self.piano.set_lit(note, False)
+
+    def _engine_note_on(self, channel: int, note: int, velocity: int, source: int) -> None:
+        track = self.tracks.selected
+        if source == 0 and track is not None and channel == track.channel:
+            self.piano.set_lit(note, True)  # a controller's note on the selected track
+
+    def _engine_note_off(self, channel: int, note: int) -> None:
+        track = self.tracks.selected
+        if track is not None and channel == track.channel and note not in self._sounding:
+            self.piano.set_lit(note, False)
+
+    def _show_keyboard_range(self) -> None:
+        base = self.keyboard.base
+        self.piano.set_computer_range(base, base + 12)
+        self.keyboard_label.setText(
+            f"Computer keyboard: A–K plays {note_name(base)}–{note_name(base + 12)} · "
+            "Z/X octave down/up")
+
+    def _tracks_changed(self, change: Change, track: Track | None) -> None:
+        sel = self.tracks.selected
+        if change is Change.SELECTED:
+            self.piano.clear_lit()
+        self.playing_label.setText(
+            f"Playing: {sel.name} ({sel.instrument.name})" if sel is not None
+            else "No track selected")
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if not self.keyboard.key_press(event):
+            super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        if not self.keyboard.key_release(event):
+            super().keyReleaseEvent(event)
+
+    def changeEvent(self, event: QEvent) -> None:
+        # Keys released while another window has the keyboard never arrive here.
+        if event.type() == QEvent.Type.ActivationChange and not self.isActiveWindow():
+            self.keyboard.release_all()
+        super().changeEvent(event)
+
+    # Tracks -----------------------------------------------------------------------------
+    def _track_limit_problem(self, instrument: Instrument,
+                             replacing: Track | None = None) -> str | None:
+        if instrument.drums:
+            return None
+        melodic = self.tracks.melodic_count()
+        if replacing is not None and not replacing.instrument.drums:
+            melodic -= 1
+        if melodic < MAX_MELODIC_TRACKS:
+            return None
+        return (f"All {MAX_MELODIC_TRACKS} instrument channels are in use. Remove a track, "
+                "or choose a drum kit (drum tracks share the drum channel).")
+
+    def add_track_dialog(self) -> Track | None:
+        dialog = InstrumentDialog(self, check=self._track_limit_problem)
+        if dialog.exec() != InstrumentDialog.DialogCode.Accepted:
+            return None
+        inst = dialog.instrument()
+        if inst is None:
+            return None
+        return self.add_track(dialog.track_name(), inst)
+
+    def add_track(self, name: str, instrument: Instrument) -> Track | None:
+        try:
+            return self.tracks.add(name, instrument)
+        except TrackLimitError as exc:
+            self.notices.show_notice("tracks", str(exc), "warning")
+            return None
+
+    def _with_selected(self, fn: Callable[[int], object]) -> None:
+        sel = self.tracks.selected
+        if sel is not None:
+            fn(sel.id)
+
+    def rename_track_dialog(self, track_id: int) -> None:
+        track = self.tracks.get(track_id)
+        name, ok = QInputDialog.getText(self, "Rename Track", "Name", text=track.name)
+        if ok:
+            self.tracks.rename(track_id, name)
+
+    def change_instrument_dialog(self, track_id: int) -> None:
+        track = self.tracks.get(track_id)
+        dialog = InstrumentDialog(
+            self, title=f"Instrument for {track.name}", with_name=False,
+            current=track.instrument,
+            check=lambda inst: self._track_limit_problem(inst, replacing=track))
+        if dialog.exec() == InstrumentDialog.DialogCode.Accepted:
+            inst = dialog.instrument()
+            if inst is not None:
+                try:
+                    self.tracks.set_instrument(track_id, inst)
+                except TrackLimitError as exc:
+                    self.notices.show_notice("tracks", str(exc), "warning")
+
+    # Settings ---------------------------------------------------------------------------
+    def settings_dialog(self) -> AudioMidiSettingsDialog:
+        return AudioMidiSettingsDialog(self.settings, self.adapter, self)
+
+    def open_settings(self) -> None:
+        dialog = self.settings_dialog()
+        if dialog.exec() == AudioMidiSettingsDialog.DialogCode.Accepted:
+            self.apply_settings(dialog.result_settings)
+
+    def apply_settings(self, new: AppSettings) -> None:
+        """Use and save new audio, MIDI and SoundFont settings; only what changed is
+        reopened, so changing the SoundFont does not interrupt the audio device."""
+        old = self.settings
+        audio_changed = new.audio != old.audio or self.stream_info is None
+        font_changed = new.instrument != old.instrument
+        midi_changed = new.midi.input_ports != old.midi.input_ports
+        old.audio = new.audio
+        old.instrument = new.instrument
+        old.midi.input_ports = list(new.midi.input_ports)
+        self.save_settings()
+        if not self.adapter.engine_running:
+            return
+        if font_changed:
+            self.load_soundfont()
+        if audio_changed:
+            self.adapter.stop_transport()
+            self.open_audio()
+        if midi_changed:
+            self.apply_midi_inputs()
+
+    def save_settings(self) -> None:
+        try:
+            self.settings.save(self.settings_path)
+        except OSError as exc:
+            self.notices.show_notice("settings", f"Settings could not be saved: {exc}",
+                                     "warning")
+
+    # Misc -------------------------------------------------------------------------------
+    def _return_to_start(self) -> None:
+        if self.adapter.transport_rolling():
+            self.adapter.stop_transport()
+        self.adapter.locate(0.0)
+
+    def _learn_mode(self, on: bool) -> None:
+        if on:
+            self.status.showMessage("MIDI learn: click a control, then move a knob or press "
+                                    "a button on your controller.")
+        else:
+            self.status.clearMessage()
+
+    def _learn_armed(self, target: str) -> None:
+        if target:
+            self.status.showMessage("MIDI learn: now move a knob or press a button…")
+        elif self.midi_learn.learning:
+            b = self.midi_learn.bindings[-1] if self.midi_learn.bindings else None
+            if b is not None:
+                self.status.showMessage(
+                    f"Bound CC {b.controller} (channel {b.channel + 1}) to "
+                    f"{b.target.replace('_', ' ')}. Click another control, or leave "
+                    "MIDI learn.")
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.keyboard.release_all()
+        self.save_settings()
+        super().closeEvent(event)
+

@@ -1,0 +1,200 @@
+"""The track list: one row per MIDI track with its name, instrument, channel,
+mute, solo and volume. Clicking a row selects the track that live MIDI plays.
+
+Rows edit the core TrackList directly and redraw from its change notifications,
+so every other view of the tracks (the arrangement, the engine) stays in step.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtGui import QMouseEvent, QPainter, QPaintEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QSizePolicy,
+    QSlider,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from strumspace_desktop.core.tracks import Change, Track, TrackList
+from strumspace_desktop.ui import theme
+
+ROW_HEIGHT = 56
+HEADER_HEIGHT = 28
+PANEL_WIDTH = 340
+
+
+class TrackRow(QFrame):
+    clicked = Signal(int)
+    menu_requested = Signal(int, QPoint)
+
+    def __init__(self, tracks: TrackList, track: Track, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("TrackRow")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.setFixedHeight(ROW_HEIGHT)
+        self.tracks = tracks
+        self.track_id = track.id
+        self._colour = theme.track_colour(track.channel)
+
+        self.name_label = QLabel()
+        self.name_label.setObjectName("TrackName")
+        self.instrument_label = QLabel()
+        self.instrument_label.setObjectName("TrackInstrument")
+        self.mute_button = self._toggle("MuteButton", "M", "Mute")
+        self.solo_button = self._toggle("SoloButton", "S", "Solo")
+        self.volume_slider = QSlider(Qt.Orientation.Horizontal)
+        self.volume_slider.setRange(0, 100)
+        self.volume_slider.setFixedWidth(84)
+        self.volume_slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.volume_slider.setToolTip("Volume")
+        self.mute_button.toggled.connect(lambda on: tracks.set_mute(self.track_id, on))
+        self.solo_button.toggled.connect(lambda on: tracks.set_solo(self.track_id, on))
+        self.volume_slider.valueChanged.connect(
+            lambda v: tracks.set_volume(self.track_id, v / 100))
+
+        text = QVBoxLayout()
+        text.setSpacing(1)
+        text.addWidget(self.name_label)
+        text.addWidget(self.instrument_label)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(14, 4, 10, 4)
+        row.setSpacing(6)
+        row.addLayout(text, 1)
+        row.addWidget(self.mute_button)
+        row.addWidget(self.solo_button)
+        row.addWidget(self.volume_slider)
+        self.show_track(track, selected=False)
+
+    def _toggle(self, name: str, text: str, tip: str) -> QToolButton:
+        b = QToolButton()
+        b.setObjectName(name)
+        b.setText(text)
+        b.setToolTip(tip)
+        b.setCheckable(True)
+        b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        return b
+
+    def show_track(self, track: Track, selected: bool) -> None:
+        self._colour = theme.track_colour(track.channel)
+        self.name_label.setText(track.name)
+        self.instrument_label.setText(f"{track.instrument.name} · ch {track.channel + 1}")
+        self.instrument_label.setToolTip(
+            f"{track.instrument.family}: {track.instrument.name}, MIDI channel "
+            f"{track.channel + 1}" + (" (shared by drum tracks)" if track.instrument.drums
+                                      else ""))
+        for widget, value in ((self.mute_button, track.mute), (self.solo_button, track.solo)):
+            widget.blockSignals(True)
+            widget.setChecked(value)
+            widget.blockSignals(False)
+        self.volume_slider.blockSignals(True)
+        self.volume_slider.setValue(round(track.volume * 100))
+        self.volume_slider.blockSignals(False)
+        if self.property("selected") != selected:
+            self.setProperty("selected", selected)
+            self.style().unpolish(self)
+            self.style().polish(self)
+        self.update()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.clicked.emit(self.track_id)
+        elif event.button() == Qt.MouseButton.RightButton:
+            self.clicked.emit(self.track_id)
+            self.menu_requested.emit(self.track_id, event.globalPosition().toPoint())
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        p = QPainter(self)
+        p.fillRect(0, 0, 5, self.height(), self._colour)
+        p.end()
+
+
+class TrackListPanel(QWidget):
+    add_requested = Signal()
+    rename_requested = Signal(int)
+    instrument_requested = Signal(int)
+    remove_requested = Signal(int)
+
+    def __init__(self, tracks: TrackList, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.tracks = tracks
+        self.setFixedWidth(PANEL_WIDTH)
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
+        self.rows: dict[int, TrackRow] = {}
+
+        header = QFrame()
+        header.setObjectName("TrackHeader")
+        header.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        header.setFixedHeight(HEADER_HEIGHT)
+        title = QLabel("Tracks")
+        title.setObjectName("FieldLabel")
+        self.add_button = QToolButton()
+        self.add_button.setText("+ Add Track")
+        self.add_button.setToolTip("Add a MIDI track (Ctrl+T)")
+        self.add_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.add_button.clicked.connect(self.add_requested)
+        hl = QHBoxLayout(header)
+        hl.setContentsMargins(14, 0, 6, 0)
+        hl.addWidget(title)
+        hl.addStretch(1)
+        hl.addWidget(self.add_button)
+
+        self._rows_layout = QVBoxLayout()
+        self._rows_layout.setContentsMargins(0, 0, 0, 0)
+        self._rows_layout.setSpacing(0)
+        self.empty_label = QLabel("No tracks yet. Add one to start playing.")
+        self.empty_label.setObjectName("FieldLabel")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setMinimumHeight(ROW_HEIGHT)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(header)
+        layout.addLayout(self._rows_layout)
+        layout.addWidget(self.empty_label)
+        layout.addStretch(1)
+        tracks.subscribe(self._changed)
+        for t in tracks.tracks:
+            self._add_row(t)
+        self._refresh_selection()
+
+    def _changed(self, change: Change, track: Track | None) -> None:
+        if change is Change.ADDED and track is not None:
+            self._add_row(track)
+        elif change is Change.REMOVED and track is not None:
+            row = self.rows.pop(track.id)
+            self._rows_layout.removeWidget(row)
+            row.deleteLater()
+        elif change is Change.CHANGED and track is not None:
+            sel = self.tracks.selected
+            self.rows[track.id].show_track(track, sel is not None and sel.id == track.id)
+        elif change is Change.SELECTED:
+            self._refresh_selection()
+        self.empty_label.setVisible(not self.rows)
+
+    def _add_row(self, track: Track) -> None:
+        row = TrackRow(self.tracks, track, self)
+        row.clicked.connect(self.tracks.select)
+        row.menu_requested.connect(self._menu)
+        self.rows[track.id] = row
+        self._rows_layout.addWidget(row)
+        self.empty_label.setVisible(False)
+
+    def _refresh_selection(self) -> None:
+        sel = self.tracks.selected
+        for t in self.tracks.tracks:
+            self.rows[t.id].show_track(t, sel is not None and sel.id == t.id)
+
+    def _menu(self, track_id: int, where: QPoint) -> None:
+        menu = QMenu(self)
+        menu.addAction("Rename…", lambda: self.rename_requested.emit(track_id))
+        menu.addAction("Change Instrument…", lambda: self.instrument_requested.emit(track_id))
+        menu.addSeparator()
+        menu.addAction("Remove Track", lambda: self.remove_requested.emit(track_id))
+        menu.popup(where)
