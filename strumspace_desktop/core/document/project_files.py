@@ -184,19 +184,22 @@ def open_project(path: Path) -> Project:
         raise ProjectError(f"the project {path} has no {DOCUMENT_FILE}: it is incomplete") from None
     except OSError as exc:
         raise ProjectError(f"cannot read {path / DOCUMENT_FILE}: {exc}") from exc
-    expected = manifest.get("document_sha256")
-    checksum_ok = expected == hashlib.sha256(data).hexdigest()
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != manifest.get("document_sha256"):
+        if digest != manifest.get("previous_document_sha256"):
+            raise ProjectError(
+                f"the project {path} is damaged: {DOCUMENT_FILE} does not match its checksum "
+                "(truncated or overwritten)"
+            )
+        # The manifest is renamed into place before the document: a save cut between the
+        # two leaves the previous document, which is complete.
+        messages.append(
+            "The last save of this project was interrupted; this is the version saved before it."
+        )
     try:
         document = Document.from_state(data)
     except SchemaError as exc:
         raise ProjectError(f"the project {path} is damaged and cannot be opened: {exc}") from exc
-    if not checksum_ok:
-        # A crash between renaming the document and the manifest leaves a good document
-        # with the previous manifest; a document that parses is kept, with a word.
-        messages.append(
-            "The project's document does not match its manifest (the last save may have "
-            "been interrupted); please check it and save again."
-        )
     if document.read_only:
         messages.append(document.read_only_reason)
     project = Project(document, path, path / AUDIO_DIR, messages=messages)
@@ -209,7 +212,7 @@ def open_project(path: Path) -> Project:
     return project
 
 
-def _manifest_bytes(document: Document, state: bytes) -> bytes:
+def _manifest_bytes(document: Document, state: bytes, previous_sha256: str | None) -> bytes:
     manifest = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -217,6 +220,7 @@ def _manifest_bytes(document: Document, state: bytes) -> bytes:
         "document": DOCUMENT_FILE,
         "document_sha256": hashlib.sha256(state).hexdigest(),
         "document_bytes": len(state),
+        "previous_document_sha256": previous_sha256,
         "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     return (json.dumps(manifest, indent=2) + "\n").encode()
@@ -224,9 +228,24 @@ def _manifest_bytes(document: Document, state: bytes) -> bytes:
 
 def _write_project(document: Document, path: Path) -> None:
     state = document.state()
-    # The document first: a crash before the manifest leaves a good document (see open).
-    atomic_write(path / DOCUMENT_FILE, state)
-    atomic_write(path / MANIFEST_FILE, _manifest_bytes(document, state))
+    try:
+        previous: str | None = _sha256_file(path / DOCUMENT_FILE)
+    except FileNotFoundError:
+        previous = None
+    # Manifest first, naming both checksums: whenever a save stops, the document on
+    # disk matches one of them, and anything else is damage (see open_project).
+    try:
+        old_manifest: bytes | None = (path / MANIFEST_FILE).read_bytes()
+    except FileNotFoundError:
+        old_manifest = None
+    atomic_write(path / MANIFEST_FILE, _manifest_bytes(document, state, previous))
+    try:
+        atomic_write(path / DOCUMENT_FILE, state)
+    except OSError:
+        if old_manifest is not None:  # best effort: put the old manifest back
+            with contextlib.suppress(OSError):
+                atomic_write(path / MANIFEST_FILE, old_manifest)
+        raise
 
 
 def save_project(project: Project) -> None:
