@@ -155,7 +155,8 @@ class PlaybackCompiler:
         self.document = document
         self.sample_rate = sample_rate
         self.offline_blobs = set(offline_blobs or ())
-        self._clips: dict[str, _ClipCache] = {}
+        self._clips: dict[str, _ClipCache] = {}  # MIDI clips
+        self._region_track: dict[str, str] = {}  # audio region -> its track
         self._tracks: dict[str, CompiledTrack] = {}
         self._dirty_clips: set[str] = set()
         self._dirty_tracks: set[str] = set()
@@ -209,17 +210,26 @@ class PlaybackCompiler:
         if full:
             dirty_tracks = set(tracks)
             self._clips.clear()
+            self._region_track.clear()
             clips = doc.clips()
             for clip in clips:
-                if clip.track_id in tracks and isinstance(clip, MidiClip):
+                if clip.track_id not in tracks:
+                    continue
+                if isinstance(clip, MidiClip):
                     self._compile_clip(clip)
+                else:
+                    self._region_track[clip.id] = clip.track_id
             audio_by_track = self._regions_by_track(clips)
         else:
             dirty_tracks = {t for t in self._dirty_tracks if t in tracks or t in self._tracks}
             for cid in self._dirty_clips:
+                # The track it was on changes too (it moved away or was removed).
                 old = self._clips.pop(cid, None)
                 if old is not None:
                     dirty_tracks.add(old.track_id)
+                old_region_track = self._region_track.pop(cid, None)
+                if old_region_track is not None:
+                    dirty_tracks.add(old_region_track)
                 try:
                     clip = doc.clip(cid)
                 except ValueError:
@@ -229,6 +239,8 @@ class PlaybackCompiler:
                 dirty_tracks.add(clip.track_id)
                 if isinstance(clip, MidiClip):
                     self._compile_clip(clip)
+                else:
+                    self._region_track[clip.id] = clip.track_id
             audio_by_track = None
             if any(tracks[t].kind == "audio" for t in dirty_tracks if t in tracks):
                 audio_by_track = self._regions_by_track(
@@ -253,7 +265,8 @@ class PlaybackCompiler:
             if track.kind == "midi":
                 parts = [_header_events(track.instrument), *by_track.get(tid, [])]
                 ev = np.concatenate(parts)
-                ev = ev[np.lexsort((ev["type"], ev["tick"]))]
+                # Pitch and channel last, so the order never depends on map iteration.
+                ev = ev[np.lexsort((ev["data1"], ev["channel"], ev["type"], ev["tick"]))]
                 ev["sample"] = conv.samples(ev["tick"])
                 regions = np.zeros(0, REGION_DTYPE)
                 blobs: tuple[str, ...] = ()

@@ -31,6 +31,8 @@ class UndoHistory:
             scopes=scopes, capture_timeout_millis=_CAPTURE_MS, timestamp=self._now
         )
         self._manager.include_origin(origin)
+        # Read once: asking the manager during its own undo fails ("already borrowed").
+        self._undo_origin = self._manager.origin
 
     def _now(self) -> int:
         return self._clock
@@ -38,7 +40,7 @@ class UndoHistory:
     @property
     def origin(self) -> Any:
         """Origin of the manager's own undo and redo transactions."""
-        return self._manager.origin
+        return self._undo_origin
 
     def before_edit(self) -> None:
         if self._depth == 0:
