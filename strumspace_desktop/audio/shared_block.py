@@ -92,6 +92,8 @@ class SharedBlock:
         return cls(shm, owner=False)
 
     def close(self) -> None:
+        if not hasattr(self, "commands"):
+            return  # already closed: stopping a client twice must be harmless
         # Drop the views before closing the mapping, or close() raises BufferError.
         del self.commands, self.events, self.status, self.timings, self.cc_consume
         try:

@@ -73,8 +73,6 @@ class TransportBar(QWidget):
         self.settings = settings
         self._state = TransportState.STOPPED
         self._last_status: EngineStatus | None = None
-        # Engine block count when a button was last toggled here.
-        self._toggled_at_block = -10
 
         self.stop_button = self._button("StopButton", "stop", "Stop (Space while playing)")
         self.play_button = self._button("PlayButton", "play", "Play (Space)", "#0c1a10")
@@ -235,18 +233,14 @@ class TransportBar(QWidget):
     def toggle_loop(self) -> None:
         self.loop_button.toggle()
 
+    # Record arm and loop are only ever changed from here, so their buttons hold the
+    # truth; following the engine's status instead would let a status read before the
+    # command was applied undo a quick second press.
     def _record_toggled(self, armed: bool) -> None:
-        self._note_toggle()
         self.adapter.set_record_arm(armed)
 
     def _loop_toggled(self, on: bool) -> None:
-        self._note_toggle()
         self._send_loop()
-
-    def _note_toggle(self) -> None:
-        # Commands apply at the next block: a status from before then must not undo
-        # the button the musician just pressed.
-        self._toggled_at_block = self._last_status.heartbeat if self._last_status else -10
 
     def _send_loop(self) -> None:
         self.adapter.set_loop(self.loop_button.isChecked(), 0.0,
@@ -285,15 +279,6 @@ class TransportBar(QWidget):
         self._last_status = status
         self._state = status.state
         self.play_button.setChecked(status.state != TransportState.STOPPED)
-        since = status.heartbeat - self._toggled_at_block
-        if status.running and (since >= 2 or since < 0):  # < 0: a new stream
-            # The engine is the truth; block signals so that showing it sends nothing.
-            for button, on in ((self.record_button, status.record_armed),
-                               (self.loop_button, status.loop_on)):
-                if button.isChecked() != on:
-                    button.blockSignals(True)
-                    button.setChecked(on)
-                    button.blockSignals(False)
         self.position_bbt.setText(position_text(status.beat, status.numerator or 4,
                                                 status.denominator or 4))
         self.position_clock.setText(format_clock(status.seconds))
