@@ -109,12 +109,11 @@ class _ClipCache:
     events: np.ndarray  # EVENT_DTYPE with ticks filled, samples not yet
 
 
-def _midi_clip_events(clip: MidiClip, raw: list[list[float]]) -> np.ndarray:
+def _midi_clip_events(clip: MidiClip, raw: list[list[int]]) -> np.ndarray:
     n = len(raw)
     if n == 0:
         return np.zeros(0, EVENT_DTYPE)
-    flat = np.fromiter((x for note in raw for x in note), dtype=np.float64, count=5 * n)
-    a = flat.reshape(n, 5).astype(np.int64)
+    a = np.array(raw, dtype=np.int64).reshape(n, 5)
     pitch, start, length, vel, chan = a[:, 0], a[:, 1], a[:, 2], a[:, 3], a[:, 4]
     end = np.minimum(start + length, clip.length)
     keep = (length > 0) & (start < clip.length)
@@ -211,12 +210,13 @@ class PlaybackCompiler:
             dirty_tracks = set(tracks)
             self._clips.clear()
             self._region_track.clear()
-            clips = doc.clips()
-            for clip in clips:
+            raw = doc.raw_clips()  # one read of the whole clip tree
+            clips = [clip for clip, _ in raw.values()]
+            for clip, notes in raw.values():
                 if clip.track_id not in tracks:
                     continue
                 if isinstance(clip, MidiClip):
-                    self._compile_clip(clip)
+                    self._clips[clip.id] = _ClipCache(clip.track_id, _midi_clip_events(clip, notes))
                 else:
                     self._region_track[clip.id] = clip.track_id
             audio_by_track = self._regions_by_track(clips)

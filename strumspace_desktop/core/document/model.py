@@ -7,6 +7,7 @@ docs/document-schema.md. Positions are ticks (timing.PPQ per quarter note).
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -551,8 +552,8 @@ class Document:
         return tmap
 
     @staticmethod
-    def _track_from(track_id: str, t: Map) -> Track:
-        d = t.to_py() or {}
+    def _track_from(track_id: str, t: Map | dict[str, Any]) -> Track:
+        d = (t.to_py() or {}) if isinstance(t, Map) else t
         g = S.TRACK_DEFAULTS
         kind = d.get(S.TRACK_KIND, "midi")
         return Track(
@@ -577,7 +578,9 @@ class Document:
 
     def tracks(self) -> list[Track]:
         """All tracks in display order."""
-        out = [self._track_from(tid, t) for tid, t in self._tracks.items() if isinstance(t, Map)]
+        # One JSON export of all tracks: reading them key by key costs milliseconds.
+        plain = json.loads(str(self._tracks))
+        out = [self._track_from(tid, t) for tid, t in plain.items() if isinstance(t, dict)]
         out.sort(key=lambda t: (t.order, t.id))
         return out
 
@@ -755,7 +758,7 @@ class Document:
         return cmap
 
     @staticmethod
-    def _clip_from(clip_id: str, c: Map) -> Clip:
+    def _clip_from(clip_id: str, c: Map | dict[str, Any]) -> Clip:
         # Read field by field: to_py() would convert every note of a MIDI clip.
         track = str(c.get(S.CLIP_TRACK, ""))
         start = _to_int(c.get(S.CLIP_START))
@@ -924,9 +927,26 @@ class Document:
     def notes(self, clip_id: str) -> dict[str, Note]:
         return {k: Note.decode(v) for k, v in self._notes_map(clip_id).items()}
 
-    def raw_notes(self, clip_id: str) -> list[list[float]]:
-        """Encoded notes [pitch, start, length, velocity, channel] (fast path for the compiler)."""
-        return list(self._notes_map(clip_id).values())
+    def raw_notes(self, clip_id: str) -> list[list[int]]:
+        """Encoded notes [pitch, start, length, velocity, channel] (fast path for the compiler).
+
+        One JSON export from the Rust side: about twice as fast as reading key by key.
+        """
+        return list(json.loads(str(self._notes_map(clip_id))).values())
+
+    def raw_clips(self) -> dict[str, tuple[Clip, list[list[int]]]]:
+        """Every clip of a live track with its encoded notes, read in one go (full compiles)."""
+        live = set(self._tracks.keys())
+        out: dict[str, tuple[Clip, list[list[int]]]] = {}
+        for cid, plain in json.loads(str(self._clips)).items():
+            if not isinstance(plain, dict) or plain.get(S.CLIP_TRACK) not in live:
+                continue
+            notes = plain.get(S.CLIP_NOTES)
+            out[cid] = (
+                self._clip_from(cid, plain),
+                list(notes.values()) if isinstance(notes, dict) else [],
+            )
+        return out
 
     def note(self, clip_id: str, note_id: str) -> Note:
         value = self._notes_map(clip_id).get(note_id)
