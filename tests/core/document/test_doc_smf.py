@@ -325,3 +325,30 @@ def test_strumspace_command_has_convert() -> None:
 
     args = cli.build_parser().parse_args(["convert", "a.mid", "b.strumspace"])
     assert args.func is convert_cli.run
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("work", ["bach/bwv66.6", "bach/bwv1.6", "airdsAirs/book1.abc"])
+def test_corpus_scores_written_by_music21_round_trip(work: str, tmp_path: Path) -> None:
+    """Scores from music21's corpus, written to MIDI by music21 itself (an independent
+    writer), come in and go out with the same notes and tempo map."""
+    score = music21.corpus.parse(work)
+    if isinstance(score, music21.stream.Opus):
+        score = score.scores[0]
+    src = tmp_path / "m21.mid"
+    score.write("midi", fp=str(src))
+    doc, _ = import_midi(src)
+    data, _ = export_midi(doc)
+    original = mido.MidiFile(str(src))
+    ours = mido.MidiFile(file=io.BytesIO(data))
+    assert [t for _, t in _tempo_map(original)] == [t for _, t in _tempo_map(ours)]
+    na = _pm_notes(pretty_midi.PrettyMIDI(str(src)), original.ticks_per_beat)
+    nb = _pm_notes(pretty_midi.PrettyMIDI(io.BytesIO(data)), PPQ)
+    assert na and na == nb
+
+    # And music21 reads our file as it reads its own.
+    def pitches(midi_bytes: bytes) -> list[int]:
+        parsed = music21.converter.parse(midi_bytes, format="midi")
+        return sorted(p.midi for n in parsed.recurse().notes for p in n.pitches)
+
+    assert pitches(data) == pitches(src.read_bytes())
