@@ -16,7 +16,14 @@ from typing import Any, Literal, TypeAlias
 
 from pycrdt import Doc, Map, get_update
 
-from ..timing import MAX_BPM, MIN_BPM, TempoChange, TempoMap
+from ..timing import (
+    MAX_BPM,
+    MIN_BPM,
+    TempoChange,
+    TempoMap,
+    TimeSignatureChange,
+    TimeSignatureMap,
+)
 from . import schema as S
 from .undo import UndoHistory
 
@@ -1038,6 +1045,20 @@ class Document:
         if not out or out[0].tick != 0:
             out.insert(0, TimeSignature(0, *S.DEFAULT_TIME_SIGNATURE))
         return out
+
+    def time_signature_map(self) -> TimeSignatureMap:
+        """The meters as core.timing counts them, by bar. A change that a MIDI file put
+        in the middle of a bar takes effect at the next bar line."""
+        changes: list[TimeSignatureChange] = []
+        for ts in self.time_signatures():
+            bar = 0
+            if changes:
+                bbt = TimeSignatureMap(changes).bbt_at_tick(ts.tick)
+                bar = bbt.bar - 1 + (0 if (bbt.beat, bbt.tick) == (1, 0) else 1)
+                if bar == changes[-1].bar:
+                    changes.pop()
+            changes.append(TimeSignatureChange(bar, ts.numerator, ts.denominator))
+        return TimeSignatureMap(changes)
 
     def set_time_signature(self, tick: int, numerator: int, denominator: int) -> None:
         ts = TimeSignature(tick, numerator, denominator)

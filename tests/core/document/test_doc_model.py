@@ -264,3 +264,16 @@ def test_truncated_state_is_a_schema_error() -> None:
     for cut in (1, len(state) // 3, len(state) // 2, len(state) - 1):
         with pytest.raises(SchemaError):
             Document.from_state(state[:cut])
+
+
+def test_time_signature_map_counts_bars() -> None:
+    d = Document.new()
+    d.set_time_signature(3840 * 2, 3, 4)  # after two bars of 4/4
+    d.set_time_signature(3840 * 2 + 2880 * 3 + 100, 6, 8)  # mid-bar: from the next bar
+    tsm = d.time_signature_map()
+    assert [(c.bar, c.numerator, c.denominator) for c in tsm.changes] == [
+        (0, 4, 4),
+        (2, 3, 4),
+        (6, 6, 8),
+    ]
+    assert tsm.bar_start_tick(2) == 7680 and tsm.bar_start_tick(6) == 7680 + 4 * 2880
