@@ -1,0 +1,66 @@
+"""A device that vanishes while the app runs: the window says so. The 'device' is a
+private JACK server that the test stops (never the shared test server)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+from ui_support import JACK_API, WAIT_MS
+
+from strumspace_desktop.audio.client import EngineClient
+from strumspace_desktop.core.settings import AppSettings
+from strumspace_desktop.ui.adapter import EngineAdapter
+from strumspace_desktop.ui.main_window import MainWindow
+
+SERVER = f"strumspace-ui-lost-{os.getpid()}"
+
+
+@pytest.fixture
+def private_jack(monkeypatch: pytest.MonkeyPatch,
+                 tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", SERVER)
+    log = (tmp_path / "jackd.log").open("w")
+    proc = subprocess.Popen(["jackd", "-n", SERVER, "-d", "dummy", "-r", "48000", "-p", "256"],
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    if subprocess.run(["jack_wait", "-w", "-t", "10"], capture_output=True).returncode:
+        proc.kill()
+        pytest.fail("the private JACK server did not start")
+    yield proc
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+    log.close()
+
+
+def test_a_vanished_device_is_shown(qtbot: QtBot, private_jack: subprocess.Popen[bytes],
+                                    tmp_path: Path) -> None:
+    client = EngineClient()
+    client.start()
+    adapter = EngineAdapter(client)
+    settings = AppSettings()
+    settings.audio.host_api = JACK_API
+    window = MainWindow(settings, adapter, settings_path=tmp_path / "settings.json")
+    qtbot.addWidget(window)
+    try:
+        window.show()
+        window.connect_engine()
+        qtbot.waitUntil(lambda: adapter.stream_running, timeout=WAIT_MS)
+        assert window.status.problem == ""
+        assert "system (JACK)" in window.status.device_label.text()
+
+        os.killpg(private_jack.pid, signal.SIGTERM)  # the interface is unplugged
+        private_jack.wait(10)
+        qtbot.waitUntil(lambda: "audio" in window.notices.texts(), timeout=WAIT_MS)
+        assert "stopped" in window.notices.texts()["audio"]
+        assert "keeps trying to reopen it" in window.notices.texts()["audio"]
+        assert window.status.problem.startswith("Audio device lost")
+        assert window.status.device_label.text() == "No audio device"
+    finally:
+        adapter.attach(None)
+        client.stop()
