@@ -26,6 +26,9 @@ from strumspace_desktop.audio.protocol import Cmd, St, TransportState
 from strumspace_desktop.audio.shared_block import TIMING_CAPACITY, SharedBlock
 
 
+RESTART_INTERVAL_S = 2.0
+
+
 class EngineError(Exception):
     """A request the engine could not carry out; the text is for musicians."""
 
@@ -68,9 +71,20 @@ class EngineClient:
         self._ids = itertools.count(1)
         self.notifications: deque[tuple[str, dict[str, Any]]] = deque()
         self._sticky: dict[tuple[int, ...], tuple[float, ...]] = {}
+        # What to restore in a fresh engine after the old one lost its device.
+        self._stream_config: dict[str, Any] | None = None
+        self._soundfont: str | None = None
+        self._soundfont_set = False
+        self._midi_wanted: list[str] | None = None
+        self._restarter: threading.Thread | None = None
+        self._stopping = False
 
     # Lifetime --------------------------------------------------------------------------------
     def start(self, timeout: float = 20.0) -> None:
+        self._stopping = False
+        self._spawn(timeout)
+
+    def _spawn(self, timeout: float = 20.0) -> None:
         """Start the engine as a fresh interpreter (`python -m ...engine_process`): it
         imports no Qt and shares no GIL with the UI. It connects back over a local
         socket authenticated with a one-time key."""
@@ -99,7 +113,7 @@ class EngineClient:
                     break
         except (EOFError, OSError):
             pass
-        self.stop()
+        self._shutdown_process()
         raise EngineError("The audio engine did not start.")
 
     def _accept(self, listener: Listener, timeout: float) -> Connection:
@@ -130,6 +144,14 @@ class EngineClient:
         return self._proc.pid if self._proc is not None else None
 
     def stop(self, timeout: float = 5.0) -> None:
+        self._stopping = True
+        restarter = self._restarter
+        if restarter is not None:
+            restarter.join(timeout + 30.0)
+        self._shutdown_process(timeout)
+        self.block.close()
+
+    def _shutdown_process(self, timeout: float = 5.0) -> None:
         proc, conn = self._proc, self._conn
         if proc is not None and conn is not None and self.alive:
             try:
@@ -145,11 +167,12 @@ class EngineClient:
         if conn is not None:
             conn.close()
         self._proc = self._conn = None
-        self.block.close()
 
     # Slow requests ---------------------------------------------------------------------------
     def request(self, op: str, timeout: float = 15.0, **args: Any) -> Any:
         conn = self._conn
+        if self._restarter is not None and threading.current_thread() is not self._restarter:
+            raise EngineError("The audio engine is restarting; try again in a moment.")
         if conn is None or not self.alive:
             raise EngineError("The audio engine is not running.")
         req_id = next(self._ids)
@@ -179,25 +202,72 @@ class EngineClient:
 
     def poll_notifications(self) -> list[tuple[str, dict[str, Any]]]:
         conn = self._conn
-        if conn is not None:
+        if conn is not None and self._restarter is None:
             try:
                 while conn.poll(0):
                     self._stash(conn.recv())
             except (EOFError, OSError):
-                self.notifications.append(("engine_died", {
-                    "message": "The audio engine stopped unexpectedly."}))
                 self._conn = None
-        out = list(self.notifications)
-        self.notifications.clear()
+            if (self._conn is None or not self.alive) and not self._stopping:
+                self._engine_exited()
+        out = []
+        while self.notifications:
+            out.append(self.notifications.popleft())
         return out
+
+    def _engine_exited(self) -> None:
+        """The engine process ended on its own: its device vanished (it exits on
+        purpose then) or it crashed. Start fresh engines in the background until one
+        reopens the device."""
+        code = self._proc.wait(5.0) if self._proc is not None else None
+        self._shutdown_process(1.0)
+        from strumspace_desktop.audio.engine_process import EXIT_STREAM_LOST
+
+        if code != EXIT_STREAM_LOST:
+            self.notifications.append(("engine_died", {
+                "message": "The audio engine stopped unexpectedly; restarting it."}))
+        if self._stream_config is None:
+            return
+        self._restarter = threading.Thread(target=self._restart_loop, name="engine-restart",
+                                           daemon=True)
+        self._restarter.start()
+
+    def _restart_loop(self) -> None:
+        try:
+            while not self._stopping:
+                time.sleep(RESTART_INTERVAL_S)
+                if self._stopping:
+                    return
+                try:
+                    self._spawn()
+                    info = self._reopen()
+                except (EngineError, OSError, EOFError):
+                    self._shutdown_process(1.0)
+                    continue
+                self.notifications.append(("stream_recovered", info))
+                return
+        finally:
+            self._restarter = None
+
+    def _reopen(self) -> dict[str, Any]:
+        assert self._stream_config is not None
+        info: dict[str, Any] = self.request("open_stream", timeout=30.0,
+                                            **self._stream_config)
+        if self._soundfont_set:
+            self.request("load_soundfont", timeout=60.0, path=self._soundfont)
+        self.request("set_midi_inputs", names=self._midi_wanted)
+        self.resend_settings()
+        return info
 
     def open_stream(self, **config: Any) -> dict[str, Any]:
         info: dict[str, Any] = self.request("open_stream", timeout=30.0, **config)
+        self._stream_config = config
         self.resend_settings()
         return info
 
     def load_soundfont(self, path: str | None) -> dict[str, Any]:
         result: dict[str, Any] = self.request("load_soundfont", timeout=60.0, path=path)
+        self._soundfont, self._soundfont_set = path, True
         return result
 
     def list_devices(self) -> dict[str, Any]:
@@ -206,6 +276,7 @@ class EngineClient:
 
     def set_midi_inputs(self, names: list[str] | None) -> dict[str, Any]:
         result: dict[str, Any] = self.request("set_midi_inputs", names=names)
+        self._midi_wanted = names
         return result
 
     def midi_state(self) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -31,11 +32,25 @@ class AudioDevice:
         return asdict(self)
 
 
+JACK_CLIENT_NAME = b"StrumSpace-audio"
+
+
 def reinitialize() -> None:
     """Make PortAudio scan again (a JACK server or a USB interface may have come or
     gone). Only valid while no stream is open."""
     sd._terminate()
+    _name_jack_client()
     sd._initialize()
+
+
+def _name_jack_client() -> None:
+    # Our JACK ports read "StrumSpace-audio:out_0" rather than "PortAudio:out_0"; the
+    # name must be set before PortAudio initializes. Absent outside Linux builds.
+    try:
+        lib = ctypes.CDLL(sd._libname)
+        lib.PaJack_SetClientName(ctypes.c_char_p(JACK_CLIENT_NAME))
+    except (OSError, AttributeError):
+        pass
 
 
 def list_devices() -> list[AudioDevice]:

@@ -34,7 +34,7 @@ from strumspace_desktop.midi.ports import api_name, preferred_api
 
 sd = devices.sd
 JACK_API = "JACK Audio Connection Kit"
-REOPEN_INTERVAL_S = 2.0
+EXIT_STREAM_LOST = 75  # the engine's exit status when its device vanished
 MIDI_REFRESH_S = 1.0
 LOAD_PEAK_DECAY = 0.995
 
@@ -56,8 +56,6 @@ class EngineHost:
         self.soundfont: Path | None = None
         self.midi: MidiInputs | None = None
         self.midi_wanted: list[str] | None = None
-        self._lost = False
-        self._next_reopen = 0.0
         self._xruns = 0
         self._timing_index = 0
         self._mono_scratch = np.zeros((8192, 2), np.float32)
@@ -142,7 +140,6 @@ class EngineHost:
         st[St.OUTPUT_LATENCY] = out_lat
         stream.start()
         st[St.RUNNING] = 1
-        self._lost = False
         self._setup_midi(out.host_api)
         self.stream_info = {
             "device": out.name, "host_api": out.host_api,
@@ -188,24 +185,21 @@ class EngineHost:
         self.block.status[St.RUNNING] = 0
 
     def _check_stream(self) -> None:
+        """A stream that stopped by itself means the device (or the JACK server) went
+        away. PortAudio can hang for good when such a stream is stopped or closed, so
+        the engine reports it and exits at once; EngineClient starts a fresh engine
+        and reopens the device when it is back."""
         stream = self.stream
-        now = time.monotonic()
-        if stream is not None and not stream.active and not self._lost:
-            self._lost = True
-            self.block.status[St.RUNNING] = 0
-            self._notify("stream_lost", {"message": (
-                f"The audio device {self.stream_info.get('device', '')} stopped. "
-                "StrumSpace keeps trying to reopen it.")})
-            self._next_reopen = now + REOPEN_INTERVAL_S
-        if self._lost and self.stream_config is not None and now >= self._next_reopen:
-            self._next_reopen = now + REOPEN_INTERVAL_S
-            try:
-                info = self.open_stream(self.stream_config)
-            except (StreamError, sd.PortAudioError, OSError):
-                self.stream = None
-                self._lost = True
-                return
-            self._notify("stream_recovered", info)
+        if stream is None or stream.active:
+            return
+        self.block.status[St.RUNNING] = 0
+        self._notify("stream_lost", {"message": (
+            f"The audio device {self.stream_info.get('device', '')} stopped. "
+            "StrumSpace keeps trying to reopen it.")})
+        try:
+            self.conn.close()
+        finally:
+            os._exit(EXIT_STREAM_LOST)  # skip PortAudio's atexit, which would hang too
 
     # Instrument -----------------------------------------------------------------------------
     def _build_instrument(self, rate: int, report: bool) -> FluidSynthInstrument | None:
