@@ -59,9 +59,17 @@ QToolButton#MuteButton, QToolButton#SoloButton {{
 }}
 QToolButton#MuteButton:checked {{ background: {MUTE_AMBER}; color: #1a140a; }}
 QToolButton#SoloButton:checked {{ background: {SOLO_YELLOW}; color: #1a180a; }}
+QToolButton#AddTrackButton {{
+    background: transparent; border: 1px solid transparent; color: {ACCENT}; padding: 2px 6px;
+}}
+QToolButton#AddTrackButton:hover {{ border-color: {BORDER}; background: {RAISED}; }}
 #TrackRow {{ background: {PANEL}; border-bottom: 1px solid {BORDER}; }}
 #TrackRow[selected="true"] {{ background: #2f3a48; }}
 #TrackName {{ font-weight: 600; }}
+#ChannelBadge {{
+    color: {DIM_TEXT}; background: #1b1d21; border: 1px solid {BORDER}; border-radius: 3px;
+    font-size: 9px;
+}}
 #TrackInstrument, #FieldLabel {{ color: {DIM_TEXT}; }}
 QStatusBar {{ background: {PANEL}; border-top: 1px solid {BORDER}; color: {DIM_TEXT}; }}
 QStatusBar QLabel {{ color: {DIM_TEXT}; padding: 0 6px; }}

@@ -8,7 +8,7 @@ so every other view of the tracks (the arrangement, the engine) stays in step.
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, Qt, Signal
-from PySide6.QtGui import QMouseEvent, QPainter, QPaintEvent
+from PySide6.QtGui import QMouseEvent, QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -29,6 +29,33 @@ HEADER_HEIGHT = 28
 PANEL_WIDTH = 340
 
 
+class ElidedLabel(QLabel):
+    """A label that ends in "…" when narrow, so long instrument names never push the
+    row's buttons out of line."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def setText(self, text: str) -> None:
+        self._full = text
+        self._elide()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight,
+                                              max(0, self.width()))
+        super().setText(shown)
+        self.setToolTip(self._full if shown != self._full else "")
+
+
 class TrackRow(QFrame):
     clicked = Signal(int)
     menu_requested = Signal(int, QPoint)
@@ -42,15 +69,19 @@ class TrackRow(QFrame):
         self.track_id = track.id
         self._colour = theme.track_colour(track.channel)
 
-        self.name_label = QLabel()
+        self.name_label = ElidedLabel()
         self.name_label.setObjectName("TrackName")
-        self.instrument_label = QLabel()
+        self.instrument_label = ElidedLabel()
         self.instrument_label.setObjectName("TrackInstrument")
+        self.channel_label = QLabel()
+        self.channel_label.setObjectName("ChannelBadge")
+        self.channel_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.channel_label.setFixedSize(40, 16)
         self.mute_button = self._toggle("MuteButton", "M", "Mute")
         self.solo_button = self._toggle("SoloButton", "S", "Solo")
         self.volume_slider = QSlider(Qt.Orientation.Horizontal)
         self.volume_slider.setRange(0, 100)
-        self.volume_slider.setFixedWidth(84)
+        self.volume_slider.setFixedWidth(76)
         self.volume_slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.volume_slider.setToolTip("Volume")
         self.mute_button.toggled.connect(lambda on: tracks.set_mute(self.track_id, on))
@@ -58,14 +89,19 @@ class TrackRow(QFrame):
         self.volume_slider.valueChanged.connect(
             lambda v: tracks.set_volume(self.track_id, v / 100))
 
+        top = QHBoxLayout()
+        top.setSpacing(6)
+        top.addWidget(self.name_label, 1)
+        top.addWidget(self.channel_label)
         text = QVBoxLayout()
-        text.setSpacing(1)
-        text.addWidget(self.name_label)
+        text.setSpacing(2)
+        text.addLayout(top)
         text.addWidget(self.instrument_label)
         row = QHBoxLayout(self)
         row.setContentsMargins(14, 4, 10, 4)
         row.setSpacing(6)
         row.addLayout(text, 1)
+        row.addSpacing(4)
         row.addWidget(self.mute_button)
         row.addWidget(self.solo_button)
         row.addWidget(self.volume_slider)
@@ -83,11 +119,11 @@ class TrackRow(QFrame):
     def show_track(self, track: Track, selected: bool) -> None:
         self._colour = theme.track_colour(track.channel)
         self.name_label.setText(track.name)
-        self.instrument_label.setText(f"{track.instrument.name} · ch {track.channel + 1}")
-        self.instrument_label.setToolTip(
-            f"{track.instrument.family}: {track.instrument.name}, MIDI channel "
-            f"{track.channel + 1}" + (" (shared by drum tracks)" if track.instrument.drums
-                                      else ""))
+        self.instrument_label.setText(track.instrument.name)
+        self.channel_label.setText(f"CH {track.channel + 1}")
+        self.channel_label.setToolTip(
+            f"MIDI channel {track.channel + 1}"
+            + (" (shared by all drum tracks)" if track.instrument.drums else ""))
         for widget, value in ((self.mute_button, track.mute), (self.solo_button, track.solo)):
             widget.blockSignals(True)
             widget.setChecked(value)
@@ -135,6 +171,7 @@ class TrackListPanel(QWidget):
         title = QLabel("Tracks")
         title.setObjectName("FieldLabel")
         self.add_button = QToolButton()
+        self.add_button.setObjectName("AddTrackButton")
         self.add_button.setText("+ Add Track")
         self.add_button.setToolTip("Add a MIDI track (Ctrl+T)")
         self.add_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)

@@ -62,7 +62,8 @@ def test_add_track_mute_and_solo_change_what_the_engine_plays(qtbot: QtBot, ui: 
     track_id = _add_violin(qtbot, ui)
     track = w.tracks.get(track_id)
     assert track.channel == 2  # after the default Piano (0) and Bass (1); drums use 9
-    assert "Violin · ch 3" in w.track_panel.rows[track_id].instrument_label.text()
+    assert w.track_panel.rows[track_id].instrument_label.full_text() == "Violin"
+    assert w.track_panel.rows[track_id].channel_label.text() == "CH 3"
     qtbot.waitUntil(lambda: int(eng.block.status[St.INPUT_CHANNEL]) == 2, timeout=WAIT_MS)
 
     qtbot.waitUntil(lambda: _peak(eng) < SILENT, timeout=WAIT_MS)
