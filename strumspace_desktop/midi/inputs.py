@@ -73,6 +73,8 @@ class MidiInputs:
         removed = [n for n in self._open if n not in target]
         added = [n for n in sorted(target) if n not in self._open]
         if not removed and not added:
+            if force:
+                self._publish_inputs()  # the virtual port, on the first call
             return changed
         retired = [self._open.pop(n) for n in removed]
         for name in added:
