@@ -46,7 +46,6 @@ class EngineAdapter(QObject):
         self._last_status: EngineStatus | None = None
         self._last_xruns = -1
         self._last_midi_in = -1
-        self._died = False
         self._intent: tuple[bool, int] | None = None  # last play/stop sent, block count
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
@@ -61,7 +60,6 @@ class EngineAdapter(QObject):
         self._last_status = None
         self._last_xruns = -1
         self._last_midi_in = -1
-        self._died = False
         if client is not None:
             self._timer.start()
         else:
@@ -73,7 +71,8 @@ class EngineAdapter(QObject):
 
     @property
     def engine_running(self) -> bool:
-        return self._client is not None and self._client.alive and not self._died
+        """An engine process is up (False while the client restarts a lost one)."""
+        return self._client is not None and self._client.alive
 
     @property
     def stream_running(self) -> bool:
@@ -94,14 +93,14 @@ class EngineAdapter(QObject):
     # Polling -------------------------------------------------------------------------
     def poll(self) -> None:
         client = self._client
-        if client is None or self._died:
+        if client is None:
             return
+        # The client notices an engine that exited, reports it, and (once a device was
+        # open) restarts it in the background until the device is back.
         for kind, payload in client.poll_notifications():
             self._notification(kind, payload)
-        if self._died:
-            return
         if not client.alive:
-            self._die("The audio engine stopped unexpectedly.")
+            self._last_status = None  # the shared status is stale until a new engine runs
             return
         for record in client.poll_events():
             self._event(record)
@@ -116,16 +115,12 @@ class EngineAdapter(QObject):
             self._last_midi_in = status.midi_in_count
         self.status_changed.emit(status)
 
-    def _die(self, message: str) -> None:
-        self._died = True
-        self._timer.stop()
-        self.engine_died.emit(message)
-
     def _notification(self, kind: str, payload: dict[str, Any]) -> None:
         message = str(payload.get("message", ""))
         if kind == "stream_lost":
             self.stream_lost.emit(message)
         elif kind == "stream_recovered":
+            self._last_xruns = self._last_midi_in = -1  # a new engine counts from zero
             self.stream_recovered.emit(payload)
         elif kind == "graph_reset":
             self.graph_reset.emit(payload)
@@ -136,7 +131,7 @@ class EngineAdapter(QObject):
         elif kind == "midi_error":
             self.midi_error.emit(message)
         elif kind == "engine_died":
-            self._die(message or "The audio engine stopped unexpectedly.")
+            self.engine_died.emit(message or "The audio engine stopped unexpectedly.")
 
     def _event(self, r: tuple[float, ...]) -> None:
         op = int(r[0])
@@ -155,7 +150,7 @@ class EngineAdapter(QObject):
 
     # Slow requests (they block for a moment; the caller shows a busy cursor) ----------
     def _require(self) -> EngineClient:
-        if self._client is None or not self.engine_running:
+        if self._client is None:
             raise EngineError("The audio engine is not running.")
         return self._client
 
@@ -230,7 +225,9 @@ class EngineAdapter(QObject):
             self.play()
 
     def _sticky(self) -> EngineClient | None:
-        return self._client if self.engine_running else None
+        # Sent even while the engine restarts: the client keeps the value and gives it
+        # to the next engine, so a change made meanwhile is not lost.
+        return self._client
 
     def program(self, channel: int, bank: int, program: int) -> None:
         if (c := self._sticky()) is not None:

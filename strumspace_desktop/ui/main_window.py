@@ -322,6 +322,7 @@ class MainWindow(QMainWindow):
         self.status.show_stream(info)
         self.status.set_problem(None)
         self.notices.clear("audio")
+        self.notices.clear("engine")
         if info.get("note"):
             self.notices.show_notice("audio-note", str(info["note"]), "info")
 

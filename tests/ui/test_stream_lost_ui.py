@@ -1,5 +1,6 @@
-"""A device that vanishes while the app runs: the window says so. The 'device' is a
-private JACK server that the test stops (never the shared test server)."""
+"""A device that vanishes while the app runs and comes back: the window says so,
+then plays again. The 'device' is a private JACK server that the test stops and
+starts again (never the shared test server)."""
 
 from __future__ import annotations
 
@@ -21,25 +22,42 @@ from strumspace_desktop.ui.main_window import MainWindow
 SERVER = f"strumspace-ui-lost-{os.getpid()}"
 
 
+class PrivateJack:
+    def __init__(self, log: Path) -> None:
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("a") as log:
+            self.proc = subprocess.Popen(
+                ["jackd", "-n", SERVER, "-d", "dummy", "-r", "48000", "-p", "256"],
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        if subprocess.run(["jack_wait", "-w", "-t", "10"], capture_output=True).returncode:
+            self.stop()
+            pytest.fail(f"the private JACK server did not start: {self.log.read_text()}")
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+
+
 @pytest.fixture
-def private_jack(monkeypatch: pytest.MonkeyPatch,
-                 tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+def private_jack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[PrivateJack]:
     monkeypatch.setenv("JACK_DEFAULT_SERVER", SERVER)
-    log = (tmp_path / "jackd.log").open("w")
-    proc = subprocess.Popen(["jackd", "-n", SERVER, "-d", "dummy", "-r", "48000", "-p", "256"],
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    if subprocess.run(["jack_wait", "-w", "-t", "10"], capture_output=True).returncode:
-        proc.kill()
-        pytest.fail("the private JACK server did not start")
-    yield proc
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(5)
-    log.close()
+    jack = PrivateJack(tmp_path / "jackd.log")
+    jack.start()
+    yield jack
+    jack.stop()
 
 
-def test_a_vanished_device_is_shown(qtbot: QtBot, private_jack: subprocess.Popen[bytes],
-                                    tmp_path: Path) -> None:
+def test_a_vanished_device_is_shown_and_comes_back(qtbot: QtBot, private_jack: PrivateJack,
+                                                   tmp_path: Path) -> None:
     client = EngineClient()
     client.start()
     adapter = EngineAdapter(client)
@@ -61,14 +79,23 @@ def test_a_vanished_device_is_shown(qtbot: QtBot, private_jack: subprocess.Popen
             message=message, problem=window.status.problem,
             device=window.status.device_label.text(),
             notice=window.notices.texts().get("audio", "")))
-        os.killpg(private_jack.pid, signal.SIGTERM)  # the interface is unplugged
+        private_jack.stop()  # the interface is unplugged
         qtbot.waitUntil(lambda: "message" in shown, timeout=WAIT_MS)
         assert "keeps trying to reopen it" in shown["message"]
         assert shown["notice"] == shown["message"]
         assert shown["problem"].startswith("Audio device lost")
         assert shown["device"] == "No audio device"
         assert window.notices.texts()["audio"] == shown["message"]
-        private_jack.wait(10)
+        assert not adapter.stream_running
+
+        recovered: list[dict[str, object]] = []
+        adapter.stream_recovered.connect(recovered.append)
+        private_jack.start()  # ... and plugged in again
+        qtbot.waitUntil(lambda: bool(recovered), timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: adapter.stream_running, timeout=WAIT_MS)
+        assert "audio" not in window.notices.texts()
+        assert window.status.problem == ""
+        assert "system (JACK)" in window.status.device_label.text()
     finally:
         adapter.attach(None)
         client.stop()
