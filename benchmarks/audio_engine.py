@@ -107,8 +107,8 @@ class EnginePhase:
         for note in PAD_NOTES:
             client.note_on(PAD_CHANNEL, note, 100)
         client.program(0, 0, PROBE_PROGRAM)
-        client.control_change(0, 91, 0)  # no reverb or chorus tail on the probe notes
-        client.control_change(0, 93, 0)
+        # No reverb or chorus tail: each probe note must start from silence.
+        client.set_synth_effects(False, False)
         client.set_metronome(True, 0.0005)
         client.set_count_in(0)
         client.play()

@@ -48,14 +48,19 @@ def main() -> int:
     window = int(0.1 * rate)
     latencies = []
     not_quiet = 0
+    levels_before: list[float] = []  # why a note could not be measured
     for at in emitted:
         onset = probe.onset_after(at, window)
         if onset is None:
             not_quiet += 1
+            i = at - probe.start_frame
+            if 240 <= i <= probe.filled:
+                levels_before.append(float(abs(probe.audio[i - 240:i]).max()))
         else:
             latencies.append(onset - at)
     print(json.dumps({"rate": rate, "period": probe.period, "latency_frames": latencies,
                       "notes_sent": len(emitted), "unmeasured": not_quiet,
+                      "unmeasured_levels_before": levels_before[:20],
                       "late_events": probe.late_events, "server_xruns": probe.xruns}))
     probe.close()
     return 0

@@ -351,6 +351,9 @@ class EngineClient:
     def set_input_channel(self, channel: int) -> None:
         self._send_sticky((Cmd.INPUT_CHANNEL,), Cmd.INPUT_CHANNEL, channel)
 
+    def set_synth_effects(self, reverb: bool, chorus: bool) -> None:
+        self._send_sticky((Cmd.SYNTH_EFFECTS,), Cmd.SYNTH_EFFECTS, float(reverb), float(chorus))
+
     def set_cc_consumed(self, channel: int, controller: int, consumed: bool) -> None:
         self.block.cc_consume[channel, controller] = 1 if consumed else 0
 

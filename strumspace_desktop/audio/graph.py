@@ -48,6 +48,8 @@ class EngineGraph:
         self.programs = np.zeros((16, 2), np.int32)  # bank, program
         self.programs[DRUM_CHANNEL, 0] = 128
         self.channel_gain = np.ones(16, np.float64)
+        self.reverb_on = True
+        self.chorus_on = True
         self.peaks = np.zeros(2, np.float64)
         self._abs = np.zeros(4096 * 2, np.float32)
         st = block.status
@@ -116,6 +118,11 @@ class EngineGraph:
             self.master_gain = min(2.0, max(0.0, a))
         elif op == Cmd.INPUT_CHANNEL:
             self.input_channel = min(15, max(0, int(a)))
+        elif op == Cmd.SYNTH_EFFECTS:
+            self.reverb_on = a > 0.5
+            self.chorus_on = b > 0.5
+            if inst is not None:
+                inst.set_effects(self.reverb_on, self.chorus_on)
         elif op == Cmd.CHANNEL_MIX:
             ch = int(a)
             self.channel_gain[ch] = min(1.0, max(0.0, b))
@@ -190,6 +197,7 @@ class EngineGraph:
         for ch in range(16):
             new.program_select(ch, int(self.programs[ch, 0]), int(self.programs[ch, 1]))
             new.cc(new.ptr, ch, 7, self._cc7(ch))
+        new.set_effects(self.reverb_on, self.chorus_on)
         if old is not None:
             old.all_sounds_off(-1)
         self.instrument = new

@@ -30,6 +30,7 @@ class Cmd(IntEnum):
     MASTER_GAIN = 19  # gain
     INPUT_CHANNEL = 20  # synth channel that live MIDI input plays
     CHANNEL_MIX = 21  # channel, gain 0..1 (mute/solo/volume already folded in)
+    SYNTH_EFFECTS = 22  # reverb on, chorus on (the instrument's built-in effect units)
 
 
 class Evt(IntEnum):

@@ -105,6 +105,8 @@ class FluidSynthInstrument:
             "fluid_synth_sfload": [vp, ctypes.c_char_p, ci],
             "fluid_synth_get_active_voice_count": [vp],
             "fluid_synth_write_float": [vp, ci, vp, ci, ci, vp, ci, ci],
+            "fluid_synth_reverb_on": [vp, ci, ci],
+            "fluid_synth_chorus_on": [vp, ci, ci],
             "delete_fluid_synth": [vp],
             "delete_fluid_settings": [vp],
         }.items():
@@ -156,6 +158,11 @@ class FluidSynthInstrument:
             bank = DRUM_BANK
         ok = self._lib.fluid_synth_program_select(self._synth, channel, self.sfid, bank, program)
         return bool(ok == 0)
+
+    def set_effects(self, reverb: bool, chorus: bool) -> None:
+        """Switch the built-in reverb and chorus units (every effects group)."""
+        self._lib.fluid_synth_reverb_on(self._synth, -1, int(reverb))
+        self._lib.fluid_synth_chorus_on(self._synth, -1, int(chorus))
 
     def all_notes_off(self, channel: int) -> None:
         self._lib.fluid_synth_all_notes_off(self._synth, channel)

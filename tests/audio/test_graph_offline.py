@@ -200,3 +200,19 @@ def test_no_memory_growth_over_ten_thousand_callbacks(block: SharedBlock,
     assert sum(s.size_diff for s in growth) < 1024, [str(s) for s in growth[:5]]
     assert sum(s.count_diff for s in growth) < 16
     assert graph.transport.state == TransportState.PLAYING
+
+
+def test_built_in_effects_can_be_switched_off(block: SharedBlock, soundfont: Path) -> None:
+    def tail_level(effects: bool) -> float:
+        b = SharedBlock.create()
+        try:
+            graph = EngineGraph(b, RATE, FluidSynthInstrument(RATE, soundfont))
+            b.commands.push(Cmd.SYNTH_EFFECTS, float(effects), float(effects))
+            b.commands.push(Cmd.NOTE_ON, 0, 60, 110)
+            render(graph, 20, 128)
+            graph.handle_midi([0xB0, 120, 0])  # All Sound Off: voices stop at once
+            return float(np.abs(render(graph, 40, 128)[3000:]).max())
+        finally:
+            b.close()
+
+    assert tail_level(False) < 1e-4 < tail_level(True)  # only the reverb tail remains
