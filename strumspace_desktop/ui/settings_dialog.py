@@ -116,16 +116,16 @@ class AudioMidiSettingsDialog(QDialog):
         il.addWidget(browse)
         il.addWidget(default)
 
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                        | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(self.problem_label)
         layout.addWidget(audio)
         layout.addWidget(midi)
         layout.addWidget(inst)
-        layout.addWidget(buttons)
+        layout.addWidget(self.buttons)
 
         self._load(settings)
         self.host_api_combo.currentIndexChanged.connect(self._fill_devices)

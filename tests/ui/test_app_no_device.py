@@ -55,8 +55,7 @@ def test_window_opens_with_the_reason_in_words(qtbot: QtBot, no_audio: Path) -> 
 
         def look(d: AudioMidiSettingsDialog) -> None:
             seen["api"] = d.host_api_combo.currentText()
-            d.findChild(QDialogButtonBox).button(
-                QDialogButtonBox.StandardButton.Cancel).click()
+            d.buttons.button(QDialogButtonBox.StandardButton.Cancel).click()
 
         when_dialog_opens(AudioMidiSettingsDialog, look)
         notice = w.notices.notice("audio")

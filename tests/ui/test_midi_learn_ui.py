@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 import rtmidi
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 from ui_support import UI, WAIT_MS
 
@@ -51,9 +52,9 @@ def controller(ui: UI, qtbot: QtBot) -> Iterator[Controller]:
     ctl.close()
 
 
-def _learn(qtbot: QtBot, ui: UI, ctl: Controller, widget: object, cc: int) -> None:
+def _learn(qtbot: QtBot, ui: UI, ctl: Controller, widget: QWidget, cc: int) -> None:
     learn = ui.window.midi_learn
-    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)  # type: ignore[arg-type]
+    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
     assert learn.armed is not None
     target = learn.armed
     ctl.cc(cc, 0)  # a button's release or a knob at zero binds as well as anything
@@ -97,7 +98,9 @@ def test_learned_controls_drive_tempo_transport_and_volume(
     with qtbot.waitSignal(ui.adapter.control_changed, timeout=WAIT_MS,
                           check_params_cb=lambda ch, c, v: (c, v) == (22, 127)):
         controller.cc(22, 127)
-    qtbot.wait(100)  # give a wrong toggle the time to show (several engine blocks)
+    # A wrong toggle would have been sent by now; a few engine blocks apply it.
+    blocks = eng.status().heartbeat
+    qtbot.waitUntil(lambda: eng.status().heartbeat >= blocks + 4, timeout=WAIT_MS)
     assert eng.status().state != TransportState.STOPPED
     # ... release and press again stops.
     controller.cc(22, 0)
@@ -109,6 +112,8 @@ def test_learned_controls_drive_tempo_transport_and_volume(
     controller.cc(24, 0)
     controller.cc(24, 100)
     qtbot.waitUntil(lambda: not eng.status().record_armed, timeout=WAIT_MS)
+
+    assert w.status.midi_light.flashes > 0  # the status bar showed the activity
 
     saved, _ = AppSettings.load(ui.settings_path)
     assert sorted((b["target"], b["controller"]) for b in saved.midi.learn_bindings) == [

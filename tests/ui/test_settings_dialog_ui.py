@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialogButtonBox
+from PySide6.QtWidgets import QDialogButtonBox, QPushButton
 from pytestqt.qtbot import QtBot
 from ui_support import JACK_API, UI, WAIT_MS, when_dialog_opens
 
@@ -14,8 +14,8 @@ from strumspace_desktop.core.settings import AppSettings
 from strumspace_desktop.ui.settings_dialog import NOT_CONNECTED, AudioMidiSettingsDialog
 
 
-def _ok(dialog: AudioMidiSettingsDialog) -> object:
-    return dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
+def _ok(dialog: AudioMidiSettingsDialog) -> QPushButton:
+    return dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
 
 
 def test_dialog_lists_jack_and_saves_the_choice(qtbot: QtBot, ui: UI, soundfont: Path,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QDialog
 
 from strumspace_desktop.audio.client import EngineClient
 from strumspace_desktop.core.settings import AppSettings
@@ -28,7 +28,10 @@ class UI:
     settings_path: Path
 
 
-def when_dialog_opens(kind: type, act: Callable[[Any], None], timeout_ms: int = WAIT_MS) -> None:
+D = TypeVar("D", bound=QDialog)
+
+
+def when_dialog_opens(kind: type[D], act: Callable[[D], None], timeout_ms: int = WAIT_MS) -> None:
     """Run `act(dialog)` once a modal dialog of `kind` is up (the caller then opens it
     with a blocking exec(), as the app does)."""
     waited = [0]
