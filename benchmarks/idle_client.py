@@ -7,21 +7,22 @@ import argparse
 import json
 import os
 import time
+from typing import Any
 
 os.environ.setdefault("JACK_NO_START_SERVER", "1")
 
-import sounddevice as sd  # noqa: E402
+import sounddevice as sd
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, required=True)
     args = parser.parse_args()
-    jack = [d["index"] for d in sd.query_devices()
-            if "JACK" in sd.query_hostapis(d["hostapi"])["name"]][0]
+    jack = next(d["index"] for d in sd.query_devices()
+            if "JACK" in sd.query_hostapis(d["hostapi"])["name"])
     counts = {"xruns": 0, "callbacks": 0}
 
-    def callback(outdata, frames, t, status):  # type: ignore[no-untyped-def]
+    def callback(outdata: Any, frames: int, t: Any, status: Any) -> None:
         if status.output_underflow or status.output_overflow:
             counts["xruns"] += 1
         counts["callbacks"] += 1

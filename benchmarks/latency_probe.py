@@ -1,9 +1,9 @@
 """MIDI-to-audio latency, measured by a separate JACK client (its own process).
 
 It sends a note every `--interval` seconds at a random frame inside a JACK cycle
-to the engine's MIDI input (then All Sound Off, so each note starts from silence), records the engine's output, and reports for each note
-the frames from its emission to the first output frame above -60 dBFS. Prints
-one JSON object."""
+to the engine's MIDI input (then All Sound Off, so that each note starts from
+silence), records the engine's output, and reports for each note the frames from
+its emission to the first output frame above -60 dBFS. Prints one JSON object."""
 
 from __future__ import annotations
 

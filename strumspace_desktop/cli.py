@@ -16,10 +16,10 @@ from strumspace_desktop import __version__
 
 def _cmd_devices(args: argparse.Namespace) -> int:
     """List audio devices and MIDI input ports, as the app would see them."""
+    import rtmidi
+
     from strumspace_desktop.audio import devices
     from strumspace_desktop.midi.ports import api_name, list_input_ports, preferred_api
-
-    import rtmidi
 
     audio = [d.as_dict() for d in devices.list_devices()]
     api = preferred_api(args.midi_api_for)

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-JACK_SERVER_NAME = "strumspace-test"
+# Unique per test session: two sessions on one machine never share (or kill) a server.
+JACK_SERVER_NAME = f"strumspace-test-{os.getpid()}"
 JACK_RATE = 48000
 JACK_PERIOD = 256
 

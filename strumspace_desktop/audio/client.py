@@ -8,6 +8,7 @@ the engine builds a new graph (a new sample rate), so nothing is lost.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import secrets
@@ -24,7 +25,6 @@ import numpy as np
 
 from strumspace_desktop.audio.protocol import Cmd, St, TransportState
 from strumspace_desktop.audio.shared_block import TIMING_CAPACITY, SharedBlock
-
 
 RESTART_INTERVAL_S = 2.0
 
@@ -123,7 +123,7 @@ class EngineClient:
         def accept() -> None:
             try:
                 box.append(listener.accept())
-            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            except BaseException as exc:
                 box.append(exc)
 
         t = threading.Thread(target=accept, daemon=True)
@@ -154,10 +154,8 @@ class EngineClient:
     def _shutdown_process(self, timeout: float = 5.0) -> None:
         proc, conn = self._proc, self._conn
         if proc is not None and conn is not None and self.alive:
-            try:
+            with contextlib.suppress(EngineError, OSError):
                 self.request("shutdown", timeout=timeout)
-            except (EngineError, OSError):
-                pass
         if proc is not None:
             try:
                 proc.wait(timeout)

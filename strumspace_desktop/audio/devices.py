@@ -10,7 +10,7 @@ from typing import Any
 # Never let libjack start a server with guessed settings behind the user's back.
 os.environ.setdefault("JACK_NO_START_SERVER", "1")
 
-import sounddevice as sd  # noqa: E402 - after the environment is set
+import sounddevice as sd
 
 # Preferred host APIs, best first: JACK when a server runs, then the desktop's sound
 # server, then the native APIs. ALSA's "jack" plug device is never chosen over JACK.

@@ -8,6 +8,7 @@ to the UI through the shared block's lock-free rings and status fields.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sys
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import sounddevice as sd
 
 from strumspace_desktop.audio import devices
 from strumspace_desktop.audio.graph import EngineGraph
@@ -32,10 +34,10 @@ from strumspace_desktop.audio.synth import (
 from strumspace_desktop.midi.inputs import MidiInputs
 from strumspace_desktop.midi.ports import api_name, preferred_api
 
-sd = devices.sd
 JACK_API = "JACK Audio Connection Kit"
 EXIT_STREAM_LOST = 75  # the engine's exit status when its device vanished
 MIDI_REFRESH_S = 1.0
+START_TRIES = 4
 LOAD_PEAK_DECAY = 0.995
 
 
@@ -138,7 +140,7 @@ class EngineHost:
         in_lat, out_lat = (lat if isinstance(lat, tuple) else (0.0, lat))
         st[St.INPUT_LATENCY] = in_lat
         st[St.OUTPUT_LATENCY] = out_lat
-        stream.start()
+        self._start(stream)
         st[St.RUNNING] = 1
         self._setup_midi(out.host_api)
         self.stream_info = {
@@ -151,6 +153,19 @@ class EngineHost:
             "midi_virtual_port": self.midi.virtual_port_name if self.midi else None,
         }
         return self.stream_info
+
+    def _start(self, stream: sd.Stream | sd.OutputStream) -> None:
+        # A JACK server that has just left freewheel mode or lost a client can refuse
+        # a new one for a moment; a few tries cover that without bothering the user.
+        for attempt in range(START_TRIES):
+            try:
+                stream.start()
+                return
+            except sd.PortAudioError:
+                if attempt == START_TRIES - 1:
+                    stream.close(ignore_errors=True)
+                    raise
+                time.sleep(0.25)
 
     def _make_stream(self, out: devices.AudioDevice, inp: devices.AudioDevice | None,
                      rate: int, blocksize: int) -> sd.Stream | sd.OutputStream:
@@ -255,7 +270,7 @@ class EngineHost:
             self.midi = None
         try:
             self.midi = MidiInputs(api, self._set_midi_sources, self._blocks_done)
-        except Exception as exc:  # noqa: BLE001 - rtmidi raises several kinds
+        except Exception as exc:
             self._notify("midi_error", {"message": f"MIDI input is unavailable: {exc}"})
             return
         self.midi.set_wanted(self.midi_wanted)
@@ -338,7 +353,7 @@ class EngineHost:
                 except (StreamError, SoundFontError, SynthUnavailableError, ValueError,
                         sd.PortAudioError, OSError) as exc:
                     self.conn.send(("reply", req_id, False, str(exc)))
-                except Exception:  # noqa: BLE001 - report, keep the engine alive
+                except Exception:
                     self.conn.send(("reply", req_id, False, traceback.format_exc()))
             now = time.monotonic()
             self._free_retired()
@@ -367,10 +382,8 @@ def _jack_rate_and_blocksize(requested: int, allow_change: bool) -> tuple[int, i
     client = jack.Client("StrumSpace-setup", no_start_server=True)
     try:
         if allow_change and client.blocksize != requested:
-            try:
+            with contextlib.suppress(jack.JackError):
                 client.blocksize = requested
-            except jack.JackError:
-                pass
         return int(client.samplerate), int(client.blocksize)
     finally:
         client.close()

@@ -6,6 +6,7 @@ fixed-size numpy view, so nothing in it ever grows or needs a lock.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from multiprocessing import resource_tracker, shared_memory
 
@@ -85,10 +86,8 @@ class SharedBlock:
         shm = shared_memory.SharedMemory(name=name)
         # Python < 3.13 registers attached segments with the resource tracker too, which
         # would unlink the creator's segment when this process exits.
-        try:
+        with contextlib.suppress(Exception):  # no tracker in some start methods
             resource_tracker.unregister(shm._name, "shared_memory")  # type: ignore[attr-defined]
-        except Exception:  # noqa: BLE001 - tracker absent in some start methods
-            pass
         return cls(shm, owner=False)
 
     def close(self) -> None:
@@ -96,12 +95,9 @@ class SharedBlock:
             return  # already closed: stopping a client twice must be harmless
         # Drop the views before closing the mapping, or close() raises BufferError.
         del self.commands, self.events, self.status, self.timings, self.cc_consume
-        try:
+        # A view may still be alive somewhere; then the mapping goes with the process.
+        with contextlib.suppress(BufferError):
             self._shm.close()
-        except BufferError:
-            pass  # a view is still alive somewhere; the mapping goes with the process
         if self._owner:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 self._shm.unlink()
-            except FileNotFoundError:
-                pass

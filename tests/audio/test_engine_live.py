@@ -22,6 +22,7 @@ from strumspace_desktop.audio.synth import FluidSynthInstrument
 
 pytestmark = pytest.mark.jack
 ENGINE_OUT = "StrumSpace-audio:out_0"
+VANISH_SERVER = f"strumspace-vanish-{__import__('os').getpid()}"
 
 
 def wait_for(pred: Any, timeout: float = 10.0, what: str = "condition") -> None:
@@ -203,10 +204,10 @@ def test_unknown_device_gives_a_clear_error_and_engine_survives(jack_server: Any
 def test_jack_server_vanishing_is_reported_and_recovered(tmp_path: Path) -> None:
     """A second, private JACK server that we stop and start under the engine."""
     import os
-    env = dict(os.environ, JACK_DEFAULT_SERVER="strumspace-vanish")
+    env = dict(os.environ, JACK_DEFAULT_SERVER=VANISH_SERVER)
 
     def start_server() -> subprocess.Popen[bytes]:
-        p = subprocess.Popen(["jackd", "-n", "strumspace-vanish", "-d", "dummy", "-r",
+        p = subprocess.Popen(["jackd", "-n", VANISH_SERVER, "-d", "dummy", "-r",
                               "48000", "-p", "512"], env=env, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL, start_new_session=True)
         subprocess.run(["jack_wait", "-w", "-t", "10"], env=env, check=True,
@@ -215,7 +216,7 @@ def test_jack_server_vanishing_is_reported_and_recovered(tmp_path: Path) -> None
 
     server = start_server()
     old = os.environ.get("JACK_DEFAULT_SERVER")
-    os.environ["JACK_DEFAULT_SERVER"] = "strumspace-vanish"
+    os.environ["JACK_DEFAULT_SERVER"] = VANISH_SERVER
     client = EngineClient()
     try:
         client.start()
@@ -264,6 +265,7 @@ def test_engine_virtual_midi_port_receives_from_a_jack_client(engine: EngineClie
     finally:
         probe.close()
     assert onset is not None
-    # Emitted in cycle k, polled by the engine's callback in cycle k+1: at most one
-    # period plus FluidSynth's few frames of attack.
-    assert 0 < onset - at <= 256 + 64
+    # rtmidi queues the note in the cycle it was sent; the engine's callback picks it
+    # up at the start of a later block (the next one, or the one after, as JACK
+    # orders its clients) and FluidSynth starts it within its 64-frame block.
+    assert 0 < onset - at <= 2 * 256 + 64

@@ -155,7 +155,7 @@ def test_missing_and_broken_soundfonts_give_clear_errors(tmp_path: Path) -> None
         FluidSynthInstrument(RATE, tmp_path / "nope.sf2")
     bad = tmp_path / "broken.sf2"
     bad.write_bytes(b"RIFF\x00\x00\x00\x00sfbk" + b"\x00" * 100)
-    with pytest.raises(SoundFontError, match="broken.sf2"):
+    with pytest.raises(SoundFontError, match=r"broken\.sf2"):
         FluidSynthInstrument(RATE, bad)
     text = tmp_path / "notes.sf2"
     text.write_text("not a soundfont")

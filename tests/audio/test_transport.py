@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -65,7 +67,7 @@ def test_loop_jumps_back_at_the_exact_sample() -> None:
     t.play(0)
     clicks = run(t, 2000, 256)
     # Beats 4,5,6,7 then back to 4: every click 24000 samples apart, no double click.
-    gaps = {b[0] - a[0] for a, b in zip(clicks, clicks[1:], strict=False)}
+    gaps = {b[0] - a[0] for a, b in itertools.pairwise(clicks)}
     assert gaps == {24000}
     assert 0 <= t.beat_at(2000 * 256) - 4.0 < 4.0
 
