@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from strumspace_desktop.audio.protocol import Cmd, St, TransportState
+from strumspace_desktop.audio.protocol import EXIT_STREAM_LOST, Cmd, St, TransportState
 from strumspace_desktop.audio.shared_block import TIMING_CAPACITY, SharedBlock
 
 RESTART_INTERVAL_S = 2.0
@@ -219,8 +219,6 @@ class EngineClient:
         reopens the device."""
         code = self._proc.wait(5.0) if self._proc is not None else None
         self._shutdown_process(1.0)
-        from strumspace_desktop.audio.engine_process import EXIT_STREAM_LOST
-
         if code != EXIT_STREAM_LOST:
             self.notifications.append(("engine_died", {
                 "message": "The audio engine stopped unexpectedly; restarting it."}))

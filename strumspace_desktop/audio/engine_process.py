@@ -23,7 +23,7 @@ import sounddevice as sd
 
 from strumspace_desktop.audio import devices
 from strumspace_desktop.audio.graph import EngineGraph
-from strumspace_desktop.audio.protocol import Evt, St
+from strumspace_desktop.audio.protocol import EXIT_STREAM_LOST, Evt, St
 from strumspace_desktop.audio.shared_block import TIMING_CAPACITY, SharedBlock
 from strumspace_desktop.audio.synth import (
     FluidSynthInstrument,
@@ -35,7 +35,6 @@ from strumspace_desktop.midi.inputs import MidiInputs
 from strumspace_desktop.midi.ports import api_name, preferred_api
 
 JACK_API = "JACK Audio Connection Kit"
-EXIT_STREAM_LOST = 75  # the engine's exit status when its device vanished
 MIDI_REFRESH_S = 1.0
 START_TRIES = 4
 LOAD_PEAK_DECAY = 0.995

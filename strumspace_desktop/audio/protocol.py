@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+# The engine process's exit status when its device vanished (EngineClient then
+# restarts it). Here, not in engine_process, so that the UI process can read it
+# without importing sounddevice: PortAudio initialised there can abort at exit.
+EXIT_STREAM_LOST = 75
+
 
 class Cmd(IntEnum):
     """UI -> engine, applied at the start of the next audio block."""
