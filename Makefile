@@ -18,7 +18,7 @@ STAMP := $(VENV)/.strumspace-setup-$(PYPROJECT_HASH)
 TORCH_WHEEL := $(firstword $(wildcard /opt/wheels/torch-2.13.0*.whl))
 ARGS ?=
 
-.PHONY: help run test setup system-deps python-deps jack
+.PHONY: help run test setup system-deps python-deps jack briefcase-dev
 
 help:
 	@echo "make run    set everything up and open StrumSpace (ARGS='...' passes arguments)"
@@ -59,3 +59,8 @@ run: setup jack
 
 test: setup
 	$(VPY) -m pytest -q
+
+# The app through Briefcase's dev mode, in this .venv (see docs/PACKAGING.md).
+briefcase-dev: python-deps jack
+	@bash installer/setup-system.sh libasound2-dev libjack-jackd2-dev
+	$(VPY) -m installer.briefcase dev --no-isolation --no-input $(if $(ARGS),-- $(ARGS),)

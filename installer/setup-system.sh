@@ -13,6 +13,8 @@ PACKAGES=(
     libxkbcommon-x11-0 libxcb-cursor0 libegl1 libgl1 libfontconfig1 libdbus-1-3
     redis-server
 )
+# Extra packages for one target (e.g. `make briefcase-dev`: the headers Briefcase checks).
+PACKAGES+=("$@")
 APT_LINE="apt-get update && apt-get install -y --no-install-recommends ${PACKAGES[*]}"
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
