@@ -1,9 +1,20 @@
-"""The session's MIDI tracks: instrument, synth channel, mute/solo/volume, selection.
+"""The song's MIDI tracks as the UI and the engine see them: a view over the document.
 
-Qt-free so that it can be tested alone and later backed by the project document.
-Each track owns a synth channel: melodic tracks get one of the fifteen channels
-other than 9; drum tracks all share channel 9, where GM synths play kits. Changes
-are reported to observers, which turn them into engine commands or widget updates.
+The project document (core.document) is the one source of truth: every edit here
+is a document edit (one undo step each), and observers are told about changes
+from any origin — a local edit, an undo or redo, a partner's update — by
+comparing the document's tracks with the last view after each document change.
+Only the selection is local (which track live MIDI plays is not part of a song).
+
+Each track owns a synth channel, stored in the document's instrument channel:
+melodic tracks get one of the fifteen channels other than 9; drum tracks all
+share channel 9, where GM synths play kits.
+
+Volume: the UI's fader 0..1 is a linear gain (what the engine's channel mix
+takes); the document stores decibels. gain g -> 20*log10(g) dB, with g = 0 stored
+as the schema's minimum, -200 dB; reading back, -200 dB is 0 and anything above
+0 dB shows as 1 (the fader has no boost). Gains are rounded to 6 decimals so a
+fader position survives the round trip exactly.
 
 Mixing follows the usual DAW rules: a muted track is silent, even when soloed;
 while any track is soloed, only soloed tracks sound.
@@ -11,18 +22,22 @@ while any track is soloed, only soloed tracks sound.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import Enum
 
-from strumspace_desktop.core.gm import DRUM_CHANNEL, Instrument
+from strumspace_desktop.core.document import Change as DocumentChange
+from strumspace_desktop.core.document import Document, Mixer
+from strumspace_desktop.core.document import Instrument as DocumentInstrument
+from strumspace_desktop.core.document import Track as DocumentTrack
+from strumspace_desktop.core.gm import DRUM_BANK, DRUM_CHANNEL, DRUM_KITS, Instrument
 
 CHANNELS = 16
 MELODIC_CHANNELS: tuple[int, ...] = tuple(c for c in range(CHANNELS) if c != DRUM_CHANNEL)
 MAX_MELODIC_TRACKS = len(MELODIC_CHANNELS)
 DEFAULT_VOLUME = 0.8
+MIN_VOLUME_DB = -200.0  # the schema's minimum: silence
 
 
 class TrackLimitError(ValueError):
@@ -31,13 +46,13 @@ class TrackLimitError(ValueError):
 
 @dataclass(frozen=True)
 class Track:
-    id: int
+    id: str  # the document's track id
     name: str
     instrument: Instrument
     channel: int
     mute: bool = False
     solo: bool = False
-    volume: float = DEFAULT_VOLUME
+    volume: float = DEFAULT_VOLUME  # fader position, linear gain 0..1
 
 
 class Change(Enum):
@@ -56,12 +71,109 @@ def _check_volume(volume: float) -> float:
     return min(1.0, max(0.0, float(volume)))
 
 
+def volume_to_db(volume: float) -> float:
+    """Fader gain 0..1 -> the document's volume_db (0 -> -200 dB, the schema's floor)."""
+    v = _check_volume(volume)
+    return MIN_VOLUME_DB if v <= 0.0 else max(MIN_VOLUME_DB, 20.0 * math.log10(v))
+
+
+def db_to_volume(volume_db: float) -> float:
+    """The document's volume_db -> fader gain 0..1 (boosts above 0 dB show as 1)."""
+    if volume_db <= MIN_VOLUME_DB:
+        return 0.0
+    return round(min(1.0, 10.0 ** (volume_db / 20.0)), 6)
+
+
+def _instrument_of(t: DocumentTrack) -> Instrument:
+    """The GM instrument a document track plays. Drums are bank 128 or channel 9 (as in
+    imported MIDI files); a kit this app does not offer shows as the standard kit."""
+    inst = t.instrument
+    if inst.bank == DRUM_BANK or inst.channel == DRUM_CHANNEL:
+        known = {k.preset for k in DRUM_KITS}
+        return Instrument.kit(inst.program if inst.program in known else 0)
+    return Instrument.melodic(inst.program)
+
+
+def _view(t: DocumentTrack) -> Track:
+    instrument = _instrument_of(t)
+    # Drums always play on the drum channel, whatever an imported file said.
+    channel = DRUM_CHANNEL if instrument.drums else t.instrument.channel
+    return Track(t.id, t.name, instrument, channel, t.mixer.mute, t.mixer.solo,
+                 db_to_volume(t.mixer.volume_db))
+
+
 class TrackList:
-    def __init__(self) -> None:
-        self._tracks: list[Track] = []
-        self._selected: int | None = None
-        self._ids = itertools.count(1)
+    """The document's MIDI tracks in display order, plus the local selection."""
+
+    def __init__(self, document: Document | None = None) -> None:
         self._observers: list[Observer] = []
+        self._tracks: list[Track] = []
+        self._selected: str | None = None
+        self._document = document if document is not None else Document.new()
+        self._group_doc: list[Document] = []  # where open undo groups were begun
+        self._unsubscribe_doc = self._document.subscribe(self._document_changed)
+        self._refresh()
+
+    # The document ----------------------------------------------------------------------
+    @property
+    def document(self) -> Document:
+        return self._document
+
+    def set_document(self, document: Document) -> None:
+        """Show another document (New, Open, Recover); the first track is selected."""
+        self._unsubscribe_doc()
+        self._document = document
+        self._unsubscribe_doc = document.subscribe(self._document_changed)
+        self._refresh()
+
+    def close(self) -> None:
+        """Stop following the document (a list used only to build one)."""
+        self._unsubscribe_doc()
+        self._unsubscribe_doc = lambda: None
+
+    def begin_undo_group(self) -> None:
+        """Edits until end_undo_group() are one undo step (a fader drag)."""
+        self._document.begin_undo_group()
+        self._group_doc.append(self._document)
+
+    def end_undo_group(self) -> None:
+        if self._group_doc:
+            self._group_doc.pop().end_undo_group()
+
+    def _document_changed(self, change: DocumentChange) -> None:
+        if change.tracks:
+            self._refresh()
+
+    def _refresh(self) -> None:
+        """Bring the view in line with the document and tell observers what changed."""
+        old = {t.id: t for t in self._tracks}
+        old_ids = [t.id for t in self._tracks]
+        new_list = [_view(t) for t in self._document.tracks() if t.kind == "midi"]
+        new = {t.id: t for t in new_list}
+        self._tracks = new_list
+        neighbour: str | None = None
+        for i, tid in enumerate(old_ids):
+            if tid not in new:
+                self._notify(Change.REMOVED, old[tid])
+                if self._selected == tid:
+                    # The neighbour that took its place, else the one above.
+                    after = [x for x in old_ids[i + 1:] if x in new]
+                    before = [x for x in old_ids[:i] if x in new]
+                    neighbour = after[0] if after else (before[-1] if before else None)
+        for t in new_list:
+            if t.id not in old:
+                self._notify(Change.ADDED, t)
+            elif old[t.id] != t:
+                self._notify(Change.CHANGED, t)
+        # Selected last, so observers already know every track it may name.
+        if self._selected is not None and self._selected not in new:
+            self._selected = None
+            if neighbour is None and new_list:
+                neighbour = new_list[0].id
+            if neighbour is None:
+                self._notify(Change.SELECTED, None)
+        if self._selected is None and new_list:
+            self.select(neighbour or new_list[0].id)
 
     # Observers -----------------------------------------------------------------------
     def subscribe(self, observer: Observer) -> Callable[[], None]:
@@ -81,13 +193,13 @@ class TrackList:
     def __len__(self) -> int:
         return len(self._tracks)
 
-    def get(self, track_id: int) -> Track:
+    def get(self, track_id: str) -> Track:
         for t in self._tracks:
             if t.id == track_id:
                 return t
         raise KeyError(f"no track with id {track_id}")
 
-    def index_of(self, track_id: int) -> int:
+    def index_of(self, track_id: str) -> int:
         return self._tracks.index(self.get(track_id))
 
     @property
@@ -98,7 +210,7 @@ class TrackList:
         return sum(1 for t in self._tracks if not t.instrument.drums)
 
     # Channels ----------------------------------------------------------------------------
-    def _free_melodic_channel(self, ignore: int | None = None) -> int:
+    def _free_melodic_channel(self, ignore: str | None = None) -> int:
         used = {t.channel for t in self._tracks if t.id != ignore and not t.instrument.drums}
         for ch in MELODIC_CHANNELS:
             if ch not in used:
@@ -107,61 +219,65 @@ class TrackList:
             f"A session can have at most {MAX_MELODIC_TRACKS} instrument tracks (one per "
             "synth channel). Remove one, or use a drum track, which shares the drum channel.")
 
-    def _channel_for(self, instrument: Instrument, ignore: int | None = None) -> int:
+    def _channel_for(self, instrument: Instrument, ignore: str | None = None) -> int:
         return DRUM_CHANNEL if instrument.drums else self._free_melodic_channel(ignore)
 
-    # Editing -----------------------------------------------------------------------------
+    # Editing (each a document edit, so one undo step) ------------------------------------
     def add(self, name: str, instrument: Instrument, *, volume: float = DEFAULT_VOLUME,
             select: bool = True) -> Track:
         """Add a track at the end; raises TrackLimitError when no channel is free."""
         channel = self._channel_for(instrument)
-        track = Track(next(self._ids), name.strip() or instrument.name, instrument, channel,
-                      volume=_check_volume(volume))
-        self._tracks.append(track)
-        self._notify(Change.ADDED, track)
-        if select or self._selected is None:
-            self.select(track.id)
-        return track
+        track_id = self._document.add_track(
+            "midi", name.strip() or instrument.name,
+            instrument=DocumentInstrument(instrument.program, instrument.bank, channel),
+            mixer=Mixer(volume_db=volume_to_db(volume)))
+        if select:
+            self.select(track_id)
+        return self.get(track_id)
 
-    def remove(self, track_id: int) -> None:
-        i = self.index_of(track_id)
-        track = self._tracks.pop(i)
-        self._notify(Change.REMOVED, track)
-        if self._selected == track_id:
-            # The neighbour that took its place, else the one above, else nothing.
-            neighbour = self._tracks[min(i, len(self._tracks) - 1)] if self._tracks else None
-            self.select(neighbour.id if neighbour else None)
+    def remove(self, track_id: str) -> None:
+        self.get(track_id)
+        self._document.remove_track(track_id)
 
-    def _update(self, track_id: int, **changes: object) -> Track:
-        i = self.index_of(track_id)
-        old = self._tracks[i]
-        new = replace(old, **changes)  # type: ignore[arg-type]
-        if new != old:
-            self._tracks[i] = new
-            self._notify(Change.CHANGED, new)
-        return new
-
-    def rename(self, track_id: int, name: str) -> Track:
+    def rename(self, track_id: str, name: str) -> Track:
         old = self.get(track_id)
-        return self._update(track_id, name=name.strip() or old.name)
+        name = name.strip() or old.name
+        if name != old.name:
+            self._document.update_track(track_id, name=name)
+        return self.get(track_id)
 
-    def set_instrument(self, track_id: int, instrument: Instrument) -> Track:
+    def set_instrument(self, track_id: str, instrument: Instrument) -> Track:
         old = self.get(track_id)
         channel = old.channel
         if instrument.drums != old.instrument.drums:
             channel = self._channel_for(instrument, ignore=track_id)
-        return self._update(track_id, instrument=instrument, channel=channel)
+        if (instrument, channel) != (old.instrument, old.channel):
+            # Only the fields that change, so a partner's edit of another one survives.
+            cur = self._document.track(track_id).instrument
+            self._document.set_instrument(
+                track_id,
+                program=instrument.program if instrument.program != cur.program else None,
+                bank=instrument.bank if instrument.bank != cur.bank else None,
+                channel=channel if channel != cur.channel else None)
+        return self.get(track_id)
 
-    def set_mute(self, track_id: int, mute: bool) -> Track:
-        return self._update(track_id, mute=bool(mute))
+    def set_mute(self, track_id: str, mute: bool) -> Track:
+        if self.get(track_id).mute != bool(mute):
+            self._document.set_mixer(track_id, mute=bool(mute))
+        return self.get(track_id)
 
-    def set_solo(self, track_id: int, solo: bool) -> Track:
-        return self._update(track_id, solo=bool(solo))
+    def set_solo(self, track_id: str, solo: bool) -> Track:
+        if self.get(track_id).solo != bool(solo):
+            self._document.set_mixer(track_id, solo=bool(solo))
+        return self.get(track_id)
 
-    def set_volume(self, track_id: int, volume: float) -> Track:
-        return self._update(track_id, volume=_check_volume(volume))
+    def set_volume(self, track_id: str, volume: float) -> Track:
+        volume = _check_volume(volume)
+        if self.get(track_id).volume != db_to_volume(volume_to_db(volume)):
+            self._document.set_mixer(track_id, volume_db=volume_to_db(volume))
+        return self.get(track_id)
 
-    def select(self, track_id: int | None) -> None:
+    def select(self, track_id: str | None) -> None:
         if track_id is not None:
             self.get(track_id)  # raises for an unknown id
         if track_id == self._selected:

@@ -1,5 +1,6 @@
 """The main window: transport, tracks, arrangement, piano and status bar, wired to
-the engine through the adapter.
+the engine through the adapter, and the File and Edit menus of the song's project
+(ui/project_controller.py holds their logic: files, undo, autosave, recovery).
 
 The window also runs the session's engine set-up (open the saved device, load the
 SoundFont, open MIDI inputs, send the tracks and transport settings), because the
@@ -9,6 +10,7 @@ same steps follow a settings change and an engine restart.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,7 @@ from strumspace_desktop.ui.instrument_dialog import InstrumentDialog
 from strumspace_desktop.ui.midi_learn import MidiLearn
 from strumspace_desktop.ui.notice_area import NoticeArea
 from strumspace_desktop.ui.piano_keyboard import PianoKeyboard, note_name
+from strumspace_desktop.ui.project_controller import AskUnsaved, ProjectController
 from strumspace_desktop.ui.settings_dialog import AudioMidiSettingsDialog
 from strumspace_desktop.ui.status_bar import EngineStatusBar
 from strumspace_desktop.ui.track_list import TrackListPanel
@@ -60,7 +63,10 @@ TEMPO_KNOB_RANGE = (20.0, 300.0)
 class MainWindow(QMainWindow):
     def __init__(self, settings: AppSettings, adapter: EngineAdapter, *,
                  settings_path: Path | None = None, default_tracks: bool = True,
-                 engine_factory: Callable[[], EngineClient] = EngineClient) -> None:
+                 engine_factory: Callable[[], EngineClient] = EngineClient,
+                 config_dir: Path | None = None,
+                 clock: Callable[[], float] = time.monotonic,
+                 ask_unsaved: AskUnsaved | None = None) -> None:
         super().__init__()
         self.setWindowTitle("StrumSpace")
         self.settings = settings
@@ -97,15 +103,19 @@ class MainWindow(QMainWindow):
                                (self.transport.record_button, "record")):
             self.midi_learn.register(widget, target)
 
+        # The song: a new untitled project (with the default tracks) until one is opened.
+        self.projects = ProjectController(
+            self, self.tracks, self.transport, self.notices, settings.transport,
+            default_tracks=DEFAULT_TRACKS if default_tracks else (),
+            config_dir=config_dir, clock=clock, ask_unsaved=ask_unsaved)
+
         self._build_layout()
         self._build_actions()
         self._connect()
-        if default_tracks:
-            for name, inst in DEFAULT_TRACKS:
-                self.tracks.add(name, inst, select=False)
-            self.tracks.select(self.tracks.tracks[0].id)
+        self._project_state()
         self._show_keyboard_range()
         self.resize(1360, 820)
+        self.projects.offer_recovery()
 
     # Layout ---------------------------------------------------------------------------
     def _build_layout(self) -> None:
@@ -173,20 +183,33 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         self._menus: dict[str, Any] = {}
+        p = self.projects
+        self._action("&File", "&New", p.new, "Ctrl+N")
+        self._action("&File", "&Open…", p.open, "Ctrl+O")
+        self.recent_menu = self._menus["&File"].addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self.save_action = self._action("&File", "&Save", p.save, "Ctrl+S")
+        self.save_as_action = self._action("&File", "Save &As…", p.save_as, "Ctrl+Shift+S")
+        self._menus["&File"].addSeparator()
         self._action("&File", "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.undo_action = self._action("&Edit", "&Undo", p.undo, "Ctrl+Z")
+        self.redo_action = self._action("&Edit", "&Redo", p.redo, "Ctrl+Shift+Z")
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         self.play_action = self._action("&Transport", "Play/Stop", self.transport.toggle_play,
                                         "Space")
         self._action("&Transport", "Return to Start", self._return_to_start, "Home")
         self.record_action = self._action("&Transport", "Record Arm",
                                           self.transport.toggle_record, "R")
         self.loop_action = self._action("&Transport", "Loop", self.transport.toggle_loop, "L")
-        self._action("Trac&ks", "&Add Track…", self.add_track_dialog, "Ctrl+T")
-        self._action("Trac&ks", "&Rename Track…", lambda: self._with_selected(
-            self.rename_track_dialog), "F2")
-        self._action("Trac&ks", "Change &Instrument…", lambda: self._with_selected(
-            self.change_instrument_dialog))
-        self._action("Trac&ks", "Re&move Track", lambda: self._with_selected(
-            lambda i: self.tracks.remove(i)), "Ctrl+Backspace")
+        self.track_actions = [
+            self._action("Trac&ks", "&Add Track…", self.add_track_dialog, "Ctrl+T"),
+            self._action("Trac&ks", "&Rename Track…", lambda: self._with_selected(
+                self.rename_track_dialog), "F2"),
+            self._action("Trac&ks", "Change &Instrument…", lambda: self._with_selected(
+                self.change_instrument_dialog)),
+            self._action("Trac&ks", "Re&move Track", lambda: self._with_selected(
+                lambda i: self.tracks.remove(i)), "Ctrl+Backspace"),
+        ]
         self._action("&Audio", "Audio && MIDI &Settings…", self.open_settings, "Ctrl+,")
         self._action("&Audio", "&Restart Audio Engine", self.restart_engine)
         self.learn_action = self._action("&MIDI", "MIDI &Learn", lambda: None,
@@ -221,6 +244,32 @@ class MainWindow(QMainWindow):
         self.track_panel.instrument_requested.connect(self.change_instrument_dialog)
         self.track_panel.remove_requested.connect(self.tracks.remove)
         self.tracks.subscribe(self._tracks_changed)
+        self.projects.state_changed.connect(self._project_state)
+
+    # Project ----------------------------------------------------------------------------
+    def _project_state(self) -> None:
+        """Title, unsaved marker and what can be edited follow the project."""
+        p = self.projects
+        read_only = p.project.read_only
+        self.setWindowTitle(p.window_title())
+        self.setWindowModified(p.project.dirty and not read_only)
+        self.undo_action.setEnabled(p.can_undo())
+        self.redo_action.setEnabled(p.can_redo())
+        self.save_action.setEnabled(not read_only)
+        self.save_as_action.setEnabled(not read_only)
+        self.track_panel.set_read_only(read_only)
+        for act in self.track_actions:
+            act.setEnabled(not read_only)
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        paths = self.projects.recent.existing()
+        for path in paths:
+            act = self.recent_menu.addAction(path.name.removesuffix(".strumspace"))
+            act.setToolTip(str(path))
+            act.triggered.connect(lambda _c=False, p=path: self.projects.open(p))
+        if not paths:
+            self.recent_menu.addAction("No recent projects").setEnabled(False)
 
     # Engine set-up ----------------------------------------------------------------------
     def connect_engine(self) -> None:
@@ -426,18 +475,18 @@ class MainWindow(QMainWindow):
             self.notices.show_notice("tracks", str(exc), "warning")
             return None
 
-    def _with_selected(self, fn: Callable[[int], object]) -> None:
+    def _with_selected(self, fn: Callable[[str], object]) -> None:
         sel = self.tracks.selected
         if sel is not None:
             fn(sel.id)
 
-    def rename_track_dialog(self, track_id: int) -> None:
+    def rename_track_dialog(self, track_id: str) -> None:
         track = self.tracks.get(track_id)
         name, ok = QInputDialog.getText(self, "Rename Track", "Name", text=track.name)
         if ok:
             self.tracks.rename(track_id, name)
 
-    def change_instrument_dialog(self, track_id: int) -> None:
+    def change_instrument_dialog(self, track_id: str) -> None:
         track = self.tracks.get(track_id)
         dialog = InstrumentDialog(
             self, title=f"Instrument for {track.name}", with_name=False,
@@ -513,6 +562,9 @@ class MainWindow(QMainWindow):
                     "MIDI learn.")
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.projects.close():
+            event.ignore()  # the musician cancelled to keep working on unsaved changes
+            return
         self.keyboard.release_all()
         self.save_settings()
         super().closeEvent(event)

@@ -2,7 +2,8 @@
 
 A problem (no audio device, a broken SoundFont, damaged settings) must be said in
 words, but must not stop the musician with a modal box: each notice stays until it
-is dismissed or solved, and can offer one action (e.g. open the audio settings).
+is dismissed or solved, and can offer actions (e.g. open the audio settings, or
+Recover / Discard for an autosave).
 Notices have a key, so a solved problem removes its own notice.
 """
 
@@ -20,7 +21,7 @@ LEVEL_COLOURS = {"error": "#ff6b6b", "warning": theme.LOOP_AMBER, "info": theme.
 
 class Notice(QFrame):
     def __init__(self, text: str, level: str,
-                 action: tuple[str, Callable[[], None]] | None,
+                 actions: list[tuple[str, Callable[[], object]]],
                  on_close: Callable[[], None], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         colour = LEVEL_COLOURS.get(level, theme.ACCENT)
@@ -35,13 +36,16 @@ class Notice(QFrame):
         row = QHBoxLayout(self)
         row.setContentsMargins(12, 6, 6, 6)
         row.addWidget(self.label, 1)
-        self.action_button: QToolButton | None = None
-        if action is not None:
-            self.action_button = QToolButton()
-            self.action_button.setText(action[0])
-            self.action_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            self.action_button.clicked.connect(action[1])
-            row.addWidget(self.action_button)
+        self.action_buttons: dict[str, QToolButton] = {}
+        for label, slot in actions:
+            button = QToolButton()
+            button.setText(label)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            button.clicked.connect(slot)
+            row.addWidget(button)
+            self.action_buttons[label] = button
+        # The first action, for notices that offer one.
+        self.action_button: QToolButton | None = next(iter(self.action_buttons.values()), None)
         close = QToolButton()
         close.setText("✕")
         close.setToolTip("Dismiss")
@@ -61,10 +65,12 @@ class NoticeArea(QWidget):
         self.hide()
 
     def show_notice(self, key: str, text: str, level: str = "error",
-                    action: tuple[str, Callable[[], None]] | None = None) -> None:
-        """Show (or replace) the notice with this key."""
+                    action: tuple[str, Callable[[], None]] | None = None, *,
+                    actions: list[tuple[str, Callable[[], object]]] | None = None) -> None:
+        """Show (or replace) the notice with this key, with one `action` or several."""
         self.clear(key)
-        notice = Notice(text, level, action, lambda: self.clear(key), self)
+        buttons = ([action] if action is not None else []) + list(actions or [])
+        notice = Notice(text, level, buttons, lambda: self.clear(key), self)
         self._notices[key] = notice
         self._layout.addWidget(notice)
         self.show()

@@ -1,8 +1,10 @@
 """The track list: one row per MIDI track with its name, instrument, channel,
 mute, solo and volume. Clicking a row selects the track that live MIDI plays.
 
-Rows edit the core TrackList directly and redraw from its change notifications,
-so every other view of the tracks (the arrangement, the engine) stays in step.
+Rows edit the core TrackList (a view over the song document) directly and redraw
+from its change notifications, so an undo, a redo or a partner's edit shows here
+like a click does, and every other view (the arrangement, the engine) stays in step.
+A fader drag, press to release, is one undo step.
 """
 
 from __future__ import annotations
@@ -57,8 +59,8 @@ class ElidedLabel(QLabel):
 
 
 class TrackRow(QFrame):
-    clicked = Signal(int)
-    menu_requested = Signal(int, QPoint)
+    clicked = Signal(str)
+    menu_requested = Signal(str, QPoint)
 
     def __init__(self, tracks: TrackList, track: Track, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -88,6 +90,8 @@ class TrackRow(QFrame):
         self.solo_button.toggled.connect(lambda on: tracks.set_solo(self.track_id, on))
         self.volume_slider.valueChanged.connect(
             lambda v: tracks.set_volume(self.track_id, v / 100))
+        self.volume_slider.sliderPressed.connect(tracks.begin_undo_group)
+        self.volume_slider.sliderReleased.connect(tracks.end_undo_group)
 
         top = QHBoxLayout()
         top.setSpacing(6)
@@ -137,6 +141,10 @@ class TrackRow(QFrame):
             self.style().polish(self)
         self.update()
 
+    def set_editable(self, editable: bool) -> None:
+        for w in (self.mute_button, self.solo_button, self.volume_slider):
+            w.setEnabled(editable)
+
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
             self.clicked.emit(self.track_id)
@@ -153,16 +161,17 @@ class TrackRow(QFrame):
 
 class TrackListPanel(QWidget):
     add_requested = Signal()
-    rename_requested = Signal(int)
-    instrument_requested = Signal(int)
-    remove_requested = Signal(int)
+    rename_requested = Signal(str)
+    instrument_requested = Signal(str)
+    remove_requested = Signal(str)
 
     def __init__(self, tracks: TrackList, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.tracks = tracks
         self.setFixedWidth(PANEL_WIDTH)
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
-        self.rows: dict[int, TrackRow] = {}
+        self.rows: dict[str, TrackRow] = {}
+        self._read_only = False
 
         header = QFrame()
         header.setObjectName("TrackHeader")
@@ -220,15 +229,26 @@ class TrackListPanel(QWidget):
         row.clicked.connect(self.tracks.select)
         row.menu_requested.connect(self._menu)
         self.rows[track.id] = row
-        self._rows_layout.addWidget(row)
+        row.set_editable(not self._read_only)
+        # At its place in the song's order (an undone removal comes back where it was).
+        self._rows_layout.insertWidget(self.tracks.index_of(track.id), row)
         self.empty_label.setVisible(False)
+
+    def set_read_only(self, read_only: bool) -> None:
+        """A read-only project (a newer schema) shows its tracks but offers no edits."""
+        self._read_only = read_only
+        self.add_button.setEnabled(not read_only)
+        for row in self.rows.values():
+            row.set_editable(not read_only)
 
     def _refresh_selection(self) -> None:
         sel = self.tracks.selected
         for t in self.tracks.tracks:
             self.rows[t.id].show_track(t, sel is not None and sel.id == t.id)
 
-    def _menu(self, track_id: int, where: QPoint) -> None:
+    def _menu(self, track_id: str, where: QPoint) -> None:
+        if self._read_only:
+            return
         menu = QMenu(self)
         menu.addAction("Rename…", lambda: self.rename_requested.emit(track_id))
         menu.addAction("Change Instrument…", lambda: self.instrument_requested.emit(track_id))

@@ -4,9 +4,16 @@ metronome, master volume and the position display.
 It sends its settings to the engine through the adapter and shows what the engine
 reports: the buttons follow the engine's status, so a change made elsewhere (a
 MIDI-learn binding, a keyboard shortcut) shows here too.
+
+Tempo, meter (both at tick 0) and the loop belong to the song: they are written to
+the bound document, and a document change from any origin (open, undo, a partner)
+sets the widgets and the engine. Count-in, metronome and master volume are the
+musician's own settings, not the song's.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
@@ -24,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from strumspace_desktop.audio.client import EngineStatus
 from strumspace_desktop.audio.protocol import TransportState
+from strumspace_desktop.core.document import Change, Document
 from strumspace_desktop.core.settings import (
     DENOMINATORS,
     MAX_COUNT_IN_BARS,
@@ -73,6 +81,8 @@ class TransportBar(QWidget):
         self.settings = settings
         self._state = TransportState.STOPPED
         self._last_status: EngineStatus | None = None
+        self._document: Document | None = None
+        self._unsubscribe: Callable[[], None] = lambda: None
 
         self.stop_button = self._button("StopButton", "stop", "Stop (Space while playing)")
         self.play_button = self._button("PlayButton", "play", "Play (Space)", "#0c1a10")
@@ -241,19 +251,87 @@ class TransportBar(QWidget):
 
     def _loop_toggled(self, on: bool) -> None:
         self._send_loop()
+        self._write_loop()
 
     def _send_loop(self) -> None:
         self.adapter.set_loop(self.loop_button.isChecked(), 0.0,
                               float(LOOP_BARS * self.numerator_spin.value()))
 
+    def _loop_ticks(self) -> int:
+        """The loop's end in ticks: LOOP_BARS bars of the current meter."""
+        denominator = int(self.denominator_combo.currentData())
+        return LOOP_BARS * self.numerator_spin.value() * (PPQ * 4 // denominator)
+
+    def _write_loop(self) -> None:
+        doc = self._writable()
+        if doc is not None:
+            doc.set_loop(0, self._loop_ticks(), self.loop_button.isChecked())
+
     def _tempo_changed(self, bpm: float) -> None:
-        self.settings.tempo = bpm
+        self.settings.tempo = bpm  # also the tempo new songs start with
         self.adapter.set_tempo(bpm)
+        doc = self._writable()
+        if doc is not None and doc.tempo_changes()[0].bpm != bpm:
+            doc.set_tempo(0, bpm)
 
     def _meter_changed(self) -> None:
         self.settings.numerator = self.numerator_spin.value()
         self.settings.denominator = int(self.denominator_combo.currentData())
         self.adapter.set_meter(self.settings.numerator, self.settings.denominator)
+        self._send_loop()
+        doc = self._writable()
+        if doc is not None:
+            ts = doc.time_signatures()[0]
+            if (ts.numerator, ts.denominator) != (self.settings.numerator,
+                                                  self.settings.denominator):
+                with doc.undo_group():  # the meter and the loop it spans: one step
+                    doc.set_time_signature(0, self.settings.numerator,
+                                           self.settings.denominator)
+                    self._write_loop()
+
+    # The song document ------------------------------------------------------------------
+    def bind_document(self, document: Document) -> None:
+        """Follow `document`: show its tempo, meter and loop now and after each change."""
+        self._unsubscribe()
+        self._document = document
+        self._unsubscribe = document.subscribe(self._document_changed)
+        read_only = document.read_only
+        for w in (self.tempo_spin, self.numerator_spin, self.denominator_combo):
+            w.setEnabled(not read_only)
+        self._show_document()
+
+    def _writable(self) -> Document | None:
+        doc = self._document
+        return doc if doc is not None and not doc.read_only else None
+
+    def _document_changed(self, change: Change) -> None:
+        if change.tempo or change.time_signatures or change.meta:
+            self._show_document()
+
+    def _show_document(self) -> None:
+        """Set the widgets (and so the engine) from the document, without writing back."""
+        doc = self._document
+        if doc is None:
+            return
+        bpm = min(MAX_TEMPO, max(MIN_TEMPO, doc.tempo_changes()[0].bpm))
+        ts = doc.time_signatures()[0]
+        numerator = min(MAX_NUMERATOR, ts.numerator)
+        denominator = ts.denominator if ts.denominator in DENOMINATORS else 4
+        loop_on = doc.loop().enabled
+        widgets = (self.tempo_spin, self.numerator_spin, self.denominator_combo,
+                   self.loop_button)
+        for w in widgets:
+            w.blockSignals(True)
+        try:
+            self.tempo_spin.setValue(bpm)
+            self.numerator_spin.setValue(numerator)
+            self.denominator_combo.setCurrentIndex(DENOMINATORS.index(denominator))
+            self.loop_button.setChecked(loop_on)
+        finally:
+            for w in widgets:
+                w.blockSignals(False)
+        self.adapter.set_tempo(bpm)
+        self.adapter.set_meter(numerator, denominator)
         self._send_loop()
 
     def _count_in_changed(self) -> None:

@@ -1,4 +1,4 @@
-"""Tests for strumspace_desktop.core.tracks."""
+"""Tests for strumspace_desktop.core.tracks: the track view over the song document."""
 
 from __future__ import annotations
 
@@ -6,13 +6,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from strumspace_desktop.core.gm import DRUM_CHANNEL, Instrument
+from strumspace_desktop.core.document import Document
+from strumspace_desktop.core.document import Instrument as DocumentInstrument
+from strumspace_desktop.core.gm import DRUM_BANK, DRUM_CHANNEL, Instrument
 from strumspace_desktop.core.tracks import (
     MAX_MELODIC_TRACKS,
     Change,
     Track,
     TrackLimitError,
     TrackList,
+    db_to_volume,
+    volume_to_db,
 )
 
 PIANO = Instrument.melodic(0)
@@ -205,3 +209,109 @@ def test_channels_stay_unique_and_gains_follow_the_rules(steps: list[tuple[str, 
         if not t.instrument.drums:
             assert gains[t.channel] == (t.volume if audible else 0.0)
     assert (tl.selected is None) == (len(tl) == 0)
+
+
+# The document is the source of truth ------------------------------------------------
+
+
+def test_edits_are_written_to_the_document() -> None:
+    doc = Document.new()
+    tl = TrackList(doc)
+    t = tl.add("Lead", Instrument.melodic(40), volume=0.5)
+    kit = tl.add("Kit", Instrument.kit(25))
+    tl.set_mute(t.id, True)
+    tl.set_solo(kit.id, True)
+    tl.rename(t.id, "Violin")
+    stored = doc.track(t.id)
+    assert (stored.kind, stored.name) == ("midi", "Violin")
+    assert stored.instrument == DocumentInstrument(40, 0, 0)
+    assert stored.mixer.mute and not stored.mixer.solo
+    assert stored.mixer.volume_db == pytest.approx(-6.0206, abs=1e-4)
+    assert doc.track(kit.id).instrument == DocumentInstrument(25, DRUM_BANK, DRUM_CHANNEL)
+    assert doc.track(kit.id).mixer.solo
+    tl.remove(kit.id)
+    assert doc.track_ids() == [t.id]
+
+
+def test_volume_mapping_fader_gain_to_decibels_and_back() -> None:
+    assert volume_to_db(1.0) == 0.0
+    assert volume_to_db(0.0) == -200.0  # the schema's floor stands for silence
+    assert db_to_volume(-200.0) == 0.0
+    assert db_to_volume(12.0) == 1.0  # no boost on the fader
+    for step in range(101):
+        assert db_to_volume(volume_to_db(step / 100)) == step / 100
+
+
+def test_undo_and_redo_reach_the_observers() -> None:
+    doc = Document.new()
+    tl = TrackList(doc)
+    a = tl.add("a", PIANO)
+    doc.clear_undo_history()
+    seen: list[tuple[Change, Track | None]] = []
+    tl.subscribe(lambda c, t: seen.append((c, t)))
+    b = tl.add("b", BASS)
+    tl.set_mute(a.id, True)
+    seen.clear()
+    assert doc.undo()  # the mute
+    assert seen == [(Change.CHANGED, tl.get(a.id))] and not tl.get(a.id).mute
+    seen.clear()
+    assert doc.undo()  # the add: b goes, and the selection falls back to a
+    assert [c for c, _ in seen] == [Change.REMOVED, Change.SELECTED]
+    assert tl.selected == tl.get(a.id)
+    seen.clear()
+    assert doc.redo()
+    assert [c for c, _ in seen] == [Change.ADDED]
+    assert tl.get(b.id).channel == b.channel
+
+
+def test_a_fader_drag_is_one_undo_step() -> None:
+    doc = Document.new()
+    tl = TrackList(doc)
+    t = tl.add("a", PIANO, volume=0.8)
+    doc.clear_undo_history()
+    tl.begin_undo_group()
+    for v in (0.7, 0.5, 0.3, 0.1):
+        tl.set_volume(t.id, v)
+    tl.end_undo_group()
+    assert doc.undo_depth == 1
+    doc.undo()
+    assert tl.get(t.id).volume == 0.8
+
+
+def test_remote_updates_reach_the_observers() -> None:
+    mine, theirs = Document.new(), Document.new()
+    theirs.apply_update(mine.state())
+    tl = TrackList(mine)
+    seen: list[Change] = []
+    tl.subscribe(lambda c, t: seen.append(c))
+    partner = TrackList(theirs)
+    t = partner.add("From a partner", BASS)
+    mine.apply_update(theirs.update_since(mine.state_vector()))
+    assert seen == [Change.ADDED, Change.SELECTED]
+    assert tl.get(t.id).name == "From a partner"
+    assert not mine.can_undo()  # a partner's edit is never undone by me
+
+
+def test_set_document_swaps_the_tracks_and_selects_the_first() -> None:
+    tl = TrackList()
+    old = tl.add("old", PIANO)
+    other = Document.new()
+    TrackList(other).add("new one", Instrument.kit(0))
+    seen: list[Change] = []
+    tl.subscribe(lambda c, t: seen.append(c))
+    tl.set_document(other)
+    assert seen == [Change.REMOVED, Change.ADDED, Change.SELECTED]
+    assert [t.name for t in tl.tracks] == ["new one"]
+    assert tl.selected is not None and tl.selected.channel == DRUM_CHANNEL
+    with pytest.raises(KeyError):
+        tl.get(old.id)
+
+
+def test_tracks_from_an_imported_file_show_drums_on_channel_9() -> None:
+    doc = Document.new()
+    doc.add_track("midi", "GM drums", instrument=DocumentInstrument(0, 0, DRUM_CHANNEL))
+    doc.add_track("audio", "Vocals")  # not a synth track: not in this view
+    doc.add_track("midi", "Odd kit", instrument=DocumentInstrument(99, DRUM_BANK, 9))
+    tl = TrackList(doc)
+    assert [(t.name, t.instrument, t.channel) for t in tl.tracks] == [
+        ("GM drums", KIT, DRUM_CHANNEL), ("Odd kit", KIT, DRUM_CHANNEL)]

@@ -13,6 +13,7 @@ from strumspace_desktop.audio.client import EngineClient
 from strumspace_desktop.core.settings import AppSettings
 from strumspace_desktop.ui.adapter import EngineAdapter
 from strumspace_desktop.ui.main_window import MainWindow
+from strumspace_desktop.ui.project_controller import UnsavedChoice
 from strumspace_desktop.ui.theme import apply_dark_theme
 
 
@@ -28,7 +29,10 @@ def ui(qtbot: QtBot, engine: EngineClient, jack_server: object, qapp: object,
     settings.transport.metronome_on = False
     path = tmp_path / "settings.json"
     adapter = EngineAdapter(engine)
-    window = MainWindow(settings, adapter, settings_path=path)
+    # Its own config folder (recent projects, autosaves); unsaved test edits are
+    # discarded at the end instead of asking with a modal box.
+    window = MainWindow(settings, adapter, settings_path=path, config_dir=tmp_path / "config",
+                        ask_unsaved=lambda _action: UnsavedChoice.DISCARD)
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)

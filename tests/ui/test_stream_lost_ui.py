@@ -63,7 +63,8 @@ def test_a_vanished_device_is_shown_and_comes_back(qtbot: QtBot, private_jack: P
     adapter = EngineAdapter(client)
     settings = AppSettings()
     settings.audio.host_api = JACK_API
-    window = MainWindow(settings, adapter, settings_path=tmp_path / "settings.json")
+    window = MainWindow(settings, adapter, settings_path=tmp_path / "settings.json",
+                        config_dir=tmp_path / "config")
     qtbot.addWidget(window)
     try:
         window.show()

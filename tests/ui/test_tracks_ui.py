@@ -4,6 +4,8 @@ must fall silent while it still sounds (voices > 0) inside the synth."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox
 from pytestqt.qtbot import QtBot
@@ -16,6 +18,7 @@ from strumspace_desktop.core.settings import AppSettings
 from strumspace_desktop.ui.adapter import EngineAdapter
 from strumspace_desktop.ui.instrument_dialog import InstrumentDialog
 from strumspace_desktop.ui.main_window import MainWindow
+from strumspace_desktop.ui.project_controller import UnsavedChoice
 
 SILENT = 1e-3
 AUDIBLE = 1e-2
@@ -42,7 +45,7 @@ def _falls_silent(qtbot: QtBot, engine: EngineClient, blocks: int = 60) -> None:
     assert engine.status().voices > 0  # silent because muted, not because it ended
 
 
-def _add_violin(qtbot: QtBot, ui: UI) -> int:
+def _add_violin(qtbot: QtBot, ui: UI) -> str:
     def choose(dialog: InstrumentDialog) -> None:
         dialog.name_edit.setText("Lead Violin")
         qtbot.keyClicks(dialog.search_edit, "violin")
@@ -93,9 +96,11 @@ def test_add_track_mute_and_solo_change_what_the_engine_plays(qtbot: QtBot, ui: 
     qtbot.keyRelease(w, Qt.Key.Key_A)
 
 
-def test_the_add_dialog_refuses_a_sixteenth_instrument_track(qtbot: QtBot) -> None:
+def test_the_add_dialog_refuses_a_sixteenth_instrument_track(qtbot: QtBot,
+                                                             tmp_path: Path) -> None:
     # No engine at all: the window and its track rules work without one.
-    window = MainWindow(AppSettings(), EngineAdapter())
+    window = MainWindow(AppSettings(), EngineAdapter(), config_dir=tmp_path,
+                        ask_unsaved=lambda _action: UnsavedChoice.DISCARD)
     qtbot.addWidget(window)
     for i in range(12):  # 3 default tracks + 12 = 15 melodic-or-drum tracks
         window.tracks.add(f"Synth {i}", Instrument.melodic(80 + i))
