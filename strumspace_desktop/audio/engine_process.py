@@ -79,8 +79,10 @@ class EngineHost:
             outdata.fill(0)
             return
         if self._mono:
-            graph.process(self._mono_scratch, frames)
-            outdata[:, 0] = self._mono_scratch[:frames, 0]
+            scratch = self._mono_scratch
+            graph.process(scratch, frames)
+            np.add(scratch[:frames, 0], scratch[:frames, 1], out=outdata[:, 0])
+            outdata *= 0.5
         else:
             graph.process(outdata, frames)
         dt = time.perf_counter() - t0
@@ -262,7 +264,7 @@ class EngineHost:
     def _setup_midi(self, host_api: str) -> None:
         api = preferred_api(host_api)
         if self.midi is not None and self.midi.api == api:
-            self._publish_midi(self.midi)
+            self.midi.refresh(force=True)  # hand the open inputs to the new graph
             return
         if self.midi is not None:
             self.midi.close()
@@ -274,9 +276,6 @@ class EngineHost:
             return
         self.midi.set_wanted(self.midi_wanted)
         self._notify("midi_ports", self._midi_state())
-
-    def _publish_midi(self, midi: MidiInputs) -> None:
-        midi.refresh(force=True)
 
     def _set_midi_sources(self, sources: tuple[Any, ...]) -> None:
         if self.graph is not None:
