@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import platform
-import signal
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from benchmarks.jack_server import JackServer, jack_running
 
 SERVER = "strumspace-bench"
 RATE = 48000
@@ -43,26 +44,6 @@ PROBE_PROGRAM = 80  # square lead: its onset reaches -60 dBFS within a few frame
 
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
-
-
-def start_jack(frames: int) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, JACK_DEFAULT_SERVER=SERVER)
-    proc = subprocess.Popen(["jackd", "-n", SERVER, "-R", "-P", "70", "-d", "dummy", "-r",
-                             str(RATE), "-p", str(frames)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    subprocess.run(["jack_wait", "-w", "-t", "10"], env=env, check=True,
-                   capture_output=True)
-    return proc
-
-
-def stop_jack(proc: subprocess.Popen[bytes]) -> None:
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(5)
 
 
 def run_json(cmd: list[str], timeout: float) -> dict[str, Any]:
@@ -160,7 +141,7 @@ def percentile(values: np.ndarray | list[float], q: float) -> float:
 
 
 def bench_size(frames: int, seconds: float, reps: int) -> dict[str, Any]:
-    jack = start_jack(frames)
+    jack = JackServer(SERVER, RATE, frames).start()
     os.environ["JACK_DEFAULT_SERVER"] = SERVER
     idle: list[float] = []
     engine: list[float] = []
@@ -187,7 +168,7 @@ def bench_size(frames: int, seconds: float, reps: int) -> dict[str, Any]:
                     f"{res['voices']} voices, UI {res['ui_fps']:.0f} fps, "
                     f"{len(res['probe']['latency_frames'])} notes measured")
     finally:
-        stop_jack(jack)
+        jack.stop()
     all_loads = np.concatenate(loads) if loads else np.zeros(0)
     lat_ms = np.asarray(latencies, dtype=np.float64) / RATE * 1000.0
     period_ms = frames / RATE * 1000.0
@@ -234,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     reps = args.reps or (1 if args.quick else 3)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ["STRUMSPACE_CONFIG_DIR"] = tempfile.mkdtemp(prefix="strumspace-bench-")
-    if subprocess.run(["pgrep", "-f", f"jackd -n {SERVER}"], capture_output=True).stdout:
+    if jack_running(SERVER):
         raise SystemExit(f"a JACK server named {SERVER} is already running")
     runs = [bench_size(f, seconds, reps) for f in args.frames]
     result = {

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from benchmarks.jack_server import JackServer, JackServerError
 
 # Unique per test session: two sessions on one machine never share (or kill) a server.
 JACK_SERVER_NAME = f"strumspace-test-{os.getpid()}"
@@ -29,46 +27,19 @@ os.environ["STRUMSPACE_CONFIG_DIR"] = tempfile.mkdtemp(prefix="strumspace-test-c
 os.environ["JACK_NO_START_SERVER"] = "1"
 
 
-@dataclass(frozen=True)
-class JackServer:
-    name: str
-    sample_rate: int
-    period: int
-
-
-def _jack_running(env: dict[str, str]) -> bool:
-    return subprocess.run(["jack_wait", "-c"], env=env, capture_output=True,
-                          text=True).stdout.strip().startswith("running")
-
-
 @pytest.fixture(scope="session")
 def jack_server() -> Iterator[JackServer]:
     """A real JACK server (dummy driver, 48 kHz, 256 frames), started once."""
     if shutil.which("jackd") is None:
         pytest.fail("jackd is not installed: run `make test` (it installs jackd2).")
     os.environ["JACK_DEFAULT_SERVER"] = JACK_SERVER_NAME
-    env = dict(os.environ)
-    proc = None
-    if not _jack_running(env):
-        log = Path(tempfile.gettempdir()) / "strumspace-test-jackd.log"
-        proc = subprocess.Popen(
-            ["jackd", "-n", JACK_SERVER_NAME, "-R", "-P", "70", "-d", "dummy",
-             "-r", str(JACK_RATE), "-p", str(JACK_PERIOD)],
-            stdout=log.open("w"), stderr=subprocess.STDOUT, env=env, start_new_session=True)
-        waited = subprocess.run(["jack_wait", "-w", "-t", "10"], env=env,
-                                capture_output=True, text=True)
-        if waited.returncode != 0:
-            proc.kill()
-            pytest.fail(f"JACK did not start: {log.read_text()[-2000:]}")
-    yield JackServer(JACK_SERVER_NAME, JACK_RATE, JACK_PERIOD)
-    if proc is not None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
-        time.sleep(0.2)
+    server = JackServer(JACK_SERVER_NAME, JACK_RATE, JACK_PERIOD)
+    try:
+        server.start()
+    except JackServerError as exc:
+        pytest.fail(str(exc))
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -5,8 +5,6 @@ starts again (never the shared test server)."""
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +12,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 from ui_support import JACK_API, WAIT_MS
 
+from benchmarks.jack_server import JackServer, JackServerError
 from strumspace_desktop.audio.client import EngineClient
 from strumspace_desktop.core.settings import AppSettings
 from strumspace_desktop.ui.adapter import EngineAdapter
@@ -22,41 +21,19 @@ from strumspace_desktop.ui.main_window import MainWindow
 SERVER = f"strumspace-ui-lost-{os.getpid()}"
 
 
-class PrivateJack:
-    def __init__(self, log: Path) -> None:
-        self.log = log
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("a") as log:
-            self.proc = subprocess.Popen(
-                ["jackd", "-n", SERVER, "-d", "dummy", "-r", "48000", "-p", "256"],
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        if subprocess.run(["jack_wait", "-w", "-t", "10"], capture_output=True).returncode:
-            self.stop()
-            pytest.fail(f"the private JACK server did not start: {self.log.read_text()}")
-
-    def stop(self) -> None:
-        proc, self.proc = self.proc, None
-        if proc is not None and proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
-
-
 @pytest.fixture
-def private_jack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[PrivateJack]:
+def private_jack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[JackServer]:
     monkeypatch.setenv("JACK_DEFAULT_SERVER", SERVER)
-    jack = PrivateJack(tmp_path / "jackd.log")
-    jack.start()
+    jack = JackServer(SERVER, realtime=False, log=tmp_path / "jackd.log")
+    try:
+        jack.start()
+    except JackServerError as exc:
+        pytest.fail(str(exc))
     yield jack
     jack.stop()
 
 
-def test_a_vanished_device_is_shown_and_comes_back(qtbot: QtBot, private_jack: PrivateJack,
+def test_a_vanished_device_is_shown_and_comes_back(qtbot: QtBot, private_jack: JackServer,
                                                    tmp_path: Path) -> None:
     client = EngineClient()
     client.start()
