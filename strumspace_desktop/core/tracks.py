@@ -152,28 +152,29 @@ class TrackList:
         new = {t.id: t for t in new_list}
         self._tracks = new_list
         neighbour: str | None = None
-        for i, tid in enumerate(old_ids):
+        lost_selection = self._selected is not None and self._selected not in new
+        if lost_selection:
+            # The neighbour that took its place, else the one above, else the first.
+            i = old_ids.index(self._selected) if self._selected in old_ids else 0
+            after = [x for x in old_ids[i + 1:] if x in new]
+            before = [x for x in old_ids[:i] if x in new]
+            neighbour = after[0] if after else (before[-1] if before else None)
+            if neighbour is None and new_list:
+                neighbour = new_list[0].id
+            self._selected = None  # observers of the removal must not see a stale one
+        for tid in old_ids:
             if tid not in new:
                 self._notify(Change.REMOVED, old[tid])
-                if self._selected == tid:
-                    # The neighbour that took its place, else the one above.
-                    after = [x for x in old_ids[i + 1:] if x in new]
-                    before = [x for x in old_ids[:i] if x in new]
-                    neighbour = after[0] if after else (before[-1] if before else None)
         for t in new_list:
             if t.id not in old:
                 self._notify(Change.ADDED, t)
             elif old[t.id] != t:
                 self._notify(Change.CHANGED, t)
         # Selected last, so observers already know every track it may name.
-        if self._selected is not None and self._selected not in new:
-            self._selected = None
-            if neighbour is None and new_list:
-                neighbour = new_list[0].id
-            if neighbour is None:
-                self._notify(Change.SELECTED, None)
         if self._selected is None and new_list:
             self.select(neighbour or new_list[0].id)
+        elif lost_selection:
+            self._notify(Change.SELECTED, None)
 
     # Observers -----------------------------------------------------------------------
     def subscribe(self, observer: Observer) -> Callable[[], None]:
