@@ -243,9 +243,9 @@ class TransportBar(QWidget):
     def toggle_loop(self) -> None:
         self.loop_button.toggle()
 
-    # Record arm and loop are only ever changed from here, so their buttons hold the
-    # truth; following the engine's status instead would let a status read before the
-    # command was applied undo a quick second press.
+    # Record arm and loop are changed only from here (and the loop from the document),
+    # so their buttons hold the truth; following the engine's status instead would let
+    # a status read before the command was applied undo a quick second press.
     def _record_toggled(self, armed: bool) -> None:
         self.adapter.set_record_arm(armed)
 
