@@ -90,6 +90,7 @@ class ProjectController(QObject):
         self._pending_recovery: Recovery | None = None
         self._unsubscribe: Callable[[], None] = lambda: None
         self._state_queued = False
+        self._closed = False
         self.project = self._fresh_project()
         self._install(self.project)
         self.timer = QTimer(self)
@@ -359,6 +360,8 @@ class ProjectController(QObject):
     # Quitting ---------------------------------------------------------------------------
     def close(self) -> bool:
         """On quit: settle unsaved changes; False when the musician cancelled."""
+        if self._closed:
+            return True  # the app closes the window again on its way out: ask once
         if not self.settle_unsaved("quitting"):
             return False
         self.timer.stop()
@@ -366,4 +369,5 @@ class ProjectController(QObject):
             # Saved, discarded, or in this session's final autosave: the old copy is spent.
             self._drop_pending_recovery()
         self._unsubscribe()
+        self._closed = True
         return True
