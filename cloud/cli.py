@@ -1,52 +1,87 @@
-"""Command line for the StrumSpace cloud service (`strumspace-cloud`).
-
-Only the skeleton exists so far: the server itself arrives with the cloud
-issue. `serve` says so plainly instead of pretending to run.
-"""
+"""Command line for the StrumSpace cloud service (`strumspace-cloud`)."""
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from cloud import __version__
 
-# Usage errors and "not available" both exit 2, like argparse itself.
-EXIT_UNAVAILABLE = 2
+# Usage errors exit 2, like argparse itself; failures of a command exit 1.
+EXIT_USAGE = 2
+EXIT_FAILED = 1
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="strumspace-cloud",
-        description="StrumSpace cloud service: relay, projects, catalogue and analysis API.",
+        description=(
+            "StrumSpace cloud service: accounts and auth (projects, sync and relay to come). "
+            "With no DATABASE_URL it runs its own PostgreSQL in STRUMSPACE_CLOUD_DATA."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--config", type=Path, help="TOML settings file (also STRUMSPACE_CLOUD_CONFIG)"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser(
-        "serve",
-        help="run the cloud server (not implemented yet)",
-        description="Run the cloud server. Not implemented yet.",
+    serve = commands.add_parser(
+        "serve", help="run the server (migrates the database first)",
+        description="Run the server; with no DATABASE_URL, on an embedded PostgreSQL.",
     )
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8787)")
+    migrate = commands.add_parser("migrate", help="apply (or revert) database migrations")
+    migrate.add_argument("revision", nargs="?", default="head", help="target (default: head)")
+    migrate.add_argument("--down", action="store_true", help="downgrade to REVISION (e.g. base)")
+    backup = commands.add_parser("backup", help="dump the database to a file (pg_dump)")
+    backup.add_argument("file", type=Path)
+    restore = commands.add_parser("restore", help="replace the database with a dump (pg_restore)")
+    restore.add_argument("file", type=Path)
     return parser
-
-
-def _serve() -> int:
-    print(
-        "strumspace-cloud serve: the cloud server is not implemented yet; "
-        "it will arrive with the cloud work. Nothing was started.",
-        file=sys.stderr,
-    )
-    return EXIT_UNAVAILABLE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "serve":
-        return _serve()
-    parser.print_help(sys.stderr)
-    return EXIT_UNAVAILABLE
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+
+    # Imported late: --help and --version stay fast and need no server dependencies.
+    from cloud import logs, server
+    from cloud.config import load_settings
+
+    overrides = {k: v for k in ("host", "port") if (v := getattr(args, k, None)) is not None}
+    try:
+        settings = load_settings(args.config, **overrides)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"strumspace-cloud: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    logs.configure(settings.log_level)
+    try:
+        if args.command == "serve":
+            server.serve(settings)
+        elif args.command == "migrate":
+            at = server.migrate(settings, args.revision, args.down)
+            print(f"database at revision {at or 'base'}")
+        elif args.command == "backup":
+            server.backup(settings, args.file)
+        elif args.command == "restore":
+            if not args.file.is_file():
+                print(f"strumspace-cloud: no such file: {args.file}", file=sys.stderr)
+                return EXIT_USAGE
+            server.restore(settings, args.file)
+    except subprocess.CalledProcessError as exc:
+        print(f"strumspace-cloud: {exc.cmd[0]} failed: {exc.stderr}", file=sys.stderr)
+        return EXIT_FAILED
+    except RuntimeError as exc:
+        print(f"strumspace-cloud: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Accounts and authentication: password hashes, signing keys, tokens, tickets."""

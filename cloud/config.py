@@ -1,0 +1,85 @@
+"""Service settings: environment variables, then an optional TOML file, then defaults.
+
+Every setting reads `STRUMSPACE_CLOUD_<NAME>`; `DATABASE_URL` is also read as is, the
+name operators expect. `STRUMSPACE_CLOUD_CONFIG` (or `serve --config`) names the file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def default_data_dir() -> Path:
+    override = os.environ.get("STRUMSPACE_CLOUD_DATA")
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("StrumSpace")) / "cloud"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STRUMSPACE_CLOUD_", extra="forbid")
+
+    # None: start the embedded PostgreSQL in data_dir/pg.
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "STRUMSPACE_CLOUD_DATABASE_URL")
+    )
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        validation_alias=AliasChoices("STRUMSPACE_CLOUD_DATA", "STRUMSPACE_CLOUD_DATA_DIR"),
+    )
+    host: str = "127.0.0.1"
+    port: int = 8787
+    log_level: str = "INFO"
+    db_pool_size: int = 10
+
+    access_token_ttl_s: int = Field(default=900, ge=10)
+    refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, ge=60)
+    ws_ticket_ttl_s: int = Field(default=30, ge=1)
+    password_reset_ttl_s: int = Field(default=3600, ge=60)
+    # The JWT issuer; replicas of one deployment share it.
+    jwt_issuer: str = "strumspace-cloud"
+    # Where this replica keeps its private signing keys (default: data_dir/keys).
+    keys_dir: Path | None = None
+    # Argon2 cost; lowering it is for tests only (the default follows pwdlib's recommendation).
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_cost_kib: int = Field(default=65536, ge=1024)
+
+    @property
+    def signing_keys_dir(self) -> Path:
+        return self.keys_dir or self.data_dir / "keys"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("STRUMSPACE_CLOUD_CONFIG")
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from the environment and `config_file` (or $STRUMSPACE_CLOUD_CONFIG)."""
+    if config_file is not None:
+        if not config_file.is_file():
+            raise FileNotFoundError(f"config file not found: {config_file}")
+        os.environ["STRUMSPACE_CLOUD_CONFIG"] = str(config_file)
+    return Settings(**overrides)
