@@ -244,6 +244,7 @@ class MainWindow(QMainWindow):
         self.track_panel.instrument_requested.connect(self.change_instrument_dialog)
         self.track_panel.remove_requested.connect(self.tracks.remove)
         self.tracks.subscribe(self._tracks_changed)
+        self._tracks_changed(Change.SELECTED, self.tracks.selected)  # the start-up selection
         self.projects.state_changed.connect(self._project_state)
 
     # Project ----------------------------------------------------------------------------

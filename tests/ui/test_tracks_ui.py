@@ -125,3 +125,10 @@ def test_the_add_dialog_refuses_a_sixteenth_instrument_track(qtbot: QtBot,
     assert added is not None and added.channel == DRUM_CHANNEL
     assert added.instrument.name == "TR-808 Kit"
     assert window.tracks.selected == added
+
+
+def test_the_track_live_midi_plays_is_named_from_the_start(ui: UI) -> None:
+    selected = ui.window.tracks.selected
+    assert selected is not None
+    assert ui.window.playing_label.text() == (
+        f"Playing: {selected.name} ({selected.instrument.name})")
