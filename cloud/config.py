@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import (
@@ -29,7 +29,9 @@ def default_data_dir() -> Path:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="STRUMSPACE_CLOUD_", extra="forbid")
+    model_config = SettingsConfigDict(
+        env_prefix="STRUMSPACE_CLOUD_", extra="forbid", populate_by_name=True
+    )
 
     # None: start the embedded PostgreSQL in data_dir/pg.
     database_url: str | None = Field(
@@ -56,6 +58,9 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_cost_kib: int = Field(default=65536, ge=1024)
 
+    # Set on a subclass by load_settings(config_file=...), so that nothing global changes.
+    _config_file: ClassVar[Path | None] = None
+
     @property
     def signing_keys_dir(self) -> Path:
         return self.keys_dir or self.data_dir / "keys"
@@ -70,7 +75,9 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        config_file = os.environ.get("STRUMSPACE_CLOUD_CONFIG")
+        config_file = getattr(settings_cls, "_config_file", None) or os.environ.get(
+            "STRUMSPACE_CLOUD_CONFIG"
+        )
         if config_file:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
         return tuple(sources)
@@ -78,8 +85,9 @@ class Settings(BaseSettings):
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Settings from the environment and `config_file` (or $STRUMSPACE_CLOUD_CONFIG)."""
-    if config_file is not None:
-        if not config_file.is_file():
-            raise FileNotFoundError(f"config file not found: {config_file}")
-        os.environ["STRUMSPACE_CLOUD_CONFIG"] = str(config_file)
-    return Settings(**overrides)
+    if config_file is None:
+        return Settings(**overrides)
+    if not config_file.is_file():
+        raise FileNotFoundError(f"config file not found: {config_file}")
+    from_file = type("Settings", (Settings,), {"_config_file": config_file})
+    return Settings.model_validate(from_file(**overrides).model_dump())

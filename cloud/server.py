@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import signal
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 from cloud import migrations
 from cloud.config import Settings
@@ -33,16 +35,32 @@ def database(settings: Settings) -> Iterator[str]:
             pg.stop()
 
 
+class _Stop(Exception):
+    pass
+
+
+def _raise_stop(signum: int, _frame: FrameType | None) -> None:
+    raise _Stop(signum)
+
+
 def serve(settings: Settings) -> None:
     import uvicorn
 
     from cloud.app import create_app
 
-    with database(settings) as url:
-        migrations.upgrade(url)
-        app = create_app(settings.model_copy(update={"database_url": url}))
-        log.info("listening", extra={"host": settings.host, "port": settings.port})
-        uvicorn.run(app, host=settings.host, port=settings.port, log_config=None)
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT and then re-raises the signal
+    # under the handler it found. With the default handler the process would die
+    # there, leaving the embedded PostgreSQL running; ours unwinds through `database`.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _raise_stop)
+    try:
+        with database(settings) as url:
+            migrations.upgrade(url)
+            app = create_app(settings.model_copy(update={"database_url": url}))
+            log.info("listening", extra={"host": settings.host, "port": settings.port})
+            uvicorn.run(app, host=settings.host, port=settings.port, log_config=None)
+    except _Stop:
+        log.info("stopped")
 
 
 def migrate(settings: Settings, revision: str, down: bool) -> str | None:

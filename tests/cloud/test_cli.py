@@ -29,10 +29,27 @@ def test_help_lists_serve(capsys: pytest.CaptureFixture[str]) -> None:
     assert "serve" in out
 
 
-def test_serve_says_it_is_not_implemented(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["serve"]) == 2
-    err = capsys.readouterr().err
-    assert "not implemented yet" in err
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for command in ("serve", "migrate", "backup", "restore"):
+        assert command in out
+
+
+def test_missing_config_file_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--config", str(tmp_path / "nope.toml"), "migrate"]) == 2
+    assert "config file not found" in capsys.readouterr().err
+
+
+def test_restore_of_a_missing_file_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u:p@127.0.0.1:1/none")
+    assert main(["restore", str(tmp_path / "missing.dump")]) == 2
+    assert "no such file" in capsys.readouterr().err
 
 
 def test_no_command_prints_usage(capsys: pytest.CaptureFixture[str]) -> None:
@@ -54,6 +71,7 @@ def test_console_script_runs() -> None:
     version = subprocess.run([*cmd, "--version"], capture_output=True, text=True, timeout=60)
     assert version.returncode == 0
     assert version.stdout.strip() == f"strumspace-cloud {cloud.__version__}"
-    serve = subprocess.run([*cmd, "serve"], capture_output=True, text=True, timeout=60)
-    assert serve.returncode == 2
-    assert "not implemented yet" in serve.stderr
+    usage = subprocess.run([*cmd, "serve", "--port", "x"], capture_output=True, text=True,
+                           timeout=60)
+    assert usage.returncode == 2
+    assert "invalid int value" in usage.stderr
