@@ -42,7 +42,7 @@ ifneq ($(TORCH_WHEEL),)
 else
 	$(VPY) -m pip install torch
 endif
-	$(VPY) -m pip install -e '.[dev]'
+	$(VPY) -m pip install -e '.[dev,cloud]'
 	@rm -f $(VENV)/.strumspace-setup-*
 	@touch $@
 
