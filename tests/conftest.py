@@ -13,8 +13,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from benchmarks.jack_server import JackServer, JackServerError
+
+# Property tests: no per-example deadline on this slow, shared machine; under CI the
+# examples are derived from each test's name, so a red run can be replayed exactly
+# (local runs keep exploring new examples).
+settings.register_profile("strumspace", deadline=None)
+settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True)
+settings.load_profile("ci" if os.environ.get("CI") else "strumspace")
 
 # Unique per test session: two sessions on one machine never share (or kill) a server.
 JACK_SERVER_NAME = f"strumspace-test-{os.getpid()}"

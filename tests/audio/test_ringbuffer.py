@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from multiprocessing import shared_memory
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -35,7 +37,9 @@ def test_wraps_around_without_loss(batches: list[int]) -> None:
 
 def test_shared_between_two_views() -> None:
     block = SharedBlock.create()
-    other = SharedBlock.attach(block.name)
+    # A second mapping in this process (attach() is for the engine process: it also
+    # takes the segment off this process's resource tracker).
+    other = SharedBlock(shared_memory.SharedMemory(name=block.name), owner=False)
     try:
         assert block.commands.push(7, 1, 2, 3, 4, 5)
         assert other.commands.pop_all() == [(7, 1, 2, 3, 4, 5)]
