@@ -230,3 +230,27 @@ def test_jack_server_vanishing_is_reported_and_recovered(
     finally:
         client.stop()
         server.stop()
+
+
+def test_engine_virtual_midi_port_receives_from_a_jack_client(engine: EngineClient) -> None:
+    """Another program connects to StrumSpace:midi_in and plays; the probe measures
+    the note's way from its emission frame to the first frame above -60 dBFS."""
+    engine.program(0, 0, 80)
+    engine.set_synth_effects(False, False)
+    probe = JackProbe(seconds=2.0)
+    try:
+        probe.activate(ENGINE_OUT, "StrumSpace:midi_in")
+        probe.start_recording()
+        time.sleep(0.2)
+        at = probe.now() + 12000
+        probe.schedule(at, bytes([0x90, 60, 110]))
+        probe.schedule(at + 2400, bytes([0x80, 60, 0]))
+        wait_for(lambda: not probe.recording, timeout=30, what="the capture")
+        onset = probe.onset_after(at, 4800)
+    finally:
+        probe.close()
+    assert onset is not None
+    # rtmidi queues the note in the cycle it was sent; the engine's callback picks it
+    # up at the start of the next block, PortAudio's JACK host puts it out one period
+    # later, and FluidSynth starts it within its 64-frame block.
+    assert 0 < onset - at <= 2 * 256 + 64
