@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from cloud import __version__, errors
+from cloud import __version__, errors, limits
 from cloud.auth.keys import KeyRing
 from cloud.auth.mailer import LogMailer, Mailer
 from cloud.auth.passwords import Passwords
@@ -15,7 +15,7 @@ from cloud.config import Settings
 from cloud.db.engine import make_engine, make_sessionmaker
 from cloud.deps import Service
 from cloud.metrics import Metrics, MetricsMiddleware
-from cloud.routers import accounts, auth, health
+from cloud.routers import accounts, auth, blobs, health
 from cloud.schemas import API_VERSION
 
 
@@ -42,6 +42,7 @@ def create_app(settings: Settings, mailer: Mailer | None = None) -> FastAPI:
             await service.keyring.load(session)
         yield
         await engine.dispose()
+        await rate_limiter.close()
 
     app = FastAPI(
         title="StrumSpace cloud",
@@ -51,9 +52,11 @@ def create_app(settings: Settings, mailer: Mailer | None = None) -> FastAPI:
     )
     app.state.service = service
     errors.install(app)
+    rate_limiter = limits.install(app, settings)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.include_router(health.router)
     app.include_router(auth.jwks_router)
     app.include_router(auth.router)
     app.include_router(accounts.router)
+    blobs.install(app, settings)
     return app

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, ge=60)
     ws_ticket_ttl_s: int = Field(default=30, ge=1)
     password_reset_ttl_s: int = Field(default=3600, ge=60)
+    # A project's Yjs update log is merged into its snapshot once it holds this many updates.
+    compact_after_updates: int = Field(default=200, ge=1)
     # The JWT issuer; replicas of one deployment share it.
     jwt_issuer: str = "strumspace-cloud"
     # Where this replica keeps its private signing keys (default: data_dir/keys).
@@ -58,12 +60,48 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_cost_kib: int = Field(default=65536, ge=1024)
 
+    # --- blobs and limits (docs/cloud-api.md, "Blobs" and "Limits") ---
+    # S3-compatible storage for blobs; None keeps them in data_dir/blobs.
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_prefix: str = "blobs/"
+    max_blob_bytes: int = Field(default=2 * 1024**3, ge=1)
+    max_upload_chunk_bytes: int = Field(default=16 * 1024**2, ge=1)
+    # Every other request body (JSON, forms): they are small, so a large one is abuse.
+    max_body_bytes: int = Field(default=1024**2, ge=1024)
+    storage_quota_bytes: int = Field(default=10 * 1024**3, ge=0)
+    # Shares the HTTP rate limits between replicas; None keeps them in this process.
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("REDIS_URL", "STRUMSPACE_CLOUD_REDIS_URL")
+    )
+    rate_limits_enabled: bool = True
+    # Requests per minute and client address: sign-in, sign-up and password reset...
+    rate_limit_auth_per_min: int = Field(default=20, ge=1)
+    # ...and every other HTTP route.
+    rate_limit_default_per_min: int = Field(default=1200, ge=1)
+    # A handler that has not started its answer by then gets 504; a client that stalls
+    # for this long while sending its body gets 408.
+    request_timeout_s: float = Field(default=30.0, gt=0)
+    body_read_timeout_s: float = Field(default=30.0, gt=0)
+    ws_max_message_bytes: int = Field(default=1024**2, ge=1)
+    ws_messages_per_s: float = Field(default=100.0, gt=0)
+    ws_message_burst: int = Field(default=200, ge=1)
+
     # Set on a subclass by load_settings(config_file=...), so that nothing global changes.
     _config_file: ClassVar[Path | None] = None
 
     @property
     def signing_keys_dir(self) -> Path:
         return self.keys_dir or self.data_dir / "keys"
+
+    @property
+    def blobs_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
 
     @classmethod
     def settings_customise_sources(

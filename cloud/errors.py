@@ -19,11 +19,14 @@ _DEFAULT_CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    408: "request_timeout",
     409: "conflict",
     413: "too_large",
     415: "unsupported_media_type",
     422: "invalid_request",
     429: "too_many_requests",
+    504: "timeout",
+    507: "quota_exceeded",
 }
 
 

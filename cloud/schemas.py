@@ -136,3 +136,38 @@ class Health(_Model):
 class Readiness(_Model):
     status: Literal["ready", "unavailable"]
     database: Literal["ok", "unreachable"]
+
+
+# --- blobs --------------------------------------------------------------------------
+
+Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="lower-case hex SHA-256")]
+
+
+class BlobUploadCreate(_Model):
+    """Start (or resume) uploading the file with this hash and size."""
+
+    sha256: Sha256Hex
+    size: int = Field(ge=1, description="bytes in the whole file")
+
+
+class BlobUpload(_Model):
+    """Where an upload stands. `complete`: the account holds the blob, nothing to send
+    (then `id` is null). Otherwise send bytes from `offset` with PUT and Content-Range."""
+
+    id: uuid.UUID | None
+    sha256: str
+    size: int
+    offset: int
+    complete: bool
+
+
+class BlobInfo(_Model):
+    sha256: str
+    size: int
+    created_at: datetime
+
+
+class BlobList(_Model):
+    blobs: list[BlobInfo]
+    used_bytes: int = Field(description="bytes of blobs and unfinished uploads, for the quota")
+    quota_bytes: int

@@ -170,3 +170,35 @@ class ProjectVersion(Base):
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     state: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     created_at: Mapped[datetime] = _now()
+
+
+class Blob(Base):
+    """An account's reference to the audio file with this SHA-256. The bytes live once
+    in blob storage (keyed by the hash), however many accounts reference them."""
+
+    __tablename__ = "blobs"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    created_at: Mapped[datetime] = _now()
+
+
+class BlobUpload(Base):
+    """A resumable upload in progress: `received` bytes are staged so far."""
+
+    __tablename__ = "blob_uploads"
+    __table_args__ = (Index("ix_blob_uploads_user_sha256", "user_id", "sha256", unique=True),)
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True, server_default=func.gen_random_uuid()
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    received: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
+    created_at: Mapped[datetime] = _now()
