@@ -15,7 +15,7 @@ from cloud.config import Settings
 from cloud.db.engine import make_engine, make_sessionmaker
 from cloud.deps import Service
 from cloud.metrics import Metrics, MetricsMiddleware
-from cloud.routers import accounts, auth, blobs, health
+from cloud.routers import accounts, auth, blobs, health, projects
 from cloud.schemas import API_VERSION
 
 
@@ -58,5 +58,6 @@ def create_app(settings: Settings, mailer: Mailer | None = None) -> FastAPI:
     app.include_router(auth.jwks_router)
     app.include_router(auth.router)
     app.include_router(accounts.router)
+    app.include_router(projects.router)
     blobs.install(app, settings)
     return app

@@ -171,3 +171,61 @@ class BlobList(_Model):
     blobs: list[BlobInfo]
     used_bytes: int = Field(description="bytes of blobs and unfinished uploads, for the quota")
     quota_bytes: int
+
+
+# --- projects -----------------------------------------------------------------------
+
+ProjectName = Annotated[str, Field(min_length=1, max_length=200)]
+# The owner is the project's creator; shares give other accounts one of the other two roles.
+Role = Literal["owner", "editor", "viewer"]
+ShareRole = Literal["editor", "viewer"]
+
+
+class ProjectCreate(_Model):
+    name: ProjectName
+
+
+class ProjectRename(_Model):
+    name: ProjectName
+
+
+class Project(_Model):
+    id: uuid.UUID
+    name: str
+    owner_id: uuid.UUID
+    role: Role = Field(description="the signed-in account's role on this project")
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProjectList(_Model):
+    projects: list[Project]
+
+
+class ShareRequest(_Model):
+    email: Email
+    role: ShareRole
+
+
+class Member(_Model):
+    user_id: uuid.UUID
+    email: str
+    role: Role
+
+
+class MemberList(_Model):
+    members: list[Member]
+
+
+class VersionCreate(_Model):
+    name: ProjectName
+
+
+class Version(_Model):
+    id: uuid.UUID
+    name: str
+    created_at: datetime
+
+
+class VersionList(_Model):
+    versions: list[Version]

@@ -1,0 +1,1 @@
+"""Projects: access control, the stored Yjs document, named versions, live sync rooms."""
