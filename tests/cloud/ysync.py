@@ -54,6 +54,16 @@ class YClient:
             if got == kind:
                 return payload
 
+    def flush(self) -> None:
+        """A step-1 round trip: the server handles a connection's messages in order, so
+        once its answer is back, everything sent before was stored (or dropped)."""
+        empty_state_vector = b"\x00"
+        self.ws.send_bytes(
+            bytes([YMessageType.SYNC, YSyncMessageType.SYNC_STEP1])
+            + write_message(empty_state_vector)
+        )
+        self.receive_until(YSyncMessageType.SYNC_STEP2)
+
     def send_update(self, update: bytes) -> None:
         self.ws.send_bytes(create_update_message(update))
 

@@ -1,0 +1,189 @@
+"""The WebSocket sync endpoint: pycrdt clients, tickets, roles, persistence, compaction."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+from conftest import bearer, sign_in, sign_up
+from fastapi.testclient import TestClient
+from pycrdt import Doc
+from starlette.websockets import WebSocketDisconnect
+from ysync import YClient, content
+
+from cloud.app import create_app
+from cloud.config import Settings
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "documents"
+
+
+def _fixture_doc(name: str) -> Doc:
+    doc: Doc = Doc()
+    doc.apply_update((FIXTURES / name).read_bytes())
+    return doc
+
+
+def _user(client: TestClient, name: str) -> dict[str, str]:
+    sign_up(client, f"{name}@example.com")
+    return bearer(sign_in(client, f"{name}@example.com"))
+
+
+def _ticket(client: TestClient, headers: dict[str, str]) -> str:
+    r = client.post("/v1/auth/ws-tickets", headers=headers)
+    assert r.status_code == 201, r.text
+    return str(r.json()["ticket"])
+
+
+def _url(client: TestClient, pid: str, headers: dict[str, str]) -> str:
+    return f"/v1/sync/{pid}?ticket={_ticket(client, headers)}"
+
+
+@pytest.fixture
+def shared(client: TestClient) -> tuple[str, dict[str, dict[str, str]]]:
+    users = {n: _user(client, n) for n in ("owner", "editor", "viewer", "stranger")}
+    pid = client.post("/v1/projects", json={"name": "Song"}, headers=users["owner"]).json()["id"]
+    for role in ("editor", "viewer"):
+        client.put(f"/v1/projects/{pid}/members",
+                   json={"email": f"{role}@example.com", "role": role}, headers=users["owner"])
+    return pid, users
+
+
+def _stored(client: TestClient, pid: str, headers: dict[str, str]) -> Doc:
+    doc: Doc = Doc()
+    doc.apply_update(client.get(f"/v1/projects/{pid}/document", headers=headers).content)
+    return doc
+
+
+def test_two_clients_converge_on_the_fixture_song(client: TestClient, shared: tuple) -> None:
+    pid, users = shared
+    song = _fixture_doc("small_song_v1.ystate")
+    expected = content(song)
+    assert expected["tracks"] and expected["clips"]  # the fixture is not empty
+    with client.websocket_connect(_url(client, pid, users["owner"])) as ws_a:
+        a = YClient(ws_a, song)
+        a.handshake()  # uploads the whole song in its step 2
+        with client.websocket_connect(_url(client, pid, users["editor"])) as ws_b:
+            b = YClient(ws_b)
+            b.handshake()
+            assert content(b.doc) == expected
+            # Concurrent edits on both sides meet in the middle.
+            b.edit("meta", "title", "From B")
+            a.receive_until(2)
+            a.edit("markers", "m.1", {"tick": 960, "name": "Verse"})
+            b.receive_until(2)
+            assert content(a.doc) == content(b.doc)
+            assert content(a.doc)["meta"]["title"] == "From B"
+    assert content(_stored(client, pid, users["viewer"])) == content(a.doc)
+
+
+def test_viewer_updates_are_dropped(client: TestClient, shared: tuple) -> None:
+    pid, users = shared
+    with client.websocket_connect(_url(client, pid, users["editor"])) as ws_e, \
+            client.websocket_connect(_url(client, pid, users["viewer"])) as ws_v:
+        editor, viewer = YClient(ws_e), YClient(ws_v)
+        editor.handshake()
+        viewer.handshake()
+        viewer.edit("meta", "title", "viewer was here")
+        viewer.flush()  # the server has handled (and dropped) it
+        editor.edit("meta", "tempo_note", "editor")
+        editor.flush()
+        # Never relayed to the editor, never stored.
+        assert "title" not in content(editor.doc)["meta"]
+        viewer.receive_until(2)
+        assert content(_stored(client, pid, users["owner"]))["meta"] == {"tempo_note": "editor"}
+
+
+def test_refused_without_a_valid_ticket_or_access(client: TestClient, shared: tuple) -> None:
+    pid, users = shared
+    for url in (
+        f"/v1/sync/{pid}",
+        f"/v1/sync/{pid}?ticket=nonsense",
+        _url(client, pid, users["stranger"]),
+        _url(client, str(uuid.uuid4()), users["owner"]),
+    ):
+        with pytest.raises(WebSocketDisconnect), client.websocket_connect(url) as ws:
+            ws.receive_bytes()
+    # A ticket is single-use.
+    url = _url(client, pid, users["owner"])
+    with client.websocket_connect(url) as ws:
+        YClient(ws).handshake()
+    with pytest.raises(WebSocketDisconnect), client.websocket_connect(url) as ws:
+        ws.receive_bytes()
+
+
+def test_malformed_update_closes_and_stores_nothing(client: TestClient, shared: tuple) -> None:
+    pid, users = shared
+    with client.websocket_connect(_url(client, pid, users["owner"])) as ws:
+        c = YClient(ws)
+        c.handshake()
+        c.send_update(b"\x01\x02\x03garbage")
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_bytes()
+        assert closed.value.code == 1002
+    assert content(_stored(client, pid, users["owner"])) == {}
+
+
+def test_unshare_disconnects_a_live_peer(client: TestClient, shared: tuple) -> None:
+    pid, users = shared
+    members = client.get(f"/v1/projects/{pid}/members", headers=users["owner"]).json()["members"]
+    editor_id = next(m["user_id"] for m in members if m["role"] == "editor")
+    with client.websocket_connect(_url(client, pid, users["editor"])) as ws:
+        YClient(ws).handshake()
+        client.delete(f"/v1/projects/{pid}/members/{editor_id}", headers=users["owner"])
+        with pytest.raises(WebSocketDisconnect) as closed:
+            while True:
+                ws.receive_bytes()
+        assert closed.value.code == 4403
+
+
+def test_restore_reaches_connected_peers(client: TestClient, shared: tuple) -> None:
+    pid, users = shared
+    with client.websocket_connect(_url(client, pid, users["editor"])) as ws:
+        peer = YClient(ws)
+        peer.handshake()
+        peer.edit("meta", "title", "one")
+        peer.flush()  # stored: the version reads the database
+        version = client.post(f"/v1/projects/{pid}/versions", json={"name": "one"},
+                              headers=users["owner"]).json()
+        peer.edit("meta", "title", "two")
+        peer.flush()
+        assert content(_stored(client, pid, users["owner"]))["meta"] == {"title": "two"}
+        r = client.post(f"/v1/projects/{pid}/versions/{version['id']}/restore",
+                        headers=users["owner"])
+        assert r.status_code == 204
+        peer.receive_until(2)
+        assert content(peer.doc)["meta"] == {"title": "one"}
+
+
+def test_compaction_and_restart_keep_the_document(
+    settings: Settings, shared: tuple, client: TestClient
+) -> None:
+    """Many updates (past the compaction threshold), then a fresh app on the same
+    database: the document is whole, and the log was folded into the snapshot."""
+    import psycopg
+    from conftest import libpq
+
+    pid, users = shared
+    small = settings.model_copy(update={"compact_after_updates": 5})
+    with TestClient(create_app(small), raise_server_exceptions=False) as first, \
+            first.websocket_connect(_url(first, pid, users["editor"])) as ws:
+        c = YClient(ws)
+        c.handshake()
+        for i in range(12):
+            c.edit("markers", f"m.{i}", {"tick": i * 960, "name": f"M{i}"})
+        c.edit("meta", "title", "last")
+        expected = content(c.doc)
+        c.flush()
+    with psycopg.connect(libpq(settings.database_url or "")) as conn:
+        log_rows = conn.execute("SELECT count(*) FROM project_updates WHERE project_id = %s",
+                                (pid,)).fetchone()
+        snapshot = conn.execute("SELECT count(*) FROM project_snapshots WHERE project_id = %s",
+                                (pid,)).fetchone()
+    assert snapshot == (1,)
+    assert log_rows is not None and log_rows[0] < 5
+    with TestClient(create_app(settings), raise_server_exceptions=False) as second, \
+            second.websocket_connect(_url(second, pid, users["viewer"])) as ws:
+        fresh = YClient(ws)
+        fresh.handshake()
+        assert content(fresh.doc) == expected
