@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     s3_region: str | None = None
     s3_prefix: str = "blobs/"
     max_blob_bytes: int = Field(default=2 * 1024**3, ge=1)
-    max_upload_chunk_bytes: int = Field(default=16 * 1024**2, ge=1)
+    max_upload_chunk_bytes: int = Field(default=8 * 1024**2, ge=1)
     # Every other request body (JSON, forms): they are small, so a large one is abuse.
     max_body_bytes: int = Field(default=1024**2, ge=1024)
     storage_quota_bytes: int = Field(default=10 * 1024**3, ge=0)
@@ -82,8 +82,8 @@ class Settings(BaseSettings):
     rate_limit_default_per_min: int = Field(default=1200, ge=1)
     # A handler that has not started its answer by then gets 504; a client that stalls
     # for this long while sending its body gets 408.
-    request_timeout_s: float = Field(default=30.0, gt=0)
-    body_read_timeout_s: float = Field(default=30.0, gt=0)
+    request_timeout_s: float = Field(default=60.0, gt=0)
+    body_read_timeout_s: float = Field(default=15.0, gt=0)
     ws_max_message_bytes: int = Field(default=1024**2, ge=1)
     ws_messages_per_s: float = Field(default=100.0, gt=0)
     ws_message_burst: int = Field(default=200, ge=1)

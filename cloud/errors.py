@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cloud.schemas import ErrorDetail, ErrorInfo, ErrorResponse
@@ -75,6 +76,14 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "invalid_request", "the request is not valid", details)
 
 
+async def _data_error(_: Request, exc: Exception) -> JSONResponse:
+    # Input the schemas let through but PostgreSQL cannot hold (a NUL character in text,
+    # a number out of range): the client's fault, not ours.
+    log.info("value refused by the database", extra={"error": str(exc.__cause__ or exc)[:200]})
+    return error_response(422, "invalid_request",
+                          "a value cannot be stored (NUL characters or out of range)")
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error", exc_info=exc, extra={"path": request.url.path})
     return error_response(500, "internal_error", "internal server error")
@@ -84,4 +93,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -77,7 +77,7 @@ async def delete_account(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/password-reset", status_code=202)
+@router.post("/password-reset", status_code=202, response_class=Response)
 async def request_password_reset(
     body: PasswordResetRequest, service: ServiceDep, session: SessionDep
 ) -> Response:
