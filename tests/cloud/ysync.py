@@ -41,6 +41,8 @@ class YClient:
 
     def receive(self) -> tuple[int, bytes]:
         message = self.ws.receive_bytes()
+        if message[0] == YMessageType.AWARENESS:
+            return -1, message  # another peer's presence, relayed by the server
         assert message[0] == YMessageType.SYNC, message[:4]
         kind, payload = message[1], read_message(message[2:])
         if kind in (YSyncMessageType.SYNC_STEP2, YSyncMessageType.SYNC_UPDATE):
