@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -281,15 +282,27 @@ class WebSocketGuard:
             await websocket.close(exc.code, exc.reason)
     """
 
-    def __init__(self, max_message_bytes: int, messages_per_s: float, burst: int) -> None:
+    def __init__(
+        self,
+        max_message_bytes: int,
+        messages_per_s: float,
+        burst: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.max_message_bytes, self.rate, self.burst = max_message_bytes, messages_per_s, burst
+        # Injectable so that tests step time by hand instead of sleeping (and racing a
+        # busy machine); any monotonic source of seconds will do.
+        self._clock = clock
         self._tokens = float(burst)
-        self._last = time.monotonic()
+        self._last = clock()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> WebSocketGuard:
+    def from_settings(
+        cls, settings: Settings, clock: Callable[[], float] = time.monotonic
+    ) -> WebSocketGuard:
         return cls(
-            settings.ws_max_message_bytes, settings.ws_messages_per_s, settings.ws_message_burst
+            settings.ws_max_message_bytes, settings.ws_messages_per_s, settings.ws_message_burst,
+            clock,
         )
 
     def check(self, message: bytes | str) -> None:
@@ -298,7 +311,7 @@ class WebSocketGuard:
             raise WebSocketLimitExceeded(
                 WS_CLOSE_TOO_BIG, f"message of {size} bytes exceeds {self.max_message_bytes}"
             )
-        now = time.monotonic()
+        now = self._clock()
         self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
         self._last = now
         if self._tokens < 1:

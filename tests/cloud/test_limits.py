@@ -177,8 +177,20 @@ def test_timeouts(settings: Settings) -> None:
     assert status == 200 and body == b'{"bytes":100}'
 
 
+class _Clock:
+    """A hand-stepped monotonic clock: the guard's refill no longer depends on how fast
+    this (busy, shared) machine runs the test."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_websocket_guard() -> None:
-    guard = WebSocketGuard(max_message_bytes=10, messages_per_s=1000, burst=3)
+    clock = _Clock()
+    guard = WebSocketGuard(max_message_bytes=10, messages_per_s=1000, burst=3, clock=clock)
     guard.check(b"0123456789")
     with pytest.raises(WebSocketLimitExceeded) as too_big:
         guard.check("01234567890")
@@ -186,10 +198,20 @@ def test_websocket_guard() -> None:
     guard.check(b"a")
     guard.check(b"b")
     with pytest.raises(WebSocketLimitExceeded) as flood:
-        guard.check(b"c")  # the burst of 3 is spent faster than 1000/s refills it
+        guard.check(b"c")  # the burst of 3 is spent and no time has passed to refill it
     assert flood.value.code == WS_CLOSE_RATE_LIMITED
-    time.sleep(0.01)  # 10 ms at 1000/s: tokens again
-    guard.check(b"d")
+    clock.now += 0.0005  # half a token at 1000/s: still refused
+    with pytest.raises(WebSocketLimitExceeded):
+        guard.check(b"d")
+    clock.now += 0.001  # one whole token
+    guard.check(b"e")
+    with pytest.raises(WebSocketLimitExceeded):
+        guard.check(b"f")
+    clock.now += 60  # a long pause refills to the burst, never beyond it
+    for message in (b"g", b"h", b"i"):
+        guard.check(message)
+    with pytest.raises(WebSocketLimitExceeded):
+        guard.check(b"j")
 
 
 def test_settings_reach_the_guard(tmp_path: Path) -> None:
