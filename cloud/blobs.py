@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -19,6 +21,8 @@ import anyio
 from cloud.config import Settings
 
 READ_CHUNK = 256 * 1024
+# Only names that are hashes count as blobs: anything else in the store is left alone.
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 class BlobStorage(Protocol):
@@ -33,6 +37,10 @@ class BlobStorage(Protocol):
         ...
 
     async def delete(self, sha256: str) -> None: ...
+
+    async def stored_before(self, cutoff: datetime) -> list[str]:
+        """Hashes of the blobs stored (last written) before `cutoff`."""
+        ...
 
 
 class LocalStorage:
@@ -50,6 +58,8 @@ class LocalStorage:
         def move() -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(path, target)  # atomic on one filesystem: never a half-written blob
+            # The mtime is the time of storing: the worker's grace period counts from it.
+            os.utime(target)
 
         await anyio.to_thread.run_sync(move)
 
@@ -72,6 +82,24 @@ class LocalStorage:
 
     async def delete(self, sha256: str) -> None:
         await anyio.to_thread.run_sync(lambda: self._path(sha256).unlink(missing_ok=True))
+
+    async def stored_before(self, cutoff: datetime) -> list[str]:
+        limit = cutoff.timestamp()
+
+        def scan() -> list[str]:
+            if not self.root.is_dir():
+                return []
+            found = []
+            for path in self.root.glob("??/*"):
+                try:
+                    mtime = path.stat().st_mtime
+                except FileNotFoundError:
+                    continue  # deleted while we looked
+                if _SHA256.fullmatch(path.name) and mtime < limit:
+                    found.append(path.name)
+            return sorted(found)
+
+        return await anyio.to_thread.run_sync(scan)
 
 
 class S3Storage:
@@ -126,6 +154,20 @@ class S3Storage:
         await anyio.to_thread.run_sync(
             lambda: self.client.delete_object(Bucket=self.bucket, Key=self._key(sha256))
         )
+
+    async def stored_before(self, cutoff: datetime) -> list[str]:
+        def scan() -> list[str]:
+            found = []
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self.prefix)
+            for page in pages:
+                for obj in page.get("Contents", []):
+                    name = obj["Key"][len(self.prefix):]
+                    if _SHA256.fullmatch(name) and obj["LastModified"] < cutoff:
+                        found.append(name)
+            return sorted(found)
+
+        return await anyio.to_thread.run_sync(scan)
 
 
 def make_storage(settings: Settings) -> BlobStorage:

@@ -34,6 +34,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8787)")
+    worker = commands.add_parser(
+        "worker", help="run the maintenance jobs periodically (expired tokens, idle uploads, "
+        "orphaned blobs, compaction)",
+        description="Run the maintenance jobs every worker_interval_s seconds, on the same "
+        "database as serve. Several workers may run at once.",
+    )
+    worker.add_argument("--once", action="store_true", help="run every job once and exit")
     migrate = commands.add_parser("migrate", help="apply (or revert) database migrations")
     migrate.add_argument("revision", nargs="?", default="head", help="target (default: head)")
     migrate.add_argument("--down", action="store_true", help="downgrade to REVISION (e.g. base)")
@@ -65,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             server.serve(settings)
+        elif args.command == "worker":
+            server.worker(settings, args.once)
         elif args.command == "migrate":
             at = server.migrate(settings, args.revision, args.down)
             print(f"database at revision {at or 'base'}")

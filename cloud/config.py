@@ -88,6 +88,14 @@ class Settings(BaseSettings):
     ws_messages_per_s: float = Field(default=100.0, gt=0)
     ws_message_burst: int = Field(default=200, ge=1)
 
+    # --- the maintenance worker (docs/cloud-api.md, "Operations") ---
+    # Seconds between two rounds of every job.
+    worker_interval_s: float = Field(default=300.0, gt=0)
+    # An upload that received no bytes for this long is aborted and its bytes deleted.
+    upload_idle_timeout_s: int = Field(default=24 * 3600, ge=60)
+    # Stored bytes no account references are deleted only once they are this old.
+    orphan_grace_s: int = Field(default=3600, ge=0)
+
     # Set on a subclass by load_settings(config_file=...), so that nothing global changes.
     _config_file: ClassVar[Path | None] = None
 

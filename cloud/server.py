@@ -1,4 +1,4 @@
-"""What the `serve`, `migrate`, `backup` and `restore` commands do."""
+"""What the `serve`, `worker`, `migrate`, `backup` and `restore` commands do."""
 
 from __future__ import annotations
 
@@ -61,6 +61,18 @@ def serve(settings: Settings) -> None:
             uvicorn.run(app, host=settings.host, port=settings.port, log_config=None)
     except _Stop:
         log.info("stopped")
+
+
+def worker(settings: Settings, once: bool) -> None:
+    """The maintenance jobs (cloud/worker.py), on the database `serve` uses."""
+    import asyncio
+
+    from cloud import worker as jobs
+
+    with database(settings) as url:
+        # Like serve: a worker started first on a fresh data directory finds its tables.
+        migrations.upgrade(url)
+        asyncio.run(jobs.run(settings.model_copy(update={"database_url": url}), once))
 
 
 def migrate(settings: Settings, revision: str, down: bool) -> str | None:

@@ -190,7 +190,8 @@ class BlobUpload(Base):
     """A resumable upload in progress: `received` bytes are staged so far."""
 
     __tablename__ = "blob_uploads"
-    __table_args__ = (Index("ix_blob_uploads_user_sha256", "user_id", "sha256", unique=True),)
+    __table_args__ = (Index("ix_blob_uploads_user_sha256", "user_id", "sha256", unique=True),
+                      Index("ix_blob_uploads_updated_at", "updated_at"))
 
     id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), primary_key=True, server_default=func.gen_random_uuid()
@@ -202,3 +203,5 @@ class BlobUpload(Base):
     size: Mapped[int] = mapped_column(BigInteger, nullable=False)
     received: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
     created_at: Mapped[datetime] = _now()
+    # Last time bytes arrived (migration 0004): the worker aborts uploads idle too long.
+    updated_at: Mapped[datetime] = _now()

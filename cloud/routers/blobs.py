@@ -178,6 +178,7 @@ async def upload_chunk(
                        headers={"Upload-Offset": str(upload.received)})
     await staging.write(upload.id, start, bytes(data))
     upload.received = end + 1
+    upload.updated_at = func.now()  # keeps the worker off it
     if upload.received < upload.size:
         await session.commit()
         return _out(upload)
