@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
         "database as serve. Several workers may run at once.",
     )
     worker.add_argument("--once", action="store_true", help="run every job once and exit")
+    openapi = commands.add_parser("openapi", help="write the API's OpenAPI schema (JSON)")
+    openapi.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
     migrate = commands.add_parser("migrate", help="apply (or revert) database migrations")
     migrate.add_argument("revision", nargs="?", default="head", help="target (default: head)")
     migrate.add_argument("--down", action="store_true", help="downgrade to REVISION (e.g. base)")
@@ -57,6 +59,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+
+    if args.command == "openapi":
+        # Needs no settings or database: the schema comes from the code alone.
+        from cloud import openapi as schema
+
+        schema.write(args.output)
+        return 0
 
     # Imported late: --help and --version stay fast and need no server dependencies.
     from cloud import logs, server
