@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cloud.schemas import ErrorDetail, ErrorInfo, ErrorResponse
@@ -84,6 +84,17 @@ async def _data_error(_: Request, exc: Exception) -> JSONResponse:
                           "a value cannot be stored (NUL characters or out of range)")
 
 
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # PostgreSQL restarting or unreachable: the client may retry; the pool's pre-ping
+    # replaces the dead connections once the database is back.
+    log.warning("database unavailable", extra={"path": request.url.path,
+                                               "error": str(exc.__cause__ or exc)[:200]})
+    response = error_response(503, "database_unavailable",
+                              "the database is not reachable right now; try again shortly")
+    response.headers["Retry-After"] = "2"
+    return response
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error", exc_info=exc, extra={"path": request.url.path})
     return error_response(500, "internal_error", "internal server error")
@@ -94,4 +105,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DataError, _data_error)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(InterfaceError, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)
