@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pycrdt import (
@@ -27,6 +28,7 @@ from pycrdt import (
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from cloud.limits import WebSocketGuard, WebSocketLimitExceeded
 from cloud.projects import document
 from cloud.projects.access import RoleName, can_write
 
@@ -39,6 +41,8 @@ CLOSE_PROTOCOL_ERROR = 1002
 CLOSE_SERVER_ERROR = 1011
 # Messages queued for one peer before it is dropped as too slow to keep up.
 OUTBOX_LIMIT = 1024
+# How long a closing peer's writer may take to send what was queued, then the close.
+CLOSE_DRAIN_S = 5.0
 
 
 def _step2(update: bytes) -> bytes:
@@ -50,28 +54,39 @@ class Peer:
     websocket: WebSocket
     user_id: uuid.UUID
     role: RoleName
-    outbox: asyncio.Queue[bytes | int] = field(
+    # Messages to send, and finally (code, reason): the close.
+    outbox: asyncio.Queue[bytes | tuple[int, str]] = field(
         default_factory=lambda: asyncio.Queue(OUTBOX_LIMIT)
     )
+    closing: bool = False
 
     def send(self, message: bytes) -> None:
+        if self.closing:
+            return
         try:
             self.outbox.put_nowait(message)
         except asyncio.QueueFull:
-            self.close(CLOSE_TOO_SLOW)
+            self.close(CLOSE_TOO_SLOW, "fell too far behind the room")
 
-    def close(self, code: int) -> None:
-        # An int in the outbox tells the writer to close; it jumps no queue on purpose:
-        # what was relayed before still goes out first.
-        with contextlib.suppress(asyncio.QueueFull):
-            self.outbox.put_nowait(code)
+    def close(self, code: int, reason: str = "") -> None:
+        # The close jumps no queue on purpose: what was relayed before still goes out
+        # first. Only the first close counts.
+        if self.closing:
+            return
+        self.closing = True
+        if self.outbox.full():
+            # A full outbox would swallow the close, and the peer would silently miss
+            # updates; it is being dropped anyway, so what it has not taken is discarded.
+            while not self.outbox.empty():
+                self.outbox.get_nowait()
+        self.outbox.put_nowait((code, reason))
 
     async def writer(self) -> None:
         while True:
             item = await self.outbox.get()
-            if isinstance(item, int):
+            if isinstance(item, tuple):
                 with contextlib.suppress(Exception):
-                    await self.websocket.close(item)
+                    await self.websocket.close(*item)
                 return
             await self.websocket.send_bytes(item)
 
@@ -87,10 +102,15 @@ class Room:
 
 class Rooms:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], compact_after: int
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        compact_after: int,
+        new_guard: Callable[[], WebSocketGuard] | None = None,
     ) -> None:
         self._sessions = sessions
         self._compact_after = compact_after
+        # One guard per connection (message size and rate); None: no limits.
+        self._new_guard = new_guard
         self._rooms: dict[uuid.UUID, Room] = {}
         # One lock per project serialises opening its room and writing its document.
         self._locks: dict[uuid.UUID, asyncio.Lock] = {}
@@ -169,6 +189,12 @@ class Rooms:
             peer.send(create_sync_message(room.doc))
             reader = asyncio.create_task(self._read(room, peer))
             done, _ = await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
+            if writer not in done and peer.closing:
+                # The reader ended with a close queued (a limit, a protocol error): let
+                # the writer send it, or the client would see no code and no reason.
+                await asyncio.wait({writer}, timeout=CLOSE_DRAIN_S)
+                if writer.done():
+                    done.add(writer)
             for task in (reader, writer):
                 if task not in done:
                     task.cancel()
@@ -178,14 +204,28 @@ class Rooms:
                 exc = task.exception()
                 if exc is not None and not isinstance(exc, WebSocketDisconnect):
                     log.warning("sync connection failed", exc_info=exc)
+                    # Tell the client, or it would wait on an open socket forever.
+                    with contextlib.suppress(Exception):
+                        await websocket.close(CLOSE_SERVER_ERROR, "internal error")
         finally:
             if not writer.done():
                 writer.cancel()
             await self._leave(room, peer)
 
     async def _read(self, room: Room, peer: Peer) -> None:
+        guard = self._new_guard() if self._new_guard is not None else None
         while True:
             message = await peer.websocket.receive_bytes()
+            if guard is not None:
+                try:
+                    # Before any parsing or storing: an oversized or flooding peer costs
+                    # no database work.
+                    guard.check(message)
+                except WebSocketLimitExceeded as exc:
+                    log.info("sync connection over its limits",
+                             extra={"project": str(room.project_id), "reason": exc.reason})
+                    peer.close(exc.code, exc.reason)
+                    return
             if not await self._handle(room, peer, message):
                 return
 

@@ -15,6 +15,7 @@ from cloud.auth.tickets import verify_ticket
 from cloud.db.models import Project, ProjectMember, ProjectVersion, User
 from cloud.deps import Service, SessionDep, UserDep
 from cloud.errors import ApiError
+from cloud.limits import WebSocketGuard
 from cloud.projects import access, document
 from cloud.projects.access import RoleName
 from cloud.projects.rooms import Rooms
@@ -45,7 +46,9 @@ def rooms_of(app: FastAPI) -> Rooms:
     rooms: Rooms | None = getattr(app.state, "rooms", None)
     if rooms is None:
         service: Service = app.state.service
-        rooms = Rooms(service.sessions, service.settings.compact_after_updates)
+        settings = service.settings
+        rooms = Rooms(service.sessions, settings.compact_after_updates,
+                      new_guard=lambda: WebSocketGuard.from_settings(settings))
         app.state.rooms = rooms
     return rooms
 

@@ -187,3 +187,73 @@ def test_compaction_and_restart_keep_the_document(
         fresh = YClient(ws)
         fresh.handshake()
         assert content(fresh.doc) == expected
+
+
+# --- per-connection limits (docs/cloud-api.md, "Limits") --------------------------------
+
+
+def _closed(ws: object) -> WebSocketDisconnect:
+    """Reads (and discards) until the server closes; returns the close."""
+    with pytest.raises(WebSocketDisconnect) as closed:
+        while True:
+            ws.receive_bytes()  # type: ignore[attr-defined]
+    return closed.value
+
+
+def _limited(settings: Settings, **limits: float) -> TestClient:
+    return TestClient(create_app(settings.model_copy(update=limits)),
+                      raise_server_exceptions=False)
+
+
+def test_oversized_update_closes_with_1009(settings: Settings, shared: tuple) -> None:
+    pid, users = shared
+    with _limited(settings, ws_max_message_bytes=4096) as app, \
+            app.websocket_connect(_url(app, pid, users["editor"])) as ws:
+        c = YClient(ws)
+        c.handshake()
+        c.edit("meta", "title", "small")
+        c.flush()
+        c.edit("meta", "notes", "x" * 5000)  # one update message over 4 KiB
+        closed = _closed(ws)
+        assert closed.code == 1009
+        assert "exceeds 4096" in closed.reason
+        # The oversized update was refused before it was stored; the one before is kept.
+        assert content(_stored(app, pid, users["owner"]))["meta"] == {"title": "small"}
+
+
+def test_flood_closes_with_1008(settings: Settings, shared: tuple) -> None:
+    pid, users = shared
+    # A burst of 20 and one message per second refilling: 200 messages sent at once
+    # cannot all fit, however slowly this machine runs the test (that would take 3 min).
+    with _limited(settings, ws_messages_per_s=1, ws_message_burst=20) as app, \
+            app.websocket_connect(_url(app, pid, users["editor"])) as ws:
+        c = YClient(ws)
+        c.handshake()
+        for i in range(200):
+            ws.send_bytes(bytes([1]) + bytes([1, 0]))  # tiny awareness messages
+            del i
+        closed = _closed(ws)
+        assert closed.code == 1008
+        assert "messages per second" in closed.reason
+
+
+def test_normal_editing_is_within_the_limits(settings: Settings, shared: tuple) -> None:
+    """Tight limits that a real editing session still stays inside: every edit is
+    relayed and stored, and the connection stays open."""
+    pid, users = shared
+    with _limited(settings, ws_max_message_bytes=16384, ws_messages_per_s=1,
+                  ws_message_burst=40) as app, \
+            app.websocket_connect(_url(app, pid, users["editor"])) as ws_a, \
+            app.websocket_connect(_url(app, pid, users["owner"])) as ws_b:
+        a, b = YClient(ws_a), YClient(ws_b)
+        a.handshake()
+        b.handshake()
+        for i in range(25):
+            a.edit("markers", f"m.{i}", {"tick": i * 960, "name": f"M{i}"})
+        a.flush()
+        while len(content(b.doc).get("markers", {})) < 25:
+            b.receive()
+        assert content(b.doc) == content(a.doc)
+        a.edit("meta", "title", "still open")
+        a.flush()
+        assert content(_stored(app, pid, users["owner"])) == content(a.doc)
