@@ -87,6 +87,12 @@ class Settings(BaseSettings):
     ws_max_message_bytes: int = Field(default=1024**2, ge=1)
     ws_messages_per_s: float = Field(default=100.0, gt=0)
     ws_message_burst: int = Field(default=200, ge=1)
+    # Browser origins that may open WebSockets: "scheme://host[:port]", "scheme://host:*"
+    # for any port, or "*". A connection without Origin (a native client) is always
+    # allowed: Origin only stops other web pages from riding a user's browser.
+    ws_allowed_origins: list[str] = Field(
+        default_factory=lambda: ["http://localhost:*", "http://127.0.0.1:*"]
+    )
 
     # --- the maintenance worker (docs/cloud-api.md, "Operations") ---
     # Seconds between two rounds of every job.

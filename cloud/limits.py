@@ -321,6 +321,25 @@ class WebSocketGuard:
         self._tokens -= 1
 
 
+def origin_allowed(origin: str | None, allowed: list[str]) -> bool:
+    """Whether a WebSocket handshake with this Origin header may proceed. Compared
+    case-insensitively; "scheme://host:*" matches that host on any port or none."""
+    if origin is None:
+        return True  # native clients send none
+    origin = origin.strip().lower().rstrip("/")
+    for pattern in allowed:
+        pattern = pattern.strip().lower().rstrip("/")
+        if pattern == "*" or pattern == origin:
+            return True
+        if pattern.endswith(":*"):
+            base = pattern[:-2]
+            rest = origin[len(base):] if origin.startswith(base) else None
+            # The base must end at the host: "http://localhost.evil.example" is not it.
+            if rest is not None and (rest == "" or (rest[0] == ":" and rest[1:].isdigit())):
+                return True
+    return False
+
+
 def install(app: FastAPI, settings: Settings) -> RateLimiter:
     """Adds the limit middleware to `app`; returns the rate limiter (close it on shutdown)."""
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes,

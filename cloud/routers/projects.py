@@ -15,7 +15,7 @@ from cloud.auth.tickets import verify_ticket
 from cloud.db.models import Project, ProjectMember, ProjectVersion, User
 from cloud.deps import Service, SessionDep, UserDep
 from cloud.errors import ApiError
-from cloud.limits import WebSocketGuard
+from cloud.limits import WebSocketGuard, origin_allowed
 from cloud.projects import access, document
 from cloud.projects.access import RoleName
 from cloud.projects.rooms import Rooms
@@ -256,8 +256,13 @@ async def restore_version(
 async def sync(websocket: WebSocket, project_id: uuid.UUID) -> None:
     """The Yjs sync protocol for one project; `?ticket=` from POST /v1/auth/ws-tickets.
     A bad ticket and a project the account cannot see are refused alike, before the
-    handshake completes (HTTP 403), so the refusal says nothing about the project."""
+    handshake completes (HTTP 403), so the refusal says nothing about the project; so
+    is a browser Origin outside `ws_allowed_origins`."""
     service: Service = websocket.app.state.service
+    # Checked first, so that a page on another site cannot even spend a ticket.
+    if not origin_allowed(websocket.headers.get("origin"), service.settings.ws_allowed_origins):
+        await websocket.close(code=1008, reason="origin not allowed")
+        return
     user_id = await verify_ticket(service.sessions, websocket.query_params.get("ticket"))
     found = None
     if user_id is not None:

@@ -14,6 +14,7 @@ from ysync import YClient, content
 
 from cloud.app import create_app
 from cloud.config import Settings
+from cloud.limits import origin_allowed
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "documents"
 
@@ -257,3 +258,53 @@ def test_normal_editing_is_within_the_limits(settings: Settings, shared: tuple) 
         a.edit("meta", "title", "still open")
         a.flush()
         assert content(_stored(app, pid, users["owner"])) == content(a.doc)
+
+
+# --- Origin allowlist ---------------------------------------------------------------------
+
+
+def _refused(client: TestClient, url: str, origin: str) -> WebSocketDisconnect:
+    with pytest.raises(WebSocketDisconnect) as refused, \
+            client.websocket_connect(url, headers={"origin": origin}) as ws:
+        ws.receive_bytes()
+    return refused.value
+
+
+def test_browser_origins_outside_the_allowlist_are_refused(
+    client: TestClient, shared: tuple
+) -> None:
+    pid, users = shared
+    for origin in ("http://localhost:5173", "http://127.0.0.1:8080", "http://localhost"):
+        with client.websocket_connect(_url(client, pid, users["owner"]),
+                                      headers={"origin": origin}) as ws:
+            YClient(ws).handshake()
+    url = _url(client, pid, users["owner"])
+    for origin in ("https://evil.example", "http://localhost.evil.example",
+                   "http://localhost:80.evil.example", "null"):
+        refused = _refused(client, url, origin)
+        assert refused.code == 1008
+    # Refused before the ticket was looked at: it is still good for a native client.
+    with client.websocket_connect(url) as ws:
+        YClient(ws).handshake()
+
+
+def test_allowed_origins_come_from_settings(settings: Settings, shared: tuple) -> None:
+    pid, users = shared
+    app_origin = "https://app.strumspace.example"
+    custom = settings.model_copy(update={"ws_allowed_origins": [app_origin]})
+    with TestClient(create_app(custom), raise_server_exceptions=False) as app:
+        assert _refused(app, _url(app, pid, users["owner"]), "http://localhost:5173").code == 1008
+        with app.websocket_connect(_url(app, pid, users["owner"]),
+                                   headers={"origin": app_origin.upper()}) as ws:
+            YClient(ws).handshake()
+
+
+def test_origin_setting_reads_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("STRUMSPACE_CLOUD_WS_ALLOWED_ORIGINS", '["https://a.example:*"]')
+    loaded = Settings(database_url="postgresql://x/y", data_dir=tmp_path)
+    assert loaded.ws_allowed_origins == ["https://a.example:*"]
+    assert origin_allowed("https://a.example:8443", loaded.ws_allowed_origins)
+    assert not origin_allowed("http://localhost:3000", loaded.ws_allowed_origins)
+    assert origin_allowed(None, loaded.ws_allowed_origins)
