@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 
@@ -308,3 +309,46 @@ def test_origin_setting_reads_the_environment(
     assert origin_allowed("https://a.example:8443", loaded.ws_allowed_origins)
     assert not origin_allowed("http://localhost:3000", loaded.ws_allowed_origins)
     assert origin_allowed(None, loaded.ws_allowed_origins)
+
+
+# --- the open-WebSockets gauge ----------------------------------------------------------------
+
+SYNC_GAUGE = 'strumspace_websockets_open{endpoint="/v1/sync/{project_id}"}'
+
+
+def _open_sockets(client: TestClient) -> float:
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith(SYNC_GAUGE + " "):
+            return float(line.split()[1])
+    return 0.0  # no connection was ever accepted: the labelled series does not exist yet
+
+
+def _eventually_open(client: TestClient, expected: float) -> float:
+    # The server finishes a connection just after the client's side of it has closed.
+    deadline = time.monotonic() + 10
+    while (found := _open_sockets(client)) != expected and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return found
+
+
+def test_open_websockets_gauge(settings: Settings, shared: tuple) -> None:
+    pid, users = shared
+    with _limited(settings, ws_max_message_bytes=4096) as app:
+        assert _open_sockets(app) == 0
+        with app.websocket_connect(_url(app, pid, users["owner"])) as ws_a:
+            YClient(ws_a).handshake()
+            assert _open_sockets(app) == 1
+            with app.websocket_connect(_url(app, pid, users["editor"])) as ws_b:
+                b = YClient(ws_b)
+                b.handshake()
+                assert _open_sockets(app) == 2
+                b.edit("meta", "notes", "x" * 5000)  # closed by the server: 1009
+                assert _closed(ws_b).code == 1009
+            assert _eventually_open(app, 1) == 1
+            # Refused handshakes were never open.
+            _refused(app, _url(app, pid, users["owner"]), "https://evil.example")
+            with pytest.raises(WebSocketDisconnect), \
+                    app.websocket_connect(f"/v1/sync/{pid}?ticket=spent") as ws:
+                ws.receive_bytes()
+            assert _open_sockets(app) == 1
+        assert _eventually_open(app, 0) == 0
