@@ -1,14 +1,15 @@
 """Cloud tests run against a real PostgreSQL: the embedded one, started once per session
-in a temporary folder on a free port. Each test starts from empty tables."""
+in a temporary folder on a free port. Each test starts from empty tables. Helpers the
+tests import live in cloud_support.py."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
 import pytest
+from cloud_support import TEST_DB, RecordingMailer, create_database, libpq
 from fastapi.testclient import TestClient
 
 from cloud import migrations
@@ -16,17 +17,6 @@ from cloud.app import create_app
 from cloud.config import Settings
 from cloud.db.embedded import EmbeddedPostgres
 from cloud.db.models import Base
-
-TEST_DB = "strumspace_test"
-PASSWORD = "correct horse battery"
-
-
-def libpq(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
-
-
-def with_database(url: str, name: str) -> str:
-    return url.rsplit("/", 1)[0] + "/" + name
 
 
 @pytest.fixture(scope="session")
@@ -36,13 +26,6 @@ def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = pg.start()
     yield url
     pg.stop()
-
-
-def create_database(pg_url: str, name: str) -> str:
-    with psycopg.connect(libpq(pg_url), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return with_database(pg_url, name)
 
 
 @pytest.fixture(scope="session")
@@ -73,16 +56,6 @@ def settings(clean_db: str, tmp_path: Path) -> Settings:
     )
 
 
-@dataclass
-class RecordingMailer:
-    """A real Mailer that keeps what it sends, as a test inbox."""
-
-    sent: list[tuple[str, str, str]] = field(default_factory=list)
-
-    async def send(self, to: str, subject: str, body: str) -> None:
-        self.sent.append((to, subject, body))
-
-
 @pytest.fixture
 def mailer() -> RecordingMailer:
     return RecordingMailer()
@@ -92,21 +65,3 @@ def mailer() -> RecordingMailer:
 def client(settings: Settings, mailer: RecordingMailer) -> Iterator[TestClient]:
     with TestClient(create_app(settings, mailer=mailer), raise_server_exceptions=False) as c:
         yield c
-
-
-def sign_up(client: TestClient, email: str = "ada@example.com", password: str = PASSWORD) -> dict:
-    response = client.post("/v1/accounts", json={"email": email, "password": password})
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def sign_in(client: TestClient, email: str = "ada@example.com", password: str = PASSWORD) -> dict:
-    response = client.post(
-        "/v1/auth/token", data={"grant_type": "password", "username": email, "password": password}
-    )
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def bearer(tokens: dict) -> dict[str, str]:
-    return {"Authorization": f"Bearer {tokens['access_token']}"}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import psycopg
-from conftest import PASSWORD, RecordingMailer, bearer, libpq, sign_in, sign_up
+from cloud_support import PASSWORD, RecordingMailer, bearer, libpq, sign_in, sign_up
 from fastapi.testclient import TestClient
 
 from cloud.config import Settings

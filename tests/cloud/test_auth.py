@@ -8,7 +8,7 @@ import uuid
 
 import jwt
 import pytest
-from conftest import bearer, sign_in, sign_up
+from cloud_support import bearer, sign_in, sign_up
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 

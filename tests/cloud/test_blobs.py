@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import bearer, sign_in, sign_up
+from cloud_support import bearer, sign_in, sign_up
 from fastapi.testclient import TestClient
 
 from cloud.app import create_app

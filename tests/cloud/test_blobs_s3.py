@@ -11,7 +11,7 @@ from typing import Any
 
 import boto3
 import pytest
-from conftest import PASSWORD, bearer, sign_in, sign_up
+from cloud_support import PASSWORD, bearer, sign_in, sign_up
 from fastapi.testclient import TestClient
 from moto.server import ThreadedMotoServer
 

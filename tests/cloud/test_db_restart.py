@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import PASSWORD
+from cloud_support import PASSWORD
 from test_serve import _start, data_dir  # noqa: F401 - the fixture, reused
 
 from cloud.db.embedded import EmbeddedPostgres, _free_port

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 import schemathesis
-from conftest import bearer, sign_in, sign_up
+from cloud_support import bearer, sign_in, sign_up
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings

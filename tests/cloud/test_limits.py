@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from conftest import PASSWORD, sign_up
+from cloud_support import PASSWORD, sign_up
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 

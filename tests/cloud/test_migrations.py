@@ -6,7 +6,7 @@ import psycopg
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from conftest import create_database, libpq
+from cloud_support import create_database, libpq
 from sqlalchemy import create_engine
 
 from cloud import migrations

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from conftest import bearer, sign_in, sign_up
+from cloud_support import bearer, sign_in, sign_up
 from fastapi.testclient import TestClient
 from pycrdt import Doc, Map
 

@@ -16,7 +16,7 @@ import psutil
 import psycopg
 import pytest
 from alembic.script import ScriptDirectory
-from conftest import PASSWORD, libpq
+from cloud_support import PASSWORD, libpq
 
 from cloud import migrations
 from cloud.db.embedded import EmbeddedPostgres, _free_port

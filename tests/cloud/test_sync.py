@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import bearer, sign_in, sign_up
+from cloud_support import bearer, sign_in, sign_up
 from fastapi.testclient import TestClient
 from pycrdt import Doc
 from starlette.websockets import WebSocketDisconnect
@@ -164,7 +164,7 @@ def test_compaction_and_restart_keep_the_document(
     """Many updates (past the compaction threshold), then a fresh app on the same
     database: the document is whole, and the log was folded into the snapshot."""
     import psycopg
-    from conftest import libpq
+    from cloud_support import libpq
 
     pid, users = shared
     small = settings.model_copy(update={"compact_after_updates": 5})

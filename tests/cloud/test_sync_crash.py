@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import psutil
 import pytest
-from conftest import PASSWORD
+from cloud_support import PASSWORD
 from pycrdt import Doc, Map
 from test_serve import _start, data_dir  # noqa: F401 - the fixture, reused
 from websockets.sync.client import connect

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from conftest import PASSWORD
+from cloud_support import PASSWORD
 from pycrdt import Doc
 from websockets.sync.client import connect
 from ysync import YClient, content

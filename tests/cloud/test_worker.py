@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import psycopg
-from conftest import PASSWORD, bearer, libpq, sign_in, sign_up
+from cloud_support import PASSWORD, bearer, libpq, sign_in, sign_up
 from fastapi.testclient import TestClient
 from pycrdt import Doc, Map
 
