@@ -32,13 +32,15 @@ async def load_doc(session: AsyncSession, project_id: uuid.UUID) -> tuple[Doc, i
     """The document and the number of updates in its log (not yet compacted)."""
     doc: Doc = Doc()
     snapshot = await session.get(ProjectSnapshot, project_id)
-    after = 0
     if snapshot is not None:
         doc.apply_update(snapshot.state)
-        after = snapshot.last_update_id
+    # Every row still in the log, not only those above the snapshot's last id: an update
+    # whose id was drawn before a compaction but that committed after it is neither in
+    # the snapshot nor deleted with the rows it folded. Yjs updates are idempotent, so
+    # a row the snapshot already holds changes nothing.
     rows = await session.scalars(
         select(ProjectUpdate.data)
-        .where(ProjectUpdate.project_id == project_id, ProjectUpdate.id > after)
+        .where(ProjectUpdate.project_id == project_id)
         .order_by(ProjectUpdate.id)
     )
     count = 0

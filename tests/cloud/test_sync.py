@@ -352,3 +352,35 @@ def test_open_websockets_gauge(settings: Settings, shared: tuple) -> None:
                 ws.receive_bytes()
             assert _open_sockets(app) == 1
         assert _eventually_open(app, 0) == 0
+
+
+def test_an_update_committed_after_a_compaction_is_not_hidden(
+    settings: Settings, shared: tuple, client: TestClient
+) -> None:
+    """An update whose id was drawn before a compaction but which committed after it
+    sits in the log below the snapshot's mark; it must still be part of the document."""
+    import psycopg
+    from cloud_support import libpq
+    from pycrdt import Map
+
+    pid, users = shared
+
+    def edit(key: str) -> bytes:
+        doc: Doc = Doc()
+        doc.get("markers", type=Map)[key] = {"tick": 0, "name": key}
+        return doc.get_update()
+
+    early, late = edit("early"), edit("late")
+    with psycopg.connect(libpq(settings.database_url), autocommit=True) as conn:
+        low_id = conn.execute(
+            "INSERT INTO project_updates (project_id, data) VALUES (%s, %s) RETURNING id",
+            (pid, early)).fetchone()[0]  # type: ignore[index]
+        # The compaction folded everything up to a later id and deleted those rows …
+        conn.execute("INSERT INTO project_snapshots (project_id, state, last_update_id) "
+                     "VALUES (%s, %s, %s)", (pid, early, low_id + 10))
+        conn.execute("DELETE FROM project_updates WHERE project_id = %s", (pid,))
+        # … while the late update, with an id below that mark, committed afterwards.
+        conn.execute("INSERT INTO project_updates (id, project_id, data) "
+                     "OVERRIDING SYSTEM VALUE VALUES (%s, %s, %s)", (low_id + 5, pid, late))
+    markers = _stored(client, pid, users["owner"]).get("markers", type=Map).to_py()
+    assert set(markers) == {"early", "late"}
