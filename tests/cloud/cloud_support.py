@@ -53,3 +53,19 @@ def sign_in(client: TestClient, email: str = "ada@example.com", password: str = 
 
 def bearer(tokens: dict) -> dict[str, str]:
     return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+def live_account(port: int, email: str = "ada@example.com", sign_up: bool = True) -> dict[str, str]:
+    """Sign up (unless done already) and sign in on a real `serve` on 127.0.0.1:`port`;
+    the bearer header."""
+    import httpx
+
+    base = f"http://127.0.0.1:{port}"
+    if sign_up:
+        r = httpx.post(f"{base}/v1/accounts", json={"email": email, "password": PASSWORD},
+                       timeout=30)
+        assert r.status_code == 201, r.text
+    r = httpx.post(f"{base}/v1/auth/token", data={
+        "grant_type": "password", "username": email, "password": PASSWORD}, timeout=30)
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from cloud_support import PASSWORD
+from cloud_support import live_account
 from test_serve import _start, data_dir  # noqa: F401 - the fixture, reused
 
 from cloud.db.embedded import EmbeddedPostgres, _free_port
@@ -23,12 +23,7 @@ def test_database_restart_under_load(data_dir: Path) -> None:  # noqa: F811
     base = f"http://127.0.0.1:{port}"
     server = _start(data_dir, port)
     try:
-        assert httpx.post(f"{base}/v1/accounts", json={
-            "email": "ada@example.com", "password": PASSWORD}, timeout=30).status_code == 201
-        token = httpx.post(f"{base}/v1/auth/token", data={
-            "grant_type": "password", "username": "ada@example.com", "password": PASSWORD,
-        }, timeout=30).json()["access_token"]
-        headers = {"Authorization": f"Bearer {token}"}
+        headers = live_account(port)
         names = [f"Song {i}" for i in range(5)]
         for name in names:
             assert httpx.post(f"{base}/v1/projects", json={"name": name}, headers=headers,

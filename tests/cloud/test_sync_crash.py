@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import psutil
 import pytest
-from cloud_support import PASSWORD
+from cloud_support import live_account
 from pycrdt import Doc, Map
 from test_serve import _start, data_dir  # noqa: F401 - the fixture, reused
 from websockets.sync.client import connect
@@ -38,23 +38,12 @@ class _SocketAdapter:
         self._ws.send(data)
 
 
-def _headers(port: int) -> dict[str, str]:
-    base = f"http://127.0.0.1:{port}"
-    r = httpx.post(f"{base}/v1/auth/token", data={
-        "grant_type": "password", "username": "ada@example.com", "password": PASSWORD,
-    }, timeout=30)
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
-
-
 def test_sigkill_during_sync_keeps_every_committed_update(data_dir: Path) -> None:  # noqa: F811
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     server = _start(data_dir, port)
     try:
-        assert httpx.post(f"{base}/v1/accounts", json={
-            "email": "ada@example.com", "password": PASSWORD}, timeout=30).status_code == 201
-        headers = _headers(port)
+        headers = live_account(port)
         pid = httpx.post(f"{base}/v1/projects", json={"name": "Song"}, headers=headers,
                          timeout=30).json()["id"]
         ticket = httpx.post(f"{base}/v1/auth/ws-tickets", headers=headers,
@@ -74,8 +63,8 @@ def test_sigkill_during_sync_keeps_every_committed_update(data_dir: Path) -> Non
             psutil.wait_procs([psutil.Process(postmaster)], timeout=10)
 
         server = _start(data_dir, port)
-        stored = httpx.get(f"{base}/v1/projects/{pid}/document", headers=_headers(port),
-                           timeout=30)
+        stored = httpx.get(f"{base}/v1/projects/{pid}/document",
+                           headers=live_account(port, sign_up=False), timeout=30)
         assert stored.status_code == 200
         doc: Doc = Doc()
         doc.apply_update(stored.content)

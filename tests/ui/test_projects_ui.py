@@ -12,7 +12,7 @@ import pytest
 from pycrdt import Map
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
-from ui_support import UI, WAIT_MS
+from ui_support import AUDIBLE, SILENT, UI, WAIT_MS, falls_silent, peak
 
 from strumspace_desktop.audio.client import EngineClient
 from strumspace_desktop.core.document import Document
@@ -28,32 +28,13 @@ from strumspace_desktop.ui.adapter import EngineAdapter
 from strumspace_desktop.ui.main_window import MainWindow
 from strumspace_desktop.ui.project_controller import UnsavedChoice
 
-SILENT = 1e-3
-AUDIBLE = 1e-2
 VIOLIN = Instrument.melodic(40)
 
 
-def _peak(engine: EngineClient) -> float:
-    s = engine.status()
-    return max(s.peak_left, s.peak_right)
-
-
-def _falls_silent(qtbot: QtBot, engine: EngineClient, blocks: int = 60) -> None:
-    """Quiet for `blocks` engine blocks in a row while the synth still holds the note."""
-    quiet_since = [engine.status().heartbeat]
-
-    def quiet_long_enough() -> bool:
-        status = engine.status()
-        if max(status.peak_left, status.peak_right) >= SILENT:
-            quiet_since[0] = status.heartbeat
-        return status.heartbeat - quiet_since[0] >= blocks
-
-    qtbot.waitUntil(quiet_long_enough, timeout=WAIT_MS)
-    assert engine.status().voices > 0
 
 
 def _sounds(qtbot: QtBot, engine: EngineClient) -> None:
-    qtbot.waitUntil(lambda: _peak(engine) > AUDIBLE, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: peak(engine) > AUDIBLE, timeout=WAIT_MS)
 
 
 def _track_rows(w: MainWindow) -> list[tuple[str, Instrument, int, bool, bool, float]]:
@@ -167,20 +148,20 @@ def test_undo_and_redo_reach_the_widgets_and_the_engine(qtbot: QtBot, ui: UI) ->
     assert violin is not None and violin.channel == 2
     qtbot.waitUntil(w.undo_action.isEnabled, timeout=WAIT_MS)
     row = w.track_panel.rows[violin.id]
-    qtbot.waitUntil(lambda: _peak(eng) < SILENT, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: peak(eng) < SILENT, timeout=WAIT_MS)
     qtbot.keyPress(w, Qt.Key.Key_A)  # hold middle C on the violin
     _sounds(qtbot, eng)
 
     # Mute, then undo and redo it with the keyboard.
     qtbot.mouseClick(row.mute_button, Qt.MouseButton.LeftButton)
-    _falls_silent(qtbot, eng)
+    falls_silent(qtbot, eng)
     qtbot.keyClick(w, Qt.Key.Key_Z, ctrl)
     assert not row.mute_button.isChecked() and not w.tracks.get(violin.id).mute
     _sounds(qtbot, eng)
     qtbot.waitUntil(w.redo_action.isEnabled, timeout=WAIT_MS)
     qtbot.keyClick(w, Qt.Key.Key_Z, shift_ctrl)
     assert row.mute_button.isChecked()
-    _falls_silent(qtbot, eng)
+    falls_silent(qtbot, eng)
     qtbot.keyClick(w, Qt.Key.Key_Y, ctrl)  # nothing left to redo: no change
     assert row.mute_button.isChecked()
     qtbot.keyClick(w, Qt.Key.Key_Z, ctrl)
@@ -194,7 +175,7 @@ def test_undo_and_redo_reach_the_widgets_and_the_engine(qtbot: QtBot, ui: UI) ->
         slider.setValue(value)
     slider.setSliderDown(False)
     assert w.tracks.get(violin.id).volume == 0.0
-    _falls_silent(qtbot, eng)
+    falls_silent(qtbot, eng)
     assert w.projects.document.undo_depth == depth + 1
     qtbot.keyClick(w, Qt.Key.Key_Z, ctrl)
     assert slider.value() == 80 and w.tracks.get(violin.id).volume == 0.8
@@ -204,7 +185,7 @@ def test_undo_and_redo_reach_the_widgets_and_the_engine(qtbot: QtBot, ui: UI) ->
     w.projects.undo()  # the redo stack's mute was dropped by the drag: this is the add
     assert violin.id not in w.track_panel.rows
     assert [t.name for t in w.tracks.tracks] == ["Piano", "Bass", "Drums"]
-    _falls_silent(qtbot, eng)
+    falls_silent(qtbot, eng)
     w.projects.redo()
     assert w.track_panel.rows[violin.id].channel_label.text() == "CH 3"
     _sounds(qtbot, eng)

@@ -9,9 +9,8 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox
 from pytestqt.qtbot import QtBot
-from ui_support import UI, WAIT_MS, when_dialog_opens
+from ui_support import AUDIBLE, SILENT, UI, WAIT_MS, falls_silent, peak, when_dialog_opens
 
-from strumspace_desktop.audio.client import EngineClient
 from strumspace_desktop.audio.protocol import St
 from strumspace_desktop.core.gm import DRUM_CHANNEL, Instrument
 from strumspace_desktop.core.settings import AppSettings
@@ -20,29 +19,9 @@ from strumspace_desktop.ui.instrument_dialog import InstrumentDialog
 from strumspace_desktop.ui.main_window import MainWindow
 from strumspace_desktop.ui.project_controller import UnsavedChoice
 
-SILENT = 1e-3
-AUDIBLE = 1e-2
 VIOLIN = Instrument.melodic(40)
 
 
-def _peak(engine: EngineClient) -> float:
-    s = engine.status()
-    return max(s.peak_left, s.peak_right)
-
-
-def _falls_silent(qtbot: QtBot, engine: EngineClient, blocks: int = 60) -> None:
-    """The output goes quiet and stays so for `blocks` engine blocks in a row (reverb
-    tails may take a moment), while the synth still sounds the note."""
-    quiet_since = [engine.status().heartbeat]
-
-    def quiet_long_enough() -> bool:
-        status = engine.status()
-        if max(status.peak_left, status.peak_right) >= SILENT:
-            quiet_since[0] = status.heartbeat
-        return status.heartbeat - quiet_since[0] >= blocks
-
-    qtbot.waitUntil(quiet_long_enough, timeout=WAIT_MS)
-    assert engine.status().voices > 0  # silent because muted, not because it ended
 
 
 def _add_violin(qtbot: QtBot, ui: UI) -> str:
@@ -70,29 +49,29 @@ def test_add_track_mute_and_solo_change_what_the_engine_plays(qtbot: QtBot, ui: 
     assert w.track_panel.rows[track_id].channel_label.text() == "CH 3"
     qtbot.waitUntil(lambda: int(eng.block.status[St.INPUT_CHANNEL]) == 2, timeout=WAIT_MS)
 
-    qtbot.waitUntil(lambda: _peak(eng) < SILENT, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: peak(eng) < SILENT, timeout=WAIT_MS)
     qtbot.keyPress(w, Qt.Key.Key_A)  # hold middle C on the violin
-    qtbot.waitUntil(lambda: _peak(eng) > AUDIBLE, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: peak(eng) > AUDIBLE, timeout=WAIT_MS)
 
     row = w.track_panel.rows[track_id]
     qtbot.mouseClick(row.mute_button, Qt.MouseButton.LeftButton)
     assert w.tracks.get(track_id).mute
-    _falls_silent(qtbot, eng)
+    falls_silent(qtbot, eng)
 
     qtbot.mouseClick(row.mute_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: _peak(eng) > AUDIBLE, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: peak(eng) > AUDIBLE, timeout=WAIT_MS)
 
     # Soloing another track silences this one; un-soloing brings it back.
     piano = next(t for t in w.tracks.tracks if t.name == "Piano")
     qtbot.mouseClick(w.track_panel.rows[piano.id].solo_button, Qt.MouseButton.LeftButton)
-    _falls_silent(qtbot, eng)
+    falls_silent(qtbot, eng)
     qtbot.mouseClick(w.track_panel.rows[piano.id].solo_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: _peak(eng) > AUDIBLE, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: peak(eng) > AUDIBLE, timeout=WAIT_MS)
 
     # The volume fader at zero silences it too.
     row.volume_slider.setValue(0)
     assert w.tracks.get(track_id).volume == 0.0
-    _falls_silent(qtbot, eng)
+    falls_silent(qtbot, eng)
     qtbot.keyRelease(w, Qt.Key.Key_A)
 
 

@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QDialog
+from pytestqt.qtbot import QtBot
 
 from strumspace_desktop.audio.client import EngineClient
 from strumspace_desktop.core.settings import AppSettings
@@ -47,3 +48,28 @@ def when_dialog_opens(kind: type[D], act: Callable[[D], None], timeout_ms: int =
         QTimer.singleShot(20, poll)
 
     QTimer.singleShot(0, poll)
+
+
+# Listening to the engine's output meters (shared by the track and project tests).
+SILENT = 1e-3
+AUDIBLE = 1e-2
+
+
+def peak(engine: EngineClient) -> float:
+    s = engine.status()
+    return max(s.peak_left, s.peak_right)
+
+
+def falls_silent(qtbot: QtBot, engine: EngineClient, blocks: int = 60) -> None:
+    """The output goes quiet and stays so for `blocks` engine blocks in a row (reverb
+    tails may take a moment), while the synth still sounds the note."""
+    quiet_since = [engine.status().heartbeat]
+
+    def quiet_long_enough() -> bool:
+        status = engine.status()
+        if max(status.peak_left, status.peak_right) >= SILENT:
+            quiet_since[0] = status.heartbeat
+        return status.heartbeat - quiet_since[0] >= blocks
+
+    qtbot.waitUntil(quiet_long_enough, timeout=WAIT_MS)
+    assert engine.status().voices > 0  # silent because muted, not because it ended
