@@ -1,6 +1,7 @@
 """The project document: a mergeable (CRDT) song model with undo, files, playback compilation
 and Standard MIDI File import/export. No Qt, no audio, no network."""
 
+from .mixing import Effect, Master, PunchRange
 from .model import (
     AudioRegion,
     BlobInfo,
@@ -30,12 +31,15 @@ __all__ = [
     "Clip",
     "Document",
     "DocumentError",
+    "Effect",
     "Instrument",
     "LoopRange",
     "Marker",
+    "Master",
     "MidiClip",
     "Mixer",
     "Note",
+    "PunchRange",
     "ReadOnlyError",
     "SchemaError",
     "TimeSignature",

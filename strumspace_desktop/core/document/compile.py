@@ -12,7 +12,8 @@ Per track:
 
 Ticks become samples with core.timing's TempoMap (vectorised here with the same
 arithmetic, so the two agree to the sample). Chord tracks make no sound and are
-not compiled. Zero-length notes make no sound either and are left out; notes
+not compiled; muted clips (inactive takes) are left out. Zero-length notes make
+no sound either and are left out; notes
 are cut at their clip's end, and notes starting after it are silent.
 """
 
@@ -111,7 +112,7 @@ class _ClipCache:
 
 def _midi_clip_events(clip: MidiClip, raw: list[list[int]]) -> np.ndarray:
     n = len(raw)
-    if n == 0:
+    if n == 0 or clip.muted:  # a muted clip (an inactive take) is silent
         return np.zeros(0, EVENT_DTYPE)
     a = np.array(raw, dtype=np.int64).reshape(n, 5)
     pitch, start, length, vel, chan = a[:, 0], a[:, 1], a[:, 2], a[:, 3], a[:, 4]
@@ -291,7 +292,9 @@ class PlaybackCompiler:
         out: dict[str, list[AudioRegion]] = {}
         for c in clips:
             if isinstance(c, AudioRegion):
-                out.setdefault(c.track_id, []).append(c)
+                out.setdefault(c.track_id, [])
+                if not c.muted:
+                    out[c.track_id].append(c)
         return out
 
     def _compile_regions(

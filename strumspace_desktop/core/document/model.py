@@ -25,6 +25,8 @@ from ..timing import (
     TimeSignatureMap,
 )
 from . import schema as S
+from .errors import DocumentError, ReadOnlyError
+from .mixing import MixingMixin
 from .undo import UndoHistory
 
 TrackKind: TypeAlias = Literal["midi", "audio", "chord"]
@@ -33,14 +35,6 @@ ChordSource: TypeAlias = Literal["played", "recognized", "generated"]
 # Origin of updates received from other peers (never undone by the local user).
 REMOTE_ORIGIN = "remote"
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
-
-
-class DocumentError(ValueError):
-    """An edit that the document refuses (unknown id, value out of range)."""
-
-
-class ReadOnlyError(DocumentError):
-    """An edit of a document opened read-only (for instance a newer schema version)."""
 
 
 def _check_int(name: str, value: int, lo: int, hi: int | None = None) -> None:
@@ -127,6 +121,9 @@ class MidiClip:
     start: int
     length: int
     name: str = ""
+    muted: bool = False  # silent, e.g. an inactive take
+    take_group: str = ""  # takes of one recording share a group id
+    take: int = 0
 
     @property
     def end(self) -> int:
@@ -145,6 +142,9 @@ class AudioRegion:
     fade_in: int = 0  # frames
     fade_out: int = 0  # frames
     name: str = ""
+    muted: bool = False
+    take_group: str = ""
+    take: int = 0
 
     @property
     def end(self) -> int:
@@ -271,13 +271,36 @@ class Change:
     markers: bool = False
     meta: bool = False  # title, loop range, schema version
     blobs: bool = False
+    effects: set[str] = field(default_factory=set)  # track ids (or "master") whose effects changed
 
 
 def _to_int(value: Any, default: int = 0) -> int:
     return default if value is None else int(value)
 
 
-class Document:
+def _take_fields(muted: bool, take_group: str, take: int) -> dict[str, Any]:
+    """Take keys for a new clip; left out at their defaults to keep clips small."""
+    out: dict[str, Any] = {}
+    if muted:
+        out[S.CLIP_MUTED] = True
+    if take_group:
+        out[S.CLIP_TAKE_GROUP] = str(take_group)
+        out[S.CLIP_TAKE] = int(take)
+    return out
+
+
+def _effect_tracks(event: Any) -> set[str]:
+    """The tracks an event of the `effects` root touched (old and new owner of each item)."""
+    out: set[str] = set()
+    for change in dict(getattr(event, "keys", {}) or {}).values():
+        for key in ("oldValue", "newValue"):
+            value = change.get(key) if isinstance(change, dict) else None
+            if isinstance(value, dict) and isinstance(value.get(S.EFFECT_TRACK), str):
+                out.add(value[S.EFFECT_TRACK])
+    return out
+
+
+class Document(MixingMixin):
     """A song. Every edit is a local transaction recorded for undo."""
 
     def __init__(self, ydoc: Doc | None = None, *, read_only_reason: str = "") -> None:
@@ -300,6 +323,7 @@ class Document:
         self._timesig = roots[S.ROOT_TIMESIG]
         self._markers = roots[S.ROOT_MARKERS]
         self._blobs = roots[S.ROOT_BLOBS]
+        self._effects = roots[S.ROOT_EFFECTS]
         self._history = UndoHistory(list(roots.values()), self._origin)
         self._listeners: list[Callable[[Change], None]] = []
         self._revision = 0
@@ -502,6 +526,8 @@ class Document:
                     change.meta = True
                 elif root == S.ROOT_BLOBS:
                     change.blobs = True
+                elif root == S.ROOT_EFFECTS:
+                    change.effects.update(_effect_tracks(event))
             for listener in list(self._listeners):
                 listener(change)
 
@@ -730,9 +756,12 @@ class Document:
         """Remove a track and its clips (one undo step)."""
         self._track_map(track_id)
         doomed = [cid for cid, c in self._clips.items() if c.get(S.CLIP_TRACK) == track_id]
+        effects = [e.id for e in self.effects(track_id)]
         with self._edit():
             for cid in doomed:
                 del self._clips[cid]
+            for eid in effects:
+                del self._effects[eid]
             del self._tracks[track_id]
 
     def sysex(self, track_id: str) -> list[tuple[int, bytes]]:
@@ -771,6 +800,9 @@ class Document:
         start = _to_int(c.get(S.CLIP_START))
         length = _to_int(c.get(S.CLIP_LENGTH))
         name = str(c.get(S.CLIP_NAME, ""))
+        muted = bool(c.get(S.CLIP_MUTED, False))
+        group = str(c.get(S.CLIP_TAKE_GROUP, ""))
+        take = _to_int(c.get(S.CLIP_TAKE))
         if c.get(S.CLIP_KIND) == "audio":
             return AudioRegion(
                 clip_id,
@@ -783,8 +815,11 @@ class Document:
                 _to_int(c.get(S.CLIP_FADE_IN)),
                 _to_int(c.get(S.CLIP_FADE_OUT)),
                 name,
+                muted,
+                group,
+                take,
             )
-        return MidiClip(clip_id, track, start, length, name)
+        return MidiClip(clip_id, track, start, length, name, muted, group, take)
 
     def clip(self, clip_id: str) -> Clip:
         return self._clip_from(clip_id, self._clip_map(clip_id))
@@ -806,11 +841,22 @@ class Document:
         _check_int("clip start", start, 0)
         _check_int("clip length", length, 0)
 
-    def add_midi_clip(self, track_id: str, start: int, length: int, name: str = "") -> str:
+    def add_midi_clip(
+        self,
+        track_id: str,
+        start: int,
+        length: int,
+        name: str = "",
+        *,
+        muted: bool = False,
+        take_group: str = "",
+        take: int = 0,
+    ) -> str:
         tmap = self._track_map(track_id)
         if tmap.get(S.TRACK_KIND) != "midi":
             raise DocumentError("MIDI clips go on MIDI tracks")
         self._check_clip_span(start, length)
+        _check_int("take", take, 0)
         clip_id = self._new_id()
         with self._edit():
             self._clips[clip_id] = Map(
@@ -821,6 +867,7 @@ class Document:
                     S.CLIP_LENGTH: length,
                     S.CLIP_NAME: str(name),
                     S.CLIP_NOTES: Map(),
+                    **_take_fields(muted, take_group, take),
                 }
             )
         return clip_id
@@ -837,6 +884,9 @@ class Document:
         fade_in: int = 0,
         fade_out: int = 0,
         name: str = "",
+        muted: bool = False,
+        take_group: str = "",
+        take: int = 0,
     ) -> str:
         tmap = self._track_map(track_id)
         if tmap.get(S.TRACK_KIND) != "audio":
@@ -859,6 +909,7 @@ class Document:
                     S.CLIP_GAIN_DB: float(gain_db),
                     S.CLIP_FADE_IN: fade_in,
                     S.CLIP_FADE_OUT: fade_out,
+                    **_take_fields(muted, take_group, take),
                 }
             )
         return clip_id
@@ -882,8 +933,13 @@ class Document:
         gain_db: float | None = None,
         fade_in: int | None = None,
         fade_out: int | None = None,
+        muted: bool | None = None,
+        take_group: str | None = None,
+        take: int | None = None,
     ) -> None:
         cmap = self._clip_map(clip_id)
+        if take is not None:
+            _check_int("take", take, 0)
         cur = self._clip_from(clip_id, cmap)
         self._check_clip_span(
             cur.start if start is None else start, cur.length if length is None else length
@@ -912,9 +968,13 @@ class Document:
                 (S.CLIP_OFFSET, offset),
                 (S.CLIP_FADE_IN, fade_in),
                 (S.CLIP_FADE_OUT, fade_out),
+                (S.CLIP_TAKE_GROUP, take_group),
+                (S.CLIP_TAKE, take),
             ):
                 if value is not None:
                     cmap[key] = value
+            if muted is not None:
+                cmap[S.CLIP_MUTED] = bool(muted)
             if gain_db is not None:
                 cmap[S.CLIP_GAIN_DB] = float(gain_db)
 
@@ -1182,6 +1242,9 @@ class Document:
             "time_signatures": self.time_signatures(),
             "markers": self.markers(),
             "blobs": self.blobs(),
+            "master": self.master(),
+            "punch": self.punch(),
+            "effects": {e.id: e for e in self.all_effects()},
             "tracks": tracks,
             "clips": clips,
         }

@@ -16,7 +16,7 @@ from pycrdt import Doc, Map
 
 from ..timing import PPQ
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Root shared types (all Y.Map).
 ROOT_META = "meta"
@@ -26,7 +26,11 @@ ROOT_TEMPO = "tempo"
 ROOT_TIMESIG = "timesig"
 ROOT_MARKERS = "markers"
 ROOT_BLOBS = "blobs"
-ROOTS = (ROOT_META, ROOT_TRACKS, ROOT_CLIPS, ROOT_TEMPO, ROOT_TIMESIG, ROOT_MARKERS, ROOT_BLOBS)
+ROOT_EFFECTS = "effects"  # effect id -> plain value (version 2)
+ROOTS = (
+    ROOT_META, ROOT_TRACKS, ROOT_CLIPS, ROOT_TEMPO, ROOT_TIMESIG, ROOT_MARKERS, ROOT_BLOBS,
+    ROOT_EFFECTS,
+)
 
 # meta keys
 META_SCHEMA_VERSION = "schema_version"
@@ -35,6 +39,12 @@ META_TITLE = "title"
 META_LOOP_START = "loop_start"
 META_LOOP_END = "loop_end"
 META_LOOP_ENABLED = "loop_enabled"
+META_PUNCH_START = "punch_start"  # ticks (version 2)
+META_PUNCH_END = "punch_end"
+META_PUNCH_ENABLED = "punch_enabled"
+META_MASTER_VOLUME_DB = "master_volume_db"  # float, -200 to 24 (version 2)
+META_MASTER_LIMITER = "master_limiter"  # bool
+META_MASTER_LIMITER_DB = "master_limiter_threshold_db"  # float, -30 to 0
 
 # Track keys (each track is a Y.Map so that concurrent edits of different fields merge).
 TRACK_KIND = "kind"  # "midi" | "audio" | "chord"
@@ -64,6 +74,17 @@ CLIP_OFFSET = "offset"  # frames into the audio file where the region starts (au
 CLIP_GAIN_DB = "gain_db"  # (audio)
 CLIP_FADE_IN = "fade_in"  # frames (audio)
 CLIP_FADE_OUT = "fade_out"  # frames (audio)
+CLIP_MUTED = "muted"  # bool: a muted clip is silent, e.g. an inactive take (version 2)
+CLIP_TAKE_GROUP = "take_group"  # "" or an id shared by the takes of one recording pass
+CLIP_TAKE = "take"  # int, the take's number in its group (0 first)
+
+# Effect item keys (a plain map value per effect in the `effects` root).
+EFFECT_TRACK = "track"  # track id, or "master" for the master bus
+EFFECT_TYPE = "type"  # a key of core.effects.EFFECT_TYPES
+EFFECT_ORDER = "order"  # float; a track's effects run sorted by (order, id)
+EFFECT_BYPASS = "bypass"  # bool
+EFFECT_PARAMS = "params"  # {name: float}
+EFFECT_PLUGIN = "plugin"  # VST3 plugin path ("" for built-in effects)
 
 # Chord item keys (a plain map value per item).
 CHORD_START = "start"
@@ -100,6 +121,14 @@ AUDIO_CLIP_DEFAULTS: dict[str, object] = {
     CLIP_GAIN_DB: 0.0,
     CLIP_FADE_IN: 0,
     CLIP_FADE_OUT: 0,
+}
+META_V2_DEFAULTS: dict[str, object] = {
+    META_PUNCH_START: 0,
+    META_PUNCH_END: 0,
+    META_PUNCH_ENABLED: False,
+    META_MASTER_VOLUME_DB: 0.0,
+    META_MASTER_LIMITER: True,
+    META_MASTER_LIMITER_DB: -1.0,
 }
 DEFAULT_BPM = 120.0
 DEFAULT_TIME_SIGNATURE = (4, 4)
@@ -163,11 +192,20 @@ def _migrate_0_to_1(doc: Doc) -> None:
     timesig = doc.get(ROOT_TIMESIG, type=Map)
     if "0" not in timesig:
         timesig["0"] = list(DEFAULT_TIME_SIGNATURE)
-    meta[META_SCHEMA_VERSION] = 1
+    meta[META_SCHEMA_VERSION] = max(1, schema_version(doc))  # never lower it when re-run
+
+
+def _migrate_1_to_2(doc: Doc) -> None:
+    """Version 2 adds the punch range, the master bus and the `effects` root. Clips
+    gain `muted`, `take_group` and `take`, which readers default when missing, so
+    existing clips are left alone (filling them would rewrite every clip)."""
+    meta = doc.get(ROOT_META, type=Map)
+    _fill(meta, META_V2_DEFAULTS)
+    meta[META_SCHEMA_VERSION] = max(2, schema_version(doc))
 
 
 # MIGRATIONS[v] turns a version-v document into a version-(v+1) one.
-MIGRATIONS: dict[int, Callable[[Doc], None]] = {0: _migrate_0_to_1}
+MIGRATIONS: dict[int, Callable[[Doc], None]] = {0: _migrate_0_to_1, 1: _migrate_1_to_2}
 
 
 def migrate(doc: Doc, origin: object = "migration") -> list[int]:

@@ -31,6 +31,12 @@ OPS = (
     "region",
     "title",
     "group",
+    "effect",
+    "edit_effect",
+    "remove_effect",
+    "master",
+    "punch",
+    "take",
 )
 
 op_strategy = st.tuples(
@@ -118,6 +124,26 @@ def apply(doc: Document, op: tuple[str, int, int, int]) -> None:
             doc.add_audio_region(_pick(audio, a).id, BLOB, a, 1 + b, offset=v, gain_db=-3.0)
     elif name == "title":
         doc.set_title(f"title {a}")
+    elif name == "effect":
+        owners = ["master"] + [t.id for t in tracks if t.kind != "chord"]
+        kind = ("reverb", "delay", "chorus", "compressor", "eq")[v % 5]
+        doc.add_effect(_pick(owners, a), kind, {"mix": (b % 100) / 100}, index=b % 3)
+    elif name in ("edit_effect", "remove_effect"):
+        effects = doc.all_effects()
+        if effects:
+            e = _pick(effects, a)
+            if name == "remove_effect":
+                doc.remove_effect(e.id)
+            elif b % 3 == 0:
+                doc.move_effect(e.id, v % 3)
+            else:
+                doc.update_effect(e.id, bypass=bool(v % 2), params={"mix": (b % 100) / 100})
+    elif name == "master":
+        doc.set_master(volume_db=-(b % 40), limiter=bool(v % 2), limiter_threshold_db=-(a % 30))
+    elif name == "punch":
+        doc.set_punch(start=a, end=a + b, enabled=bool(v % 2))
+    elif name == "take" and clips:
+        doc.update_clip(_pick(clips, a).id, muted=bool(v % 2), take_group=f"g{b % 3}", take=v)
     elif name == "group":
         # One gesture made of several edits (a drag): one undo step.
         with doc.undo_group():

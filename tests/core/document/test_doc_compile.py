@@ -166,3 +166,22 @@ def test_remote_edits_are_compiled_too() -> None:
     d.apply_update(partner.update_since(d.state_vector()))
     song = comp.update()
     assert song.changed == {t} and 99 in song.tracks[t].events["data1"]
+
+
+def test_muted_clips_are_silent_and_unmuting_brings_them_back() -> None:
+    d = Document.new()
+    t = d.add_track("midi", "Keys")
+    on = d.add_midi_clip(t, 0, 3840, take_group="g", take=1)
+    off = d.add_midi_clip(t, 0, 3840, muted=True, take_group="g", take=0)
+    d.add_notes(on, [Note(60, 0, 960, 100)])
+    d.add_notes(off, [Note(64, 0, 960, 100)])
+    compiler = PlaybackCompiler(d, SR)
+    ev = compiler.compile().tracks[t].events
+    assert {int(e["data1"]) for e in ev[ev["type"] == EV_NOTE_ON]} == {60}
+    d.select_take(off)
+    ev = compiler.update().tracks[t].events
+    pitches = {int(e["data1"]) for e in ev[ev["type"] == EV_NOTE_ON]}
+    assert pitches == {64}
+    assert d.clip(on).muted and not d.clip(off).muted
+    d.undo()
+    assert not d.clip(on).muted and d.clip(off).muted

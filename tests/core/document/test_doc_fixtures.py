@@ -22,7 +22,7 @@ def _generator():
     return module
 
 
-@pytest.mark.parametrize("name", ["empty_v1", "small_song_v1"])
+@pytest.mark.parametrize("name", ["empty_v2", "small_song_v2"])
 def test_fixture_matches_its_description_and_the_generator(name: str) -> None:
     gen = _generator()
     doc = Document.from_state((FIXTURES / f"{name}.ystate").read_bytes())
@@ -35,8 +35,27 @@ def test_fixture_matches_its_description_and_the_generator(name: str) -> None:
     assert fresh.snapshot() == doc.snapshot()
 
 
+@pytest.mark.parametrize("name", ["empty_v1", "small_song_v1"])
+def test_version_1_fixtures_migrate_to_the_current_version(name: str) -> None:
+    doc = Document.from_state((FIXTURES / f"{name}.ystate").read_bytes())
+    assert doc.schema_version == schema.SCHEMA_VERSION and not doc.read_only
+    described = json.loads((FIXTURES / f"{name}.json").read_text())
+    plain = json.loads(json.dumps(_generator()._plain(doc.snapshot()), sort_keys=True))
+    added = {k: plain.pop(k) for k in ("effects", "master", "punch")}
+    for entry in plain["clips"].values():  # clips read the new take keys as defaults
+        clip = entry["clip"]
+        assert (clip.pop("muted"), clip.pop("take_group"), clip.pop("take")) == (False, "", 0)
+    assert plain == described  # nothing of version 1 changed
+    assert added == {
+        "effects": {},
+        "master": {"volume_db": 0.0, "limiter": True, "limiter_threshold_db": -1.0},
+        "punch": {"start": 0, "end": 0, "enabled": False},
+    }
+    assert all(not c.muted and c.take_group == "" for c in doc.clips())
+
+
 def test_small_song_fixture_uses_every_kind_of_object() -> None:
-    doc = Document.from_state((FIXTURES / "small_song_v1.ystate").read_bytes())
+    doc = Document.from_state((FIXTURES / "small_song_v2.ystate").read_bytes())
     kinds = {t.kind for t in doc.tracks()}
     assert kinds == {"midi", "audio", "chord"}
     assert len(doc.tempo_changes()) == 2 and len(doc.time_signatures()) == 2
@@ -48,14 +67,24 @@ def test_small_song_fixture_uses_every_kind_of_object() -> None:
         "generated",
     }
     assert any(doc.sysex(t.id) for t in doc.tracks())
+    piano = doc.tracks()[0]
+    assert [e.type for e in doc.effects(piano.id)] == ["compressor", "reverb"]
+    assert [e.type for e in doc.effects("master")] == ["eq"]
+    assert doc.master().volume_db == -1.5 and doc.punch().enabled
+    takes = [c for c in doc.clips() if c.take_group]
+    assert sorted((c.take, c.muted) for c in takes) == [(0, True), (1, False)]
 
 
 def test_raw_keys_are_as_documented() -> None:
     """Read the fixture with bare pycrdt, as another client would."""
     ydoc: Doc = Doc()
-    ydoc.apply_update((FIXTURES / "small_song_v1.ystate").read_bytes())
+    ydoc.apply_update((FIXTURES / "small_song_v2.ystate").read_bytes())
     meta = ydoc.get("meta", type=Map).to_py()
-    assert meta["schema_version"] == 1 and meta["ppq"] == 960
+    assert meta["schema_version"] == 2 and meta["ppq"] == 960
+    assert meta["punch_enabled"] is True and meta["master_volume_db"] == -1.5
+    effects = ydoc.get("effects", type=Map).to_py()
+    reverb = next(e for e in effects.values() if e["type"] == "reverb")
+    assert reverb["params"]["room_size"] == 0.8 and reverb["bypass"] is False
     clips = ydoc.get("clips", type=Map).to_py()
     midi = next(c for c in clips.values() if c["kind"] == "midi" and c["notes"])
     note = next(iter(midi["notes"].values()))
@@ -66,7 +95,7 @@ def test_raw_keys_are_as_documented() -> None:
 
 def test_legacy_fixture_migrates() -> None:
     doc = Document.from_state((FIXTURES / "legacy_v0.ystate").read_bytes())
-    assert doc.schema_version == 1
+    assert doc.schema_version == schema.SCHEMA_VERSION
     (track,) = doc.tracks()
     assert track.name == "Old" and track.mixer.volume_db == 0.0
     (clip,) = doc.clips()

@@ -212,9 +212,10 @@ def test_legacy_document_is_migrated_and_migration_is_idempotent() -> None:
     tracks["t"] = Map({S.TRACK_NAME: "bare"})
     clips["c"] = Map({S.CLIP_TRACK: "t", S.CLIP_START: 0, S.CLIP_LENGTH: 10})
     assert S.schema_version(ydoc) == 0
-    assert S.migrate(ydoc) == [0]
+    assert S.migrate(ydoc) == [0, 1]
     once = ydoc.get(S.ROOT_META, type=Map).to_py(), tracks.to_py(), clips.to_py()
-    S._migrate_0_to_1(ydoc)  # running it again changes nothing
+    S._migrate_0_to_1(ydoc)  # running them again changes nothing
+    S._migrate_1_to_2(ydoc)
     assert S.migrate(ydoc) == []
     assert (ydoc.get(S.ROOT_META, type=Map).to_py(), tracks.to_py(), clips.to_py()) == once
     d = Document(ydoc)
@@ -228,7 +229,7 @@ def test_concurrent_migrations_converge() -> None:
     state = ydoc.get_update()
     a, b = Document.from_state(state), Document.from_state(state)  # each migrates
     sync(a, b)
-    assert a.snapshot() == b.snapshot() and a.schema_version == 1
+    assert a.snapshot() == b.snapshot() and a.schema_version == S.SCHEMA_VERSION
 
 
 def test_newer_schema_opens_read_only() -> None:
@@ -247,7 +248,7 @@ def test_newer_schema_opens_read_only() -> None:
 
 
 def test_empty_update_opens_as_a_blank_song() -> None:
-    assert Document.from_state(b"\x00\x00").schema_version == 1
+    assert Document.from_state(b"\x00\x00").schema_version == S.SCHEMA_VERSION
 
 
 @pytest.mark.parametrize("data", [b"", b"\x00\x01garbage", b"\xff" * 50])
