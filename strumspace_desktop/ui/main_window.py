@@ -18,6 +18,7 @@ from typing import Any
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QDockWidget,
     QFrame,
     QHBoxLayout,
     QInputDialog,
@@ -45,6 +46,7 @@ from strumspace_desktop.ui.instrument_dialog import InstrumentDialog
 from strumspace_desktop.ui.midi_learn import MidiLearn
 from strumspace_desktop.ui.notice_area import NoticeArea
 from strumspace_desktop.ui.piano_keyboard import PianoKeyboard, note_name
+from strumspace_desktop.ui.piano_roll import PianoRoll
 from strumspace_desktop.ui.project_controller import AskUnsaved, ProjectController
 from strumspace_desktop.ui.settings_dialog import AudioMidiSettingsDialog
 from strumspace_desktop.ui.status_bar import EngineStatusBar
@@ -83,6 +85,7 @@ class MainWindow(QMainWindow):
         self.notices = NoticeArea()
         self.track_panel = TrackListPanel(self.tracks)
         self.arrange = ArrangeView(self.tracks)
+        self.piano_roll = PianoRoll(adapter)
         self.piano = PianoKeyboard(36, 96)
         self.keyboard = ComputerKeyboardPiano(self)
         self.status = EngineStatusBar()
@@ -161,6 +164,12 @@ class MainWindow(QMainWindow):
         v.addWidget(scroll, 1)
         v.addWidget(piano_panel)
         self.setCentralWidget(central)
+        # The piano roll docks below the arrangement; it shows once a clip is opened.
+        self.piano_roll_dock = QDockWidget("Piano Roll", self)
+        self.piano_roll_dock.setObjectName("PianoRollDock")
+        self.piano_roll_dock.setWidget(self.piano_roll)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.piano_roll_dock)
+        self.piano_roll_dock.hide()
         # Keys go to the window unless a text field is being edited.
         central.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setFocusProxy(central)
@@ -246,6 +255,12 @@ class MainWindow(QMainWindow):
         self.tracks.subscribe(self._tracks_changed)
         self._tracks_changed(Change.SELECTED, self.tracks.selected)  # the start-up selection
         self.projects.state_changed.connect(self._project_state)
+        self.piano_roll.set_document(self.projects.document)
+        self.projects.project_replaced.connect(
+            lambda: self.piano_roll.set_document(self.projects.document))
+        open_requested = getattr(self.arrange, "open_clip_requested", None)
+        if open_requested is not None:  # the arrangement's double-click on a MIDI clip
+            open_requested.connect(self.open_clip_in_piano_roll)
 
     # Project ----------------------------------------------------------------------------
     def _project_state(self) -> None:
@@ -539,6 +554,12 @@ class MainWindow(QMainWindow):
                                      "warning")
 
     # Misc -------------------------------------------------------------------------------
+    def open_clip_in_piano_roll(self, clip_id: str) -> None:
+        self.piano_roll.open_clip(clip_id)
+        self.piano_roll_dock.show()
+        self.piano_roll_dock.raise_()
+        self.piano_roll.grid.setFocus()
+
     def _return_to_start(self) -> None:
         if self.adapter.transport_rolling():
             self.adapter.stop_transport()
