@@ -16,13 +16,14 @@ import time
 import traceback
 from multiprocessing.connection import Client, Connection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sounddevice as sd
 
 from strumspace_desktop.audio import devices
 from strumspace_desktop.audio.graph import EngineGraph
+from strumspace_desktop.audio.input_ring import InputRing
 from strumspace_desktop.audio.protocol import EXIT_STREAM_LOST, Evt, St
 from strumspace_desktop.audio.shared_block import TIMING_CAPACITY, SharedBlock
 from strumspace_desktop.audio.synth import (
@@ -33,6 +34,9 @@ from strumspace_desktop.audio.synth import (
 )
 from strumspace_desktop.midi.inputs import MidiInputs
 from strumspace_desktop.midi.ports import api_name, preferred_api
+
+if TYPE_CHECKING:
+    from strumspace_desktop.midi.jack_input import JackMidiInputs
 
 JACK_API = "JACK Audio Connection Kit"
 MIDI_REFRESH_S = 1.0
@@ -55,7 +59,9 @@ class EngineHost:
         self.stream_config: dict[str, Any] | None = None
         self.stream_info: dict[str, Any] = {}
         self.soundfont: Path | None = None
-        self.midi: MidiInputs | None = None
+        self.midi: MidiInputs | JackMidiInputs | None = None
+        self.input_ring: InputRing | None = None
+        self._monitor_scratch = np.zeros(8192, np.float32)
         self.midi_wanted: list[str] | None = None
         self._xruns = 0
         self._timing_index = 0
@@ -78,6 +84,9 @@ class EngineHost:
         if graph is None:
             outdata.fill(0)
             return
+        ring = self.input_ring
+        if ring is not None and len(args) == 5:  # recording: input stamped with the clock
+            ring.write(args[0], frames, graph.clock)
         if self._mono:
             scratch = self._mono_scratch
             graph.process(scratch, frames)
@@ -85,6 +94,8 @@ class EngineHost:
             outdata *= 0.5
         else:
             graph.process(outdata, frames)
+        if graph.input_monitor > 0.0 and len(args) == 5:
+            self._monitor(args[0], outdata, frames, graph.input_monitor)
         dt = time.perf_counter() - t0
         load = dt / self._period
         st[St.LOAD] = load
@@ -93,6 +104,15 @@ class EngineHost:
         self.block.timings[i & (TIMING_CAPACITY - 1)] = load
         self._timing_index = i + 1
         st[St.TIMING_INDEX] = i + 1
+
+    def _monitor(self, indata: np.ndarray, outdata: np.ndarray, frames: int,
+                 gain: float) -> None:
+        """Input monitoring: the input mixed into the output (mono input to both sides)."""
+        mon = self._monitor_scratch[:frames]
+        in_ch = indata.shape[1]
+        for c in range(outdata.shape[1]):
+            np.multiply(indata[:frames, min(c, in_ch - 1)], gain, out=mon)
+            outdata[:frames, c] += mon
 
     def _blocks_done(self) -> int:
         return self.graph.blocks if self.graph is not None else 0
@@ -133,6 +153,8 @@ class EngineHost:
             note = (f"{out.name} refused a buffer of {requested} frames; using "
                     f"{stream.blocksize} instead.")
         self._install_graph(int(stream.samplerate))
+        if inp is not None and isinstance(stream, sd.Stream):
+            self.input_ring = InputRing.create(int(stream.channels[0]), int(stream.samplerate))
         self._period = stream.blocksize / stream.samplerate if stream.blocksize else 0.005
         self.stream = stream
         st = self.block.status
@@ -152,6 +174,8 @@ class EngineHost:
             "round_trip_ms": (in_lat + out_lat) * 1000.0 if inp else out_lat * 1000.0,
             "note": note, "midi_api": api_name(self.midi.api) if self.midi else None,
             "midi_virtual_port": self.midi.virtual_port_name if self.midi else None,
+            "input_ring": self.input_ring.name if self.input_ring else None,
+            "input_channels": self.input_ring.channels if self.input_ring else 0,
         }
         return self.stream_info
 
@@ -186,6 +210,7 @@ class EngineHost:
         self.graph = EngineGraph(self.block, rate, self._build_instrument(rate, report=True))
         if old is not None:
             self.graph.midi_sources = old.midi_sources
+            self.graph.stamped_midi = old.stamped_midi
             if old.instrument is not None:
                 old.instrument.close()
         self._notify("graph_reset", {"sample_rate": rate})
@@ -199,6 +224,9 @@ class EngineHost:
             except sd.PortAudioError:
                 pass
         self.block.status[St.RUNNING] = 0
+        ring, self.input_ring = self.input_ring, None
+        if ring is not None:
+            ring.close()  # readers keep their own mapping until they let go
 
     def _check_stream(self) -> None:
         """A stream that stopped by itself means the device (or the JACK server) went
@@ -270,7 +298,15 @@ class EngineHost:
             self.midi.close()
             self.midi = None
         try:
-            self.midi = MidiInputs(api, self._set_midi_sources, self._blocks_done)
+            if "JACK" in api_name(api):
+                # JACK MIDI with exact frames; rtmidi stays for the other APIs.
+                from strumspace_desktop.midi.jack_input import JackMidiInputs
+
+                self.midi = JackMidiInputs(self._set_stamped_midi, self._blocks_done,
+                                           status=self.block.status,
+                                           offset_field=St.JACK_FRAME_OFFSET)
+            else:
+                self.midi = MidiInputs(api, self._set_midi_sources, self._blocks_done)
         except Exception as exc:
             self._notify("midi_error", {"message": f"MIDI input is unavailable: {exc}"})
             return
@@ -280,6 +316,10 @@ class EngineHost:
     def _set_midi_sources(self, sources: tuple[Any, ...]) -> None:
         if self.graph is not None:
             self.graph.midi_sources = sources
+
+    def _set_stamped_midi(self, source: JackMidiInputs | None) -> None:
+        if self.graph is not None:
+            self.graph.stamped_midi = source
 
     def _midi_state(self) -> dict[str, Any]:
         midi = self.midi

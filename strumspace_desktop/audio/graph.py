@@ -26,6 +26,12 @@ class MidiSource(Protocol):
     def get_message(self) -> tuple[list[int], float] | None: ...
 
 
+class StampedMidiSource(Protocol):
+    """A source that hands its events to `handle_midi` with their frame offsets."""
+
+    def drain_into(self, sink: EngineGraph) -> None: ...
+
+
 class EngineGraph:
     def __init__(self, block: SharedBlock, sample_rate: int,
                  instrument: FluidSynthInstrument | None) -> None:
@@ -37,8 +43,12 @@ class EngineGraph:
         self.transport = Transport(sample_rate)
         self.metronome = Metronome(sample_rate)
         self.midi_sources: tuple[MidiSource, ...] = ()
+        # JACK MIDI with exact frames (midi/jack_input.py), drained like the rtmidi inputs.
+        self.stamped_midi: StampedMidiSource | None = None
+        self._anchor_seen: tuple[int, float, float, bool] = (-1, 0.0, 0.0, True)
         self.master_gain = 0.8
         self.input_channel = 0
+        self.input_monitor = 0.0  # gain of the audio input mixed into the output (0: off)
         self.clock = 0  # samples since the stream (or offline render) started
         self.blocks = 0
         self.midi_in_count = 0
@@ -116,6 +126,8 @@ class EngineGraph:
             self.metronome.gain = min(1.0, max(0.0, b))
         elif op == Cmd.MASTER_GAIN:
             self.master_gain = min(2.0, max(0.0, a))
+        elif op == Cmd.INPUT_MONITOR:
+            self.input_monitor = min(2.0, max(0.0, b)) if a > 0.5 else 0.0
         elif op == Cmd.INPUT_CHANNEL:
             self.input_channel = min(15, max(0, int(a)))
         elif op == Cmd.SYNTH_EFFECTS:
@@ -145,9 +157,30 @@ class EngineGraph:
                 if msg is None:
                     break
                 self.handle_midi(msg[0])
+        stamped = self.stamped_midi
+        if stamped is not None:
+            stamped.drain_into(self)
 
-    def handle_midi(self, data: list[int]) -> None:
-        """Route one message from a controller to the instrument on the input channel."""
+    def _emit_at(self, offset: int, kind: int, a: float = 0.0, b: float = 0.0,
+                 c: float = 0.0, d: float = 0.0) -> None:
+        if not self.block.events.push(kind, self.clock + offset, a, b, c, d):
+            self.events_dropped += 1
+
+    def _note_anchor(self) -> None:
+        """Report each new beat line (play, locate, tempo, loop jump, stop) as an
+        ANCHOR event, so that the UI converts event clocks to song beats exactly."""
+        t = self.transport
+        key = (t._anchor_clock, t._anchor_beat, t.samples_per_beat,
+               t.state == TransportState.STOPPED)
+        if key != self._anchor_seen:
+            self._anchor_seen = key
+            clock = self.clock if key[3] else key[0]
+            self._emit_at(clock - self.clock, Evt.ANCHOR, int(t.state), key[1], key[2],
+                          t.denominator)
+
+    def handle_midi(self, data: list[int], offset: int = 0) -> None:
+        """Route one message from a controller to the instrument on the input channel;
+        `offset` is its frame relative to this block's start (events report it)."""
         if not data:
             return
         self.midi_in_count += 1
@@ -157,11 +190,11 @@ class EngineGraph:
         if status == 0x90 and len(data) >= 3 and data[2] > 0:
             if inst is not None:
                 inst.noteon(inst.ptr, ch, data[1], data[2])
-            self._emit(Evt.NOTE_ON, ch, data[1], data[2], 0.0)
+            self._emit_at(offset, Evt.NOTE_ON, ch, data[1], data[2], 0.0)
         elif status == 0x80 or (status == 0x90 and len(data) >= 3):
             if inst is not None:
                 inst.noteoff(inst.ptr, ch, data[1])
-            self._emit(Evt.NOTE_OFF, ch, data[1], 0.0, 0.0)
+            self._emit_at(offset, Evt.NOTE_OFF, ch, data[1], 0.0, 0.0)
         elif status == 0xB0 and len(data) >= 3:
             src_ch = data[0] & 0x0F
             # A controller bound by MIDI learn drives its target, not the synth.
@@ -170,12 +203,12 @@ class EngineGraph:
                 if data[1] == 7:  # the track's fader scales the controller's volume
                     value = round(value * float(self.channel_gain[ch]))
                 inst.cc(inst.ptr, ch, data[1], value)
-            self._emit(Evt.CONTROL_CHANGE, src_ch, data[1], data[2], 0.0)
+            self._emit_at(offset, Evt.CONTROL_CHANGE, src_ch, data[1], data[2], 0.0)
         elif status == 0xE0 and len(data) >= 3:
             value = data[1] | (data[2] << 7)
             if inst is not None:
                 inst.pitch_bend(inst.ptr, ch, value)
-            self._emit(Evt.PITCH_BEND, ch, value)
+            self._emit_at(offset, Evt.PITCH_BEND, ch, value)
         elif status == 0xD0 and len(data) >= 2:
             if inst is not None:
                 inst.channel_pressure(inst.ptr, ch, data[1])
@@ -209,7 +242,8 @@ class EngineGraph:
         if self.pending_instrument is not None:
             self._swap_instrument()
         self._drain_commands()
-        if self.midi_sources:
+        self._note_anchor()
+        if self.midi_sources or self.stamped_midi is not None:
             self._poll_midi()
         inst = self.instrument
         if inst is not None:
@@ -218,6 +252,7 @@ class EngineGraph:
             out[:frames].fill(0.0)
         t = self.transport
         t.advance(self.clock, frames)
+        self._note_anchor()
         if t.metronome_on and t.state != TransportState.STOPPED:
             self.metronome.render(out, frames, t.click_offsets, t.click_accents,
                                   t.click_count)

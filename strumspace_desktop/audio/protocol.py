@@ -36,6 +36,7 @@ class Cmd(IntEnum):
     INPUT_CHANNEL = 20  # synth channel that live MIDI input plays
     CHANNEL_MIX = 21  # channel, gain 0..1 (mute/solo/volume already folded in)
     SYNTH_EFFECTS = 22  # reverb on, chorus on (the instrument's built-in effect units)
+    INPUT_MONITOR = 60  # on, gain: the audio input mixed into the output (recording)
 
 
 class Evt(IntEnum):
@@ -49,6 +50,9 @@ class Evt(IntEnum):
     XRUN = 10  # clock, total xruns
     TRANSPORT = 11  # clock, state, beat
     OVERFLOW = 12  # clock, events lost because the ring was full
+    # clock where a new beat line starts, state, beat there, samples per beat, meter
+    # denominator: beat(c) = beat + (c - clock) / samples_per_beat until the next one.
+    ANCHOR = 20
 
 
 class TransportState(IntEnum):
@@ -92,3 +96,5 @@ class St(IntEnum):
     INPUT_CHANNEL = 29
     SYNTH_GENERATION = 30  # bumps each time a new SoundFont synth is swapped in
     METRONOME_GAIN = 31
+    # Recording (RECORD helper's fields, kept at the end of the array).
+    JACK_FRAME_OFFSET = 60  # JACK frame time minus the engine clock, this block
