@@ -42,6 +42,8 @@ from strumspace_desktop.core.tracks import (
 from strumspace_desktop.ui.adapter import EngineAdapter
 from strumspace_desktop.ui.arrange_view import ArrangeView
 from strumspace_desktop.ui.computer_keyboard import ComputerKeyboardPiano
+from strumspace_desktop.ui.export_dialog import ExportDialog
+from strumspace_desktop.ui.import_actions import ImportActions
 from strumspace_desktop.ui.instrument_dialog import InstrumentDialog
 from strumspace_desktop.ui.midi_learn import MidiLearn
 from strumspace_desktop.ui.notice_area import NoticeArea
@@ -200,6 +202,13 @@ class MainWindow(QMainWindow):
         self.save_action = self._action("&File", "&Save", p.save, "Ctrl+S")
         self.save_as_action = self._action("&File", "Save &As…", p.save_as, "Ctrl+Shift+S")
         self._menus["&File"].addSeparator()
+        self.imports = ImportActions(p, self.notices, self)
+        self._action("&File", "Import &Audio…", self.imports.import_audio, "Ctrl+I")
+        self._action("&File", "Import &MIDI…", self.imports.import_midi)
+        self._action("&File", "&Export Mixdown…", lambda: self.open_export(stems=False),
+                     "Ctrl+E")
+        self._action("&File", "Export S&tems…", lambda: self.open_export(stems=True))
+        self._menus["&File"].addSeparator()
         self._action("&File", "&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.undo_action = self._action("&Edit", "&Undo", p.undo, "Ctrl+Z")
         self.redo_action = self._action("&Edit", "&Redo", p.redo, "Ctrl+Shift+Z")
@@ -276,6 +285,13 @@ class MainWindow(QMainWindow):
         self.track_panel.set_read_only(read_only)
         for act in self.track_actions:
             act.setEnabled(not read_only)
+
+    def open_export(self, *, stems: bool = False) -> ExportDialog:
+        """The export dialog, window-modal; it renders a snapshot of the song."""
+        dialog = ExportDialog(self.projects.project, stems=stems, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        dialog.open()
+        return dialog
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
