@@ -81,6 +81,7 @@ class NoteGrid(QWidget):
         self.layer = NoteLayer()
         self.gesture: Gesture | None = None
         self.paint_count = 0  # notes drawn by the last paint (for tests and benchmarks)
+        self.paints = 0  # paint events so far
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(True)
@@ -128,6 +129,7 @@ class NoteGrid(QWidget):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         self._ensure_layer()
+        self.paints += 1
         vp = self.viewport
         r = event.rect()
         p = QPainter(self)
