@@ -3,7 +3,6 @@ each gesture is one undo step, and the view follows changes from any source."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRect, Qt
 from piano_roll_support import (
     BAR,
     SIXTEENTH,
@@ -18,6 +17,7 @@ from piano_roll_support import (
     release,
     show_roll,
 )
+from PySide6.QtCore import QPointF, QRect, Qt
 from pytestqt.qtbot import QtBot
 
 from strumspace_desktop.core.document import Document, Note

@@ -57,8 +57,9 @@ def test_a_row_is_shaded_exactly_when_out_of_the_scale(root: int, scale: str,
 def test_snap_choices_and_arithmetic() -> None:
     assert SNAP_CHOICES["1/4"] == PPQ
     assert SNAP_CHOICES["1/32"] == PPQ // 8
-    assert SNAP_CHOICES["1/8 T"] * 3 == PPQ  # three triplet eighths in a beat
-    assert SNAP_CHOICES["1/16 T"] * 6 == PPQ
+    assert SNAP_CHOICES["1/8 T"] == PPQ // 3  # three triplet eighths in a beat
+    assert SNAP_CHOICES["1/16 T"] == PPQ // 6
+    assert PPQ % 12 == 0  # every triplet grid is a whole number of ticks
     assert SNAP_CHOICES["Off"] is None
     assert snap_round(130, 240) == 240 and snap_round(110, 240) == 0
     assert snap_floor(479, 240) == 240
