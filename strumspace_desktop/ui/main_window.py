@@ -40,7 +40,7 @@ from strumspace_desktop.core.tracks import (
     TrackList,
 )
 from strumspace_desktop.ui.adapter import EngineAdapter
-from strumspace_desktop.ui.arrange_view import ArrangeView
+from strumspace_desktop.ui.arrange import ArrangeView
 from strumspace_desktop.ui.computer_keyboard import ComputerKeyboardPiano
 from strumspace_desktop.ui.export_dialog import ExportDialog
 from strumspace_desktop.ui.import_actions import ImportActions
@@ -86,7 +86,7 @@ class MainWindow(QMainWindow):
         self.transport = TransportBar(adapter, settings.transport)
         self.notices = NoticeArea()
         self.track_panel = TrackListPanel(self.tracks)
-        self.arrange = ArrangeView(self.tracks)
+        self.arrange = ArrangeView(self.tracks, notices=self.notices, adapter=adapter)
         self.piano_roll = PianoRoll(adapter)
         self.piano = PianoKeyboard(36, 96)
         self.keyboard = ComputerKeyboardPiano(self)
@@ -267,6 +267,7 @@ class MainWindow(QMainWindow):
         self.piano_roll.set_document(self.projects.document)
         self.projects.project_replaced.connect(
             lambda: self.piano_roll.set_document(self.projects.document))
+        self.arrange.bind_projects(self.projects)  # its document, and audio drops' project
         open_requested = getattr(self.arrange, "open_clip_requested", None)
         if open_requested is not None:  # the arrangement's double-click on a MIDI clip
             open_requested.connect(self.open_clip_in_piano_roll)

@@ -1,0 +1,118 @@
+"""Helpers of the arrangement tests: a song in a shown ArrangeView, positions of
+musical places on the canvas, and mouse gestures with modifiers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QMouseEvent, QWheelEvent
+from PySide6.QtWidgets import QApplication, QWidget
+from pytestqt.qtbot import QtBot
+
+from strumspace_desktop.core.document import Document, Note
+from strumspace_desktop.core.document.project_files import Project, new_project
+from strumspace_desktop.core.gm import Instrument
+from strumspace_desktop.core.timing import PPQ
+from strumspace_desktop.core.tracks import TrackList
+from strumspace_desktop.ui.arrange import ArrangeView
+from strumspace_desktop.ui.arrange.hits import lane_top
+from strumspace_desktop.ui.notice_area import NoticeArea
+from strumspace_desktop.ui.track_list import ROW_HEIGHT
+
+BAR = PPQ * 4
+NO_MODS = Qt.KeyboardModifier.NoModifier
+CTRL = Qt.KeyboardModifier.ControlModifier
+SHIFT = Qt.KeyboardModifier.ShiftModifier
+ALT = Qt.KeyboardModifier.AltModifier
+LEFT = Qt.MouseButton.LeftButton
+
+
+@dataclass
+class Song:
+    project: Project
+    tracks: TrackList
+    view: ArrangeView
+    notices: NoticeArea
+    piano: str  # MIDI track ids
+    bass: str
+    clip: str  # a 2-bar clip on the piano track at bar 1 (tick 0), four notes
+
+    @property
+    def doc(self) -> Document:
+        return self.project.document
+
+    @property
+    def canvas(self):  # type: ignore[no-untyped-def]
+        return self.view.canvas
+
+
+def make_song(qtbot: QtBot, tmp_path: Path) -> Song:
+    project = new_project(tmp_path / "audio", "arrange test")
+    doc = project.document
+    tracks = TrackList(doc)
+    piano = tracks.add("Piano", Instrument.melodic(0)).id
+    bass = tracks.add("Bass", Instrument.melodic(33)).id
+    clip = doc.add_midi_clip(piano, 0, 2 * BAR, "Verse")
+    doc.add_notes(clip, [Note(60 + i, i * PPQ * 2, PPQ) for i in range(4)])
+    doc.clear_undo_history()
+    notices = NoticeArea()
+    view = ArrangeView(tracks, notices=notices)
+    view.canvas.project_provider = lambda: project
+    qtbot.addWidget(view)
+    qtbot.addWidget(notices)
+    view.resize(1200, 500)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_grid("beat")
+    return Song(project, tracks, view, notices, piano, bass, clip)
+
+
+def at(song: Song, tick: float, lane: int, dy: float = ROW_HEIGHT / 2) -> QPointF:
+    """The canvas point of a tick in a lane (its middle unless `dy` says otherwise)."""
+    return QPointF(song.canvas.timeline.x_of(tick), lane_top(lane) + dy)
+
+
+def _send(widget: QWidget, kind: QEvent.Type, pos: QPointF, button: Qt.MouseButton,
+          buttons: Qt.MouseButton, mods: Qt.KeyboardModifier) -> None:
+    glob = QPointF(widget.mapToGlobal(pos.toPoint()))
+    QApplication.sendEvent(widget, QMouseEvent(kind, pos, glob, button, buttons, mods))
+
+
+def press(widget: QWidget, pos: QPointF, mods: Qt.KeyboardModifier = NO_MODS) -> None:
+    _send(widget, QEvent.Type.MouseButtonPress, pos, LEFT, LEFT, mods)
+
+
+def release(widget: QWidget, pos: QPointF, mods: Qt.KeyboardModifier = NO_MODS) -> None:
+    _send(widget, QEvent.Type.MouseButtonRelease, pos, LEFT, Qt.MouseButton.NoButton, mods)
+
+
+def click(widget: QWidget, pos: QPointF, mods: Qt.KeyboardModifier = NO_MODS) -> None:
+    press(widget, pos, mods)
+    release(widget, pos, mods)
+
+
+def double_click(widget: QWidget, pos: QPointF, mods: Qt.KeyboardModifier = NO_MODS) -> None:
+    click(widget, pos, mods)
+    _send(widget, QEvent.Type.MouseButtonDblClick, pos, LEFT, LEFT, mods)
+    release(widget, pos, mods)
+
+
+def drag(widget: QWidget, start: QPointF, end: QPointF,
+         mods: Qt.KeyboardModifier = NO_MODS, steps: int = 6) -> None:
+    """Press, move in steps and release, holding `mods` all along."""
+    press(widget, start, mods)
+    for i in range(1, steps + 1):
+        p = start + (end - start) * (i / steps)
+        _send(widget, QEvent.Type.MouseMove, p, Qt.MouseButton.NoButton, LEFT, mods)
+    release(widget, end, mods)
+
+
+def wheel(widget: QWidget, pos: QPointF, dy: int, mods: Qt.KeyboardModifier = NO_MODS,
+          dx: int = 0) -> QWheelEvent:
+    event = QWheelEvent(pos, QPointF(widget.mapToGlobal(pos.toPoint())), QPoint(0, 0),
+                        QPoint(dx, dy), Qt.MouseButton.NoButton, mods,
+                        Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(widget, event)
+    return event
