@@ -239,7 +239,7 @@ class ExportDialog(QDialog):
             loop = self.project.document.loop()
             start, end = loop.start, loop.end
         target = Path(self.target_edit.text().strip()).expanduser()
-        if not self.stems and target.suffix.lower() != f".{fmt}":
+        if not self.stems and not target.is_dir() and target.suffix.lower() != f".{fmt}":
             target = target.with_name(target.name + f".{fmt}") if target.suffix == "" \
                 else target.with_suffix(f".{fmt}")
         return ExportChoice(self.stems, target, int(self.rate_box.currentData()), fmt, subtype,
