@@ -19,6 +19,7 @@ from strumspace_desktop.core.audio_import import (
 )
 from strumspace_desktop.core.document import AudioRegion
 from strumspace_desktop.core.document.project_files import (
+    Project,
     new_project,
     open_project,
     save_project_as,
@@ -52,7 +53,7 @@ def write(path: Path, data: np.ndarray, fmt: str, subtype: str, rate: int = RATE
 
 
 @pytest.fixture
-def project(tmp_path: Path):  # type: ignore[no-untyped-def]
+def project(tmp_path: Path) -> Project:
     p = new_project(tmp_path / "scratch-audio")
     p.document.set_tempo(0, 120.0)
     p.document.clear_undo_history()
@@ -60,8 +61,8 @@ def project(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize(("suffix", "fmt", "subtype", "ext", "lossless"), FORMATS)
-def test_each_format_becomes_a_region(tmp_path: Path, project, suffix: str, fmt: str,
-                                      subtype: str, ext: str, lossless: bool) -> None:
+def test_each_format_becomes_a_region(tmp_path: Path, project: Project, suffix: str,
+                                      fmt: str, subtype: str, ext: str, lossless: bool) -> None:
     data = tone(RATE * 2, 2)
     src = write(tmp_path / f"take.{suffix}", data, fmt, subtype)
     result = import_audio_file(project, src, tick=PPQ * 4)
@@ -88,13 +89,14 @@ def test_each_format_becomes_a_region(tmp_path: Path, project, suffix: str, fmt:
     assert doc.clips() == [] and doc.blobs() == {}
 
 
-def test_flac_source_is_kept_byte_for_byte(tmp_path: Path, project) -> None:
+def test_flac_source_is_kept_byte_for_byte(tmp_path: Path, project: Project) -> None:
     src = write(tmp_path / "a.flac", tone(5000, 1), "FLAC", "PCM_24")
     result = import_audio_file(project, src)
-    assert project.audio_path(result.blob.sha256).read_bytes() == src.read_bytes()  # type: ignore[union-attr]
+    stored = project.audio_path(result.blob.sha256)
+    assert stored is not None and stored.read_bytes() == src.read_bytes()
 
 
-def test_mono_stays_mono_and_unusual_rates_are_kept(tmp_path: Path, project) -> None:
+def test_mono_stays_mono_and_unusual_rates_are_kept(tmp_path: Path, project: Project) -> None:
     src = write(tmp_path / "low.wav", tone(22050, 1, 22050), "WAV", "PCM_16", rate=22050)
     result = import_audio_file(project, src)
     assert (result.blob.channels, result.blob.sample_rate, result.blob.frames) == (1, 22050,
@@ -106,7 +108,7 @@ def test_mono_stays_mono_and_unusual_rates_are_kept(tmp_path: Path, project) -> 
     np.testing.assert_array_equal(stored, sf.read(str(src), dtype="int16")[0])
 
 
-def test_six_channels_keep_the_first_two(tmp_path: Path, project) -> None:
+def test_six_channels_keep_the_first_two(tmp_path: Path, project: Project) -> None:
     data = tone(4800, 6)
     src = write(tmp_path / "surround.wav", data, "WAV", "PCM_24")
     result = import_audio_file(project, src)
@@ -117,7 +119,8 @@ def test_six_channels_keep_the_first_two(tmp_path: Path, project) -> None:
     np.testing.assert_array_equal(stored, source[:, :2])
 
 
-def test_onto_an_existing_track_and_the_same_file_twice(tmp_path: Path, project) -> None:
+def test_onto_an_existing_track_and_the_same_file_twice(tmp_path: Path,
+                                                        project: Project) -> None:
     doc = project.document
     track = doc.add_track("audio", "Vox")
     src = write(tmp_path / "v.wav", tone(4800, 2), "WAV", "PCM_16")
@@ -141,7 +144,7 @@ def test_length_follows_the_tempo_map() -> None:
     assert region_length_ticks(changing, 0, 96000, 48000) == 3 * PPQ
 
 
-def test_survives_save_and_open(tmp_path: Path, project) -> None:
+def test_survives_save_and_open(tmp_path: Path, project: Project) -> None:
     src = write(tmp_path / "s.ogg", tone(9600, 2), "OGG", "VORBIS")
     result = import_audio_file(project, src)
     save_project_as(project, tmp_path / "Song.strumspace")
@@ -181,7 +184,8 @@ def _bad_cases(tmp_path: Path) -> dict[str, Path]:
     return cases
 
 
-def test_bad_files_are_refused_by_name_and_change_nothing(tmp_path: Path, project) -> None:
+def test_bad_files_are_refused_by_name_and_change_nothing(tmp_path: Path,
+                                                          project: Project) -> None:
     doc = project.document
     before = doc.state()
     for name, path in _bad_cases(tmp_path).items():
@@ -196,7 +200,7 @@ def test_bad_files_are_refused_by_name_and_change_nothing(tmp_path: Path, projec
         assert leftovers == [], (name, leftovers)
 
 
-def test_cancel_leaves_nothing(tmp_path: Path, project) -> None:
+def test_cancel_leaves_nothing(tmp_path: Path, project: Project) -> None:
     src = write(tmp_path / "long.wav", tone(RATE * 4, 2), "WAV", "FLOAT")
     cancel = threading.Event()
     seen: list[float] = []
@@ -222,7 +226,7 @@ def test_progress_reaches_one_and_long_files_stream(tmp_path: Path) -> None:
 
 def test_read_only_project_refuses_and_removes_the_copy(tmp_path: Path) -> None:
     from strumspace_desktop.core.document import Document
-    from strumspace_desktop.core.document.project_files import Project
+
 
     doc = Document.new()
     ro = Document(doc.ydoc, read_only_reason="opened read-only")

@@ -88,8 +88,13 @@ def test_cached_on_disk_and_reused_without_the_audio(tmp_path: Path) -> None:
     _write(tmp_path / "a.wav", 20_000, 2)
     ready: list[str] = []
     done = threading.Event()
+
+    def on_ready(sha: str) -> None:
+        ready.append(sha)
+        done.set()
+
     cache = PeakCache(lambda _sha: tmp_path / "a.wav", cache_dir=tmp_path / "cache",
-                      on_ready=lambda sha: (ready.append(sha), done.set()))
+                      on_ready=on_ready)
     assert cache.get(SHA, 4096) is None
     assert done.wait(60)
     assert ready == [SHA]

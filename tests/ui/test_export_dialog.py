@@ -36,8 +36,8 @@ def _song(tmp_path: Path) -> Project:
     return project
 
 
-def _dialog(qtbot: QtBot, project: Project, **kw: bool) -> ExportDialog:
-    d = ExportDialog(project, **kw)
+def _dialog(qtbot: QtBot, project: Project, stems: bool = False) -> ExportDialog:
+    d = ExportDialog(project, stems=stems)
     qtbot.addWidget(d)
     d.show()
     return d
