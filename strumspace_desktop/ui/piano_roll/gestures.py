@@ -41,6 +41,7 @@ class DrawGesture(Gesture):
     def __init__(self, editor: NoteEditor, note: Note) -> None:
         super().__init__(editor)
         self.note = note
+        self.stretched = False
         self.note_id = editor.add([note])[0] if self._doc is not None else ""
         editor.invalidate()
         editor.select([self.note_id])
@@ -48,6 +49,11 @@ class DrawGesture(Gesture):
     def move(self, tick: float, pitch: int, grid: int | None) -> int | None:
         if not self.note_id:
             return None
+        if not self.stretched:
+            # A click keeps the default length; the drag counts once it leaves the note.
+            if tick < self.note.end:
+                return None
+            self.stretched = True
         end = snap_round(tick, grid)
         if grid is not None and end <= self.note.start:
             end = self.note.start + grid

@@ -357,6 +357,8 @@ class NoteGrid(QWidget):
         self.update()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self.gesture is not None:
+            self.mouseMoveEvent(event)  # the release point counts, moved to or not
         if event.button() in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
             self._finish()
 

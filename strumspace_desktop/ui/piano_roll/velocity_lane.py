@@ -120,6 +120,8 @@ class VelocityLane(QWidget):
             self._apply(event.position().y())
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._doc is not None:
+            self._apply(event.position().y())
         self.end_drag()
 
     def end_drag(self) -> None:

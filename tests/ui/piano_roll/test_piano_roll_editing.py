@@ -331,3 +331,20 @@ def test_read_only_project_is_shown_but_not_edited(qtbot: QtBot) -> None:
     qtbot.keyClick(roll.grid, Qt.Key.Key_Delete)
     assert song.notes() == before
     assert "read-only" in roll.note_label.text()
+
+
+def test_a_click_with_snap_off_draws_a_default_note(qtbot: QtBot) -> None:
+    song = make_song()
+    roll = show_roll(qtbot, song)
+    roll.set_tool("draw")
+    roll.set_snap("Off")
+    click(roll.grid, at(roll, PPQ + 0.4 * SIXTEENTH, 60))
+    note = song.only()
+    assert note.length == SIXTEENTH and abs(note.start - (PPQ + 0.4 * SIXTEENTH)) <= 2
+    # Dragged back to short after stretching, it keeps at least one tick.
+    song.doc.undo()
+    start = at(roll, PPQ, 60)
+    press(roll.grid, start)
+    move(roll.grid, start + QPointF(roll.viewport.px_per_tick * PPQ, 0))
+    release(roll.grid, start + QPointF(1, 0))
+    assert 1 <= song.only().length <= 2 / roll.viewport.px_per_tick
