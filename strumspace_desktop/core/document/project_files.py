@@ -299,70 +299,27 @@ def save_project_as(project: Project, path: Path) -> None:
 
 # ----- audio import --------------------------------------------------------------
 
-_FLAC_SUBTYPES = {"PCM_S8", "PCM_U8", "PCM_16", "PCM_24"}
-
-
 def import_audio(project: Project, source: Path) -> BlobInfo:
-    """Copy an audio file into the project as FLAC (WAV when FLAC cannot hold it losslessly)
-    named by the SHA-256 of its bytes, and register it in the document."""
-    import numpy as np
-    import soundfile as sf
+    """Store an audio file in the project (FLAC when that is lossless, else float WAV;
+    named by the SHA-256 of the stored bytes) and register it in the document.
 
-    source = Path(source)
+    The checks and the decoding are core.audio_import's (whole-file validation, MP3
+    read without the seeks that restart its decoder); this adds only the blob, no region.
+    """
+    from ..audio_import import AudioImportError, discard_prepared, prepare_audio
+
     try:
-        info = sf.info(str(source))
-    except Exception as exc:
-        raise ProjectError(f"{source} is not an audio file this version can read: {exc}") from exc
-    project.audio_dir.mkdir(parents=True, exist_ok=True)
-    tmp = project.audio_dir / f".import-{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
+        prepared = prepare_audio(Path(source), project.audio_dir)
+    except AudioImportError as exc:
+        raise ProjectError(str(exc)) from exc
     try:
-        if info.format == "FLAC":
-            ext = "flac"
-            shutil.copyfile(source, tmp)  # already FLAC: keep its bytes (and tags) as they are
-        else:
-            lossless_flac = info.subtype in _FLAC_SUBTYPES and info.channels <= 8
-            ext = "flac" if lossless_flac else "wav"
-            subtype = (
-                ("PCM_16" if info.subtype == "PCM_U8" else info.subtype)
-                if lossless_flac
-                else "FLOAT"
-            )
-            if not lossless_flac and info.subtype == "DOUBLE":
-                subtype = "DOUBLE"
-            dtype = "float64" if subtype == "DOUBLE" else "float32"
-            if lossless_flac:
-                dtype = "int32"  # integer path: PCM round-trips bit for bit
-            with (
-                sf.SoundFile(str(source)) as src,
-                sf.SoundFile(
-                    str(tmp),
-                    "w",
-                    info.samplerate,
-                    info.channels,
-                    subtype,
-                    format="FLAC" if lossless_flac else "WAV",
-                ) as dst,
-            ):
-                for block in src.blocks(blocksize=65536, dtype=dtype, always_2d=True):
-                    dst.write(np.ascontiguousarray(block))
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        sha = _sha256_file(tmp)
-        final = project.audio_dir / f"{sha}.{ext}"
-        if final.exists():
-            tmp.unlink()
-        else:
-            os.replace(tmp, final)
+        project.document.add_blob(prepared.blob)
     except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+        if prepared.blob.sha256 not in project.document.blobs():
+            discard_prepared(prepared)
         raise
-    blob = BlobInfo(
-        sha, ext, int(info.frames), int(info.samplerate), int(info.channels), source.name
-    )
-    project.document.add_blob(blob)
-    project.offline_blobs.discard(sha)
-    return blob
+    project.offline_blobs.discard(prepared.blob.sha256)
+    return prepared.blob
 
 
 # ----- recent projects -----------------------------------------------------------
