@@ -3,6 +3,8 @@ musical places on the canvas, and mouse gestures with modifiers."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,12 +16,16 @@ from pytestqt.qtbot import QtBot
 from strumspace_desktop.core.document import Document, Note
 from strumspace_desktop.core.document.project_files import Project, new_project
 from strumspace_desktop.core.gm import Instrument
+from strumspace_desktop.core.peaks import CACHE_ENV
 from strumspace_desktop.core.timing import PPQ
 from strumspace_desktop.core.tracks import TrackList
 from strumspace_desktop.ui.arrange import ArrangeView
 from strumspace_desktop.ui.arrange.hits import lane_top
 from strumspace_desktop.ui.notice_area import NoticeArea
 from strumspace_desktop.ui.track_list import ROW_HEIGHT
+
+# Waveform peaks of dropped audio go to a scratch cache, never the user's.
+os.environ.setdefault(CACHE_ENV, tempfile.mkdtemp(prefix="strumspace-test-peaks-"))
 
 BAR = PPQ * 4
 NO_MODS = Qt.KeyboardModifier.NoModifier
