@@ -20,6 +20,7 @@ from strumspace_desktop.core.peaks import CACHE_ENV
 from strumspace_desktop.core.timing import PPQ
 from strumspace_desktop.core.tracks import TrackList
 from strumspace_desktop.ui.arrange import ArrangeView
+from strumspace_desktop.ui.arrange.canvas import ArrangeCanvas
 from strumspace_desktop.ui.arrange.hits import lane_top
 from strumspace_desktop.ui.notice_area import NoticeArea
 from strumspace_desktop.ui.track_list import ROW_HEIGHT
@@ -50,7 +51,7 @@ class Song:
         return self.project.document
 
     @property
-    def canvas(self):  # type: ignore[no-untyped-def]
+    def canvas(self) -> ArrangeCanvas:
         return self.view.canvas
 
 
@@ -78,6 +79,12 @@ def make_song(qtbot: QtBot, tmp_path: Path) -> Song:
 def at(song: Song, tick: float, lane: int, dy: float = ROW_HEIGHT / 2) -> QPointF:
     """The canvas point of a tick in a lane (its middle unless `dy` says otherwise)."""
     return QPointF(song.canvas.timeline.x_of(tick), lane_top(lane) + dy)
+
+
+def lane_index(song: Song, track_id: str) -> int:
+    lane = song.canvas.model.lane_of(track_id)
+    assert lane is not None, f"no lane for {track_id}"
+    return lane.index
 
 
 def _send(widget: QWidget, kind: QEvent.Type, pos: QPointF, button: Qt.MouseButton,

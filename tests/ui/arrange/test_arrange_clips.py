@@ -18,6 +18,7 @@ from arrange_support import (
     make_song,
 )
 from PySide6.QtCore import QPointF, Qt
+from PySide6.QtWidgets import QMenu
 from pytestqt.qtbot import QtBot
 
 from strumspace_desktop.core.document import MidiClip, Note
@@ -200,6 +201,7 @@ def test_takes_show_the_active_one_and_the_menu_picks_another(qtbot: QtBot,
     assert second in shown and first not in shown
     menu = s.canvas.context_menu(at(s, BAR / 2, 1))
     takes = next(a.menu() for a in menu.actions() if a.text() == "Takes")
+    assert isinstance(takes, QMenu)
     take1 = next(a for a in takes.actions() if a.text().startswith("Take 1"))
     take1.trigger()
     assert not s.doc.clip(first).muted and s.doc.clip(second).muted

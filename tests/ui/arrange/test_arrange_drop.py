@@ -8,7 +8,7 @@ from pathlib import Path
 import mido
 import numpy as np
 import soundfile as sf
-from arrange_support import BAR, Song, at, make_song
+from arrange_support import BAR, Song, at, lane_index, make_song
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
@@ -55,7 +55,7 @@ def test_an_audio_file_dropped_below_the_lanes_gets_a_new_track(qtbot: QtBot,
     assert region.length == 4 * PPQ  # two seconds at 120 bpm
     assert s.project.audio_path(region.blob) is not None
     # A second file dropped on that audio track's lane goes on it.
-    lane = s.canvas.model.lane_of(track.id).index
+    lane = lane_index(s, track.id)
     drop(s, sine(tmp_path / "tone2.flac", 1.0), at(s, 6 * BAR, lane))
     assert [c.start for c in s.doc.clips(track.id)] == [2 * BAR, 6 * BAR]
     assert s.doc.undo()
@@ -125,7 +125,7 @@ def test_a_dropped_region_shows_its_waveform_once_the_peaks_are_ready(
                                                       lane_top(2) + 10))
     (region,) = [c for c in s.doc.clips() if isinstance(c, AudioRegion)]
     qtbot.waitUntil(lambda: s.canvas.peak_cache.ready(region.blob), timeout=20_000)
-    lane = s.canvas.model.lane_of(region.track_id).index
+    lane = lane_index(s, region.track_id)
     point = at(s, region.start + region.length / 2, lane, dy=34).toPoint()  # inside the wave
 
     def wave_drawn() -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from arrange_support import BAR, at, click, double_click, drag, make_song
+from arrange_support import BAR, Song, at, click, double_click, drag, lane_index, make_song
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QInputDialog
 from pytestqt.qtbot import QtBot
@@ -19,7 +19,7 @@ from strumspace_desktop.ui.arrange.grid import snap
 from strumspace_desktop.ui.arrange.ruler import LOOP_ZONE, PUNCH_ZONE, bar_lines
 
 
-def ruler(s, tick: float, zone: tuple[int, int]) -> QPointF:  # type: ignore[no-untyped-def]
+def ruler(s: Song, tick: float, zone: tuple[int, int]) -> QPointF:
     return QPointF(s.canvas.timeline.x_of(tick), (zone[0] + zone[1]) / 2)
 
 
@@ -103,7 +103,7 @@ def test_chord_lane_create_edit_move_resize_delete(qtbot: QtBot, tmp_path: Path)
     s = make_song(qtbot, tmp_path)
     chords = s.doc.add_track("chord", "Chords")
     s.doc.clear_undo_history()
-    lane = s.canvas.model.lane_of(chords).index
+    lane = lane_index(s, chords)
     s.view.set_grid("bar")
     _answer("Am7")
     double_click(s.canvas, at(s, 1.5 * BAR, lane))
@@ -137,7 +137,7 @@ def test_a_bad_chord_name_says_so_and_changes_nothing(qtbot: QtBot, tmp_path: Pa
     chords = s.doc.add_track("chord", "Chords")
     cid = s.doc.add_chord(chords, ChordItem(0, BAR, "C:maj"))
     s.doc.clear_undo_history()
-    lane = s.canvas.model.lane_of(chords).index
+    lane = lane_index(s, chords)
     _answer("Hmaj")
     double_click(s.canvas, at(s, BAR / 2, lane))
     assert s.doc.chords(chords)[cid].label == "C:maj"
