@@ -25,6 +25,9 @@ class NoteEditor:
         self.revision = 0  # grows whenever the notes are read again
         self.selection_revision = 0
         self._notes: dict[str, Note] | None = None
+        # True while this editor writes: it patches its own copy of the notes instead of
+        # reading all of them back (10,000 notes take ~80 ms to read).
+        self.writing = False
 
     # Target ---------------------------------------------------------------------------
     def set_target(self, document: Document | None, clip_id: str | None) -> None:
@@ -118,25 +121,55 @@ class NoteEditor:
             raise DocumentError("no clip is open in the piano roll")
         return self.document, self.clip_id
 
+    def _patch(self, changes: Mapping[str, Note | None]) -> None:
+        if self._notes is None:
+            return
+        for nid, note in changes.items():
+            if note is None:
+                self._notes.pop(nid, None)
+            else:
+                self._notes[nid] = note
+        self.revision += 1
+
     def add(self, notes: Iterable[Note]) -> list[str]:
         doc, clip = self._doc()
-        with doc.transaction():
-            return doc.add_notes(clip, list(notes))
+        new = list(notes)
+        self.notes  # noqa: B018 (read before writing, so the patch applies to a copy)
+        self.writing = True
+        try:
+            with doc.transaction():
+                ids = doc.add_notes(clip, new)
+        finally:
+            self.writing = False
+        self._patch(dict(zip(ids, new, strict=True)))
+        return ids
 
     def write(self, changes: Mapping[str, Note]) -> None:
         """Set several notes at once; notes a partner deleted meanwhile are skipped."""
         doc, clip = self._doc()
         live = self.notes
-        with doc.transaction():
-            for nid, note in changes.items():
-                if nid in live and live[nid] != note:
+        todo = {nid: note for nid, note in changes.items() if nid in live and live[nid] != note}
+        if not todo:
+            return
+        self.writing = True
+        try:
+            with doc.transaction():
+                for nid, note in todo.items():
                     doc.set_note(clip, nid, note)
+        finally:
+            self.writing = False
+        self._patch(todo)
 
     def remove(self, ids: Iterable[str]) -> None:
         doc, clip = self._doc()
         doomed = [nid for nid in ids if nid in self.notes]
         if doomed:
-            doc.remove_notes(clip, doomed)
+            self.writing = True
+            try:
+                doc.remove_notes(clip, doomed)
+            finally:
+                self.writing = False
+            self._patch(dict.fromkeys(doomed))
             self.selection -= set(doomed)
             self.selection_revision += 1
 
@@ -175,7 +208,6 @@ class NoteEditor:
         first = min(n.start for n in self.clipboard)
         offset = max(0, at_tick) - first
         ids = self.add(replace(n, start=n.start + offset) for n in self.clipboard)
-        self.invalidate()
         self.select(ids)
         return ids
 
@@ -188,6 +220,5 @@ class NoteEditor:
         if grid is not None:
             span = max(grid, math.ceil(span / grid) * grid)
         ids = self.add(replace(n, start=n.start + max(1, span)) for n in sel)
-        self.invalidate()
         self.select(ids)
         return ids

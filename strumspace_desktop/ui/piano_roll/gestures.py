@@ -43,7 +43,6 @@ class DrawGesture(Gesture):
         self.note = note
         self.stretched = False
         self.note_id = editor.add([note])[0] if self._doc is not None else ""
-        editor.invalidate()
         editor.select([self.note_id])
 
     def move(self, tick: float, pitch: int, grid: int | None) -> int | None:
@@ -79,7 +78,9 @@ class MoveGesture(Gesture):
         if not self.originals:
             return None
         a = self.anchor
-        dt = snap_round(a.start + tick - self.press[0], grid) - a.start
+        # Back at the press point means no move at all (an off-grid note stays put).
+        dt = 0 if tick == self.press[0] else \
+            snap_round(a.start + tick - self.press[0], grid) - a.start
         dt = max(dt, -min(n.start for n in self.originals.values()))
         lo = min(n.pitch for n in self.originals.values())
         hi = max(n.pitch for n in self.originals.values())
@@ -108,19 +109,23 @@ class ResizeGesture(Gesture):
         self.delta: int | None = None
 
     def move(self, tick: float, pitch: int, grid: int | None) -> int | None:
-        a, shortest = self.anchor, min_length(grid)
+        a, grid_min = self.anchor, min_length(grid)
         changes: dict[str, Note] = {}
+        moved = tick != self.press_tick
         if self.edge == "right":
-            d = snap_round(a.end + tick - self.press_tick, grid) - a.end
+            d = snap_round(a.end + tick - self.press_tick, grid) - a.end if moved else 0
             if d == self.delta:
                 return None
             for nid, n in self.originals.items():
+                # A note already shorter than the grid may stay that short.
+                shortest = min(grid_min, n.length) if n.length else 1
                 changes[nid] = replace(n, length=max(shortest, n.length + d))
         else:
-            d = snap_round(a.start + tick - self.press_tick, grid) - a.start
+            d = snap_round(a.start + tick - self.press_tick, grid) - a.start if moved else 0
             if d == self.delta:
                 return None
             for nid, n in self.originals.items():
+                shortest = min(grid_min, n.length)
                 start = max(0, min(n.start + d, n.end - shortest))
                 changes[nid] = replace(n, start=start, length=n.end - start)
         self.delta = d
@@ -137,7 +142,6 @@ class EraseGesture(Gesture):
         nid = self.editor.note_at(tick, pitch)
         if nid is not None:
             self.editor.remove([nid])
-            self.editor.invalidate()
         return None
 
 

@@ -43,6 +43,7 @@ from .viewport import Viewport
 
 Tool = Literal["select", "draw", "erase"]
 EDGE_PX = 5.0  # how close to a note's edge a press resizes instead of moving
+DRAG_PX = 3.0  # how far the pointer must go before a press on a note drags it
 LABELS_BELOW = 400  # note names are drawn only when this few notes are on screen
 ROW_COLOUR = QColor("#24272c")
 SHADED_ROW_COLOUR = QColor("#1a1c20")
@@ -80,6 +81,8 @@ class NoteGrid(QWidget):
         self.cursor_tick = 0  # where Paste puts the clipboard
         self.layer = NoteLayer()
         self.gesture: Gesture | None = None
+        self._press_pos = QPointF()
+        self._dragging = False
         self.paint_count = 0  # notes drawn by the last paint (for tests and benchmarks)
         self.paints = 0  # paint events so far
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -260,6 +263,7 @@ class NoteGrid(QWidget):
         if self.gesture is not None or not self.editor.active:
             return
         pos = event.position()
+        self._press_pos, self._dragging = pos, False
         tick, pitch = self.point_at(pos)
         grid = self._grid(event)
         mods = event.modifiers()
@@ -346,6 +350,11 @@ class NoteGrid(QWidget):
         if self.gesture is None:
             self._hover_cursor(pos)
             return
+        if isinstance(self.gesture, MoveGesture | ResizeGesture) and not self._dragging:
+            # A click that wobbles a pixel or two is still a click, not a move.
+            if (pos - self._press_pos).manhattanLength() < DRAG_PX:
+                return
+            self._dragging = True
         tick, pitch = self.point_at(pos)
         try:
             sound = self.gesture.move(tick, pitch, self._grid(event))

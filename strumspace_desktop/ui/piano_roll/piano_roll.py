@@ -286,7 +286,8 @@ class PianoRoll(QWidget):
         if clip is None:
             return
         if clip.id in change.clips or clip.track_id in change.tracks:
-            self.editor.invalidate()
+            if not self.editor.writing:  # the editor patches its own edits
+                self.editor.invalidate()
             if not self._refresh_clip():
                 return
         if change.meta or change.time_signatures:

@@ -348,3 +348,39 @@ def test_a_click_with_snap_off_draws_a_default_note(qtbot: QtBot) -> None:
     move(roll.grid, start + QPointF(roll.viewport.px_per_tick * PPQ, 0))
     release(roll.grid, start + QPointF(1, 0))
     assert 1 <= song.only().length <= 2 / roll.viewport.px_per_tick
+
+
+def test_clicks_do_not_edit_and_the_view_copy_matches_the_document(qtbot: QtBot) -> None:
+    # Off the grid and shorter than it: a click (even a wobbly one) changes nothing.
+    song = make_song([Note(60, 714, 120), Note(62, 2 * PPQ, PPQ)])
+    roll = show_roll(qtbot, song)
+    grid = roll.grid
+    before = song.notes()
+    short = next(n for n in before.values() if n.pitch == 60)
+    rect = grid.note_rect(short)
+    for x in (rect.center().x(), rect.right() - 1, rect.left() + 1):
+        pos = QPointF(x, rect.center().y())
+        press(grid, pos)
+        move(grid, pos + QPointF(1, 1))
+        release(grid, pos + QPointF(1, 1))
+    assert song.notes() == before
+    assert not song.doc.can_undo()
+
+    def same() -> bool:
+        # The roll patches its copy on its own edits instead of reading every note back.
+        return roll.editor.notes == song.notes()
+
+    roll.set_tool("draw")
+    drag(grid, at(roll, 3 * PPQ, 70), at(roll, 5 * PPQ, 70))
+    assert same() and len(song.notes()) == 3
+    roll.set_tool("select")
+    qtbot.keyClick(grid, Qt.Key.Key_A, CTRL)
+    drag(grid, at(roll, 2.5 * PPQ, 62), at(roll, 3.5 * PPQ, 65))
+    assert same()
+    qtbot.keyClick(grid, Qt.Key.Key_D, CTRL)
+    assert same() and len(song.notes()) == 6
+    roll.set_tool("erase")
+    drag(grid, at(roll, 3.5 * PPQ, 65), at(roll, 3.5 * PPQ, 60))
+    assert same()
+    song.doc.undo()
+    assert same()
