@@ -25,7 +25,9 @@ from strumspace_desktop.audio import devices
 from strumspace_desktop.audio.graph import EngineGraph
 from strumspace_desktop.audio.input_ring import InputRing
 from strumspace_desktop.audio.protocol import EXIT_STREAM_LOST, Evt, St
+from strumspace_desktop.audio.mixer import find_vst3_plugins
 from strumspace_desktop.audio.shared_block import TIMING_CAPACITY, SharedBlock
+from strumspace_desktop.audio.song_loader import SongLoader
 from strumspace_desktop.audio.synth import (
     FluidSynthInstrument,
     SoundFontError,
@@ -33,7 +35,7 @@ from strumspace_desktop.audio.synth import (
     find_default_soundfont,
 )
 from strumspace_desktop.midi.inputs import MidiInputs
-from strumspace_desktop.midi.ports import api_name, preferred_api
+from strumspace_desktop.midi.ports import api_name, is_jack, preferred_api
 
 if TYPE_CHECKING:
     from strumspace_desktop.midi.jack_input import JackMidiInputs
@@ -63,6 +65,8 @@ class EngineHost:
         self.input_ring: InputRing | None = None
         self._monitor_scratch = np.zeros(8192, np.float32)
         self.midi_wanted: list[str] | None = None
+        # The song and the mix as the UI last sent them (they outlive a graph).
+        self.loader = SongLoader(48000)
         self._xruns = 0
         self._timing_index = 0
         self._mono_scratch = np.zeros((8192, 2), np.float32)
@@ -113,6 +117,9 @@ class EngineHost:
         for c in range(outdata.shape[1]):
             np.multiply(indata[:frames, min(c, in_ch - 1)], gain, out=mon)
             outdata[:frames, c] += mon
+
+    def _callback_running(self) -> bool:
+        return self.stream is not None and bool(self.stream.active)
 
     def _blocks_done(self) -> int:
         return self.graph.blocks if self.graph is not None else 0
@@ -213,6 +220,7 @@ class EngineHost:
             self.graph.stamped_midi = old.stamped_midi
             if old.instrument is not None:
                 old.instrument.close()
+        self.loader.reinstall(self.graph)
         self._notify("graph_reset", {"sample_rate": rate})
 
     def close_stream(self) -> None:
@@ -298,7 +306,7 @@ class EngineHost:
             self.midi.close()
             self.midi = None
         try:
-            if "JACK" in api_name(api):
+            if is_jack(api):
                 # JACK MIDI with exact frames; rtmidi stays for the other APIs.
                 from strumspace_desktop.midi.jack_input import JackMidiInputs
 
@@ -356,6 +364,12 @@ class EngineHost:
                     "host_apis": devices.host_api_names()}
         if op == "set_midi_inputs":
             return self.set_midi_inputs(args.get("names"))
+        if op == "set_song":
+            return self.loader.set_song(self.graph, args["update"], self._callback_running)
+        if op == "set_mix":
+            return self.loader.set_mix(self.graph, args["mix"], self._callback_running)
+        if op == "vst3_plugins":
+            return {"plugins": [str(p) for p in find_vst3_plugins()]}
         if op == "midi_state":
             if self.midi is not None:
                 self.midi.refresh()

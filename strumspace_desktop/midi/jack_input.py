@@ -64,11 +64,12 @@ class StampedMidiRing:
             self.dropped += 1
             return
         i = w & self._mask
-        n = min(3, len(data))
+        raw = bytes(data[:3])  # JACK's buffer (cffi) is only valid during its cycle
+        n = len(raw)
         self._frames[i] = frame
         row = self._data[i]
         for k in range(n):
-            row[k] = data[k]
+            row[k] = raw[k]
         self._lens[i] = n
         self.write = w + 1
 

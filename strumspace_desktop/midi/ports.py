@@ -57,3 +57,7 @@ def list_input_ports(probe: rtmidi.MidiIn) -> list[MidiPort]:
             continue
         ports.append(MidiPort(i, name, stable_name(name)))
     return ports
+
+
+def is_jack(api: int) -> bool:
+    return api == int(rtmidi.API_UNIX_JACK)
