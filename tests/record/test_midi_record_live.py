@@ -80,7 +80,8 @@ def test_recorded_notes_land_within_a_millisecond(engine_at: EngineClient) -> No
                           + [(at + 50, bytes([0x80, 40 + i, 0])) for i, at in enumerate(sent)])
             for at, data in plan:  # JACK takes a cycle's events in time order only
                 probe.schedule(at, data)
-            wait_for(lambda: probe.now() > sent[-1] + 2 * probe.period + 600, what="sent")
+            end = sent[-1] + 2 * probe.period + 600
+            wait_for(lambda end=end: probe.now() > end, what="sent")
             time.sleep(0.05)
             offset_after = engine.block.status[St.JACK_FRAME_OFFSET]
             events = engine.poll_events()
