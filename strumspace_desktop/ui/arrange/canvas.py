@@ -63,12 +63,12 @@ from strumspace_desktop.ui.arrange.hits import (
     span_rect,
 )
 from strumspace_desktop.ui.arrange.model import ArrangeModel, ClipView, Lane, Timeline
-from strumspace_desktop.ui.arrange.ruler import paint_grid, paint_ruler
+from strumspace_desktop.ui.arrange.ruler import LANE_COLOUR, paint_grid, paint_ruler
 from strumspace_desktop.ui.notice_area import NoticeArea
 from strumspace_desktop.ui.track_list import HEADER_HEIGHT, ROW_HEIGHT
 
 BACKGROUND = QColor("#1b1d21")
-LANE = QColor("#202327")
+LANE = QColor(LANE_COLOUR)
 LANE_SELECTED = QColor("#222a34")
 AUDIO_COLOUR = "#6ec1e4"
 CHORD_COLOUR = "#c77dff"
