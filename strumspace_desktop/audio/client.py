@@ -25,6 +25,7 @@ import numpy as np
 
 from strumspace_desktop.audio.protocol import EXIT_STREAM_LOST, Cmd, St, TransportState
 from strumspace_desktop.audio.shared_block import TIMING_CAPACITY, SharedBlock
+from strumspace_desktop.audio.song_data import MixState, SongUpdate, TrackPlay
 
 RESTART_INTERVAL_S = 2.0
 
@@ -76,6 +77,10 @@ class EngineClient:
         self._soundfont: str | None = None
         self._soundfont_set = False
         self._midi_wanted: list[str] | None = None
+        # The song and mix as sent so far, merged: a restarted engine gets them whole.
+        self._song_tracks: dict[str, TrackPlay] = {}
+        self._song_last: SongUpdate | None = None
+        self._mix: MixState | None = None
         self._restarter: threading.Thread | None = None
         self._stopping = False
 
@@ -253,6 +258,11 @@ class EngineClient:
             self.request("load_soundfont", timeout=60.0, path=self._soundfont)
         self.request("set_midi_inputs", names=self._midi_wanted)
         self.resend_settings()
+        song = self.full_song()
+        if song is not None:
+            self.request("set_song", timeout=120.0, update=song)
+        if self._mix is not None:
+            self.request("set_mix", timeout=60.0, mix=self._mix)
         return info
 
     def open_stream(self, **config: Any) -> dict[str, Any]:
@@ -265,6 +275,44 @@ class EngineClient:
         result: dict[str, Any] = self.request("load_soundfont", timeout=60.0, path=path)
         self._soundfont, self._soundfont_set = path, True
         return result
+
+    # The song -----------------------------------------------------------------------------
+    def set_song(self, update: SongUpdate) -> dict[str, Any]:
+        """Send the song (update.full) or the tracks that changed; the engine swaps
+        them in at a block boundary. Remembered even when the engine is restarting."""
+        if update.full:
+            self._song_tracks = {}
+        for t in update.tracks:
+            self._song_tracks[t.track_id] = t
+        for gone in set(self._song_tracks) - set(update.order):
+            del self._song_tracks[gone]
+        self._song_last = update
+        result: dict[str, Any] = self.request("set_song", timeout=120.0, update=update)
+        return result
+
+    def full_song(self) -> SongUpdate | None:
+        last = self._song_last
+        if last is None:
+            return None
+        tracks = tuple(self._song_tracks[t] for t in last.order if t in self._song_tracks)
+        return SongUpdate(last.sample_rate, last.order, tracks, last.tempo, last.meters,
+                          last.end_sample, True)
+
+    def set_mix(self, mix: MixState) -> dict[str, Any]:
+        """Volume, pan, mute/solo, effects of every strip and the master bus."""
+        self._mix = mix
+        result: dict[str, Any] = self.request("set_mix", timeout=60.0, mix=mix)
+        return result
+
+    def track_peaks(self, strip: int) -> tuple[float, float]:
+        """A mixer strip's decaying post-fader peak (left, right), linear."""
+        row = self.block.strip_peaks[strip]
+        return float(row[0]), float(row[1])
+
+    def vst3_plugins(self) -> list[str]:
+        """The VST3 plugins found in the standard folders of this computer."""
+        result: dict[str, Any] = self.request("vst3_plugins")
+        return list(result["plugins"])
 
     def list_devices(self) -> dict[str, Any]:
         result: dict[str, Any] = self.request("list_devices")

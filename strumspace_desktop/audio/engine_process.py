@@ -24,8 +24,8 @@ import sounddevice as sd
 from strumspace_desktop.audio import devices
 from strumspace_desktop.audio.graph import EngineGraph
 from strumspace_desktop.audio.input_ring import InputRing
-from strumspace_desktop.audio.protocol import EXIT_STREAM_LOST, Evt, St
 from strumspace_desktop.audio.mixer import find_vst3_plugins
+from strumspace_desktop.audio.protocol import EXIT_STREAM_LOST, Evt, St
 from strumspace_desktop.audio.shared_block import TIMING_CAPACITY, SharedBlock
 from strumspace_desktop.audio.song_loader import SongLoader
 from strumspace_desktop.audio.synth import (

@@ -1,23 +1,39 @@
 """The engine's per-block work, free of any audio device.
 
 `EngineGraph.process` is what the live callback runs and what offline renders and
-tests run: commands from the UI, MIDI from the inputs, the instrument, the
-metronome, the master gain and the meters. It preallocates everything it uses.
+tests run: commands from the UI, MIDI from the inputs, the song, the instrument, the
+mixer strips, the master bus, the metronome and the meters. It preallocates
+everything it uses.
+
+The song (song_runtime.SongRuntime) and the mix (mixer.MixRuntime) are built by the
+engine's control thread and swapped in together at a block boundary
+(`pending_program`); the replaced ones wait in `retired_program` for the control
+thread to drop them, so that the callback never frees them. Song notes are sent to
+FluidSynth between partial renders of the block, at their exact frames, and the
+synth renders each MIDI channel into its own strip buffer.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+import ctypes
+from bisect import bisect_left, bisect_right
+from typing import Any, Protocol
 
 import numpy as np
 
 from strumspace_desktop.audio.metronome import Metronome
+from strumspace_desktop.audio.mixer import MixRuntime
 from strumspace_desktop.audio.protocol import Cmd, Evt, St, TransportState
 from strumspace_desktop.audio.shared_block import SharedBlock
+from strumspace_desktop.audio.song_data import MAX_STRIPS, MIDI_STRIPS
+from strumspace_desktop.audio.song_runtime import SongRuntime
 from strumspace_desktop.audio.synth import DRUM_CHANNEL, FluidSynthInstrument
 from strumspace_desktop.audio.transport import Transport
+from strumspace_desktop.core.timing import PPQ
 
 PEAK_DECAY = 0.93  # per block: meters fall smoothly rather than flicker
+MAX_FRAMES = 4096  # longer blocks are processed in pieces of this size
+PEDALBOARD_BLOCK = MAX_FRAMES  # constant, so that plugins are never prepared again
 
 
 class MidiSource(Protocol):
@@ -58,8 +74,49 @@ class EngineGraph:
         self.programs = np.zeros((16, 2), np.int32)  # bank, program
         self.programs[DRUM_CHANNEL, 0] = 128
         self.channel_gain = np.ones(16, np.float64)
+        self._used_channels = np.zeros(16, bool)
+        self._no_notes = [0] * (16 * 128)
         self.reverb_on = True
         self.chorus_on = True
+        # The song and the mixer (see the module docstring).
+        self.song: SongRuntime | None = None
+        self.mix = MixRuntime.unity()
+        self.pending_program: tuple[SongRuntime | None, MixRuntime | None, list[bool],
+                                    list[int]] | None = None
+        self.retired_program: tuple[SongRuntime | None, MixRuntime] | None = None
+        self.pending_params: list[tuple[Any, str, float]] | None = None
+        self.song_pos = 0  # song sample at the next frame to play
+        self._cursor = 0  # next song event
+        self._song_synced = False
+        self._was_playing = False
+        self.sounding = [0] * (16 * 128)  # song notes held, per channel * 128 + pitch
+        self.n_sounding = 0
+        self._slot_audible: list[bool] = []
+        self._active_strips: list[int] = list(range(MIDI_STRIPS))
+        self.strip_buf = np.zeros((MAX_STRIPS, 2, MAX_FRAMES), np.float32)
+        self.master_buf = np.zeros((2, MAX_FRAMES), np.float32)
+        self._tmp = np.zeros((2, MAX_FRAMES), np.float32)
+        self._ramp = np.arange(MAX_FRAMES, dtype=np.float32)
+        self._env = np.zeros(MAX_FRAMES, np.float32)
+        self._env2 = np.zeros(MAX_FRAMES, np.float32)
+        # FluidSynth's planar outputs: channel c's left and right rows, its reverb and
+        # chorus aliased onto them. The pointers move along when a block is rendered
+        # in pieces (one numpy add rewrites them all).
+        self._dry = (ctypes.c_void_p * (2 * MIDI_STRIPS))()
+        self._fx = (ctypes.c_void_p * (4 * MIDI_STRIPS))()
+        self._dry_ptrs = np.frombuffer(memoryview(self._dry).cast("B"), np.uint64)
+        self._fx_ptrs = np.frombuffer(memoryview(self._fx).cast("B"), np.uint64)
+        base = self.strip_buf.ctypes.data
+        row = MAX_FRAMES * 4
+        self._dry_base = np.array([base + (i // 2) * 2 * row + (i % 2) * row
+                                   for i in range(2 * MIDI_STRIPS)], np.uint64)
+        self._fx_base = np.array([base + (i // 4) * 2 * row + (i % 2) * row
+                                  for i in range(4 * MIDI_STRIPS)], np.uint64)
+        self._dry_ptrs[:] = self._dry_base
+        self._fx_ptrs[:] = self._fx_base
+        self._ptr_offset = 0
+        self._rendered = 0
+        self.stem_out: np.ndarray | None = None  # offline stems: each strip post-fader
         self.peaks = np.zeros(2, np.float64)
         self._abs = np.zeros(4096 * 2, np.float32)
         st = block.status
@@ -130,11 +187,11 @@ class EngineGraph:
             self.input_monitor = min(2.0, max(0.0, b)) if a > 0.5 else 0.0
         elif op == Cmd.INPUT_CHANNEL:
             self.input_channel = min(15, max(0, int(a)))
+            self._update_effect_groups()
         elif op == Cmd.SYNTH_EFFECTS:
             self.reverb_on = a > 0.5
             self.chorus_on = b > 0.5
-            if inst is not None:
-                inst.set_effects(self.reverb_on, self.chorus_on)
+            self._update_effect_groups()
         elif op == Cmd.CHANNEL_MIX:
             ch = int(a)
             self.channel_gain[ch] = min(1.0, max(0.0, b))
@@ -230,29 +287,310 @@ class EngineGraph:
         for ch in range(16):
             new.program_select(ch, int(self.programs[ch, 0]), int(self.programs[ch, 1]))
             new.cc(new.ptr, ch, 7, self._cc7(ch))
-        new.set_effects(self.reverb_on, self.chorus_on)
         if old is not None:
             old.all_sounds_off(-1)
         self.instrument = new
+        self._update_effect_groups()
+        self.sounding[:] = self._no_notes
+        self.n_sounding = 0
         self.retired_instrument = old  # freed by the control thread, never here
         self.synth_generation += 1
 
+    def _update_effect_groups(self) -> None:
+        """FluidSynth's reverb and chorus on for the channels in use only: the song's
+        channels and the input channel (every channel while no song is loaded)."""
+        inst = self.instrument
+        if inst is None:
+            return
+        song = self.song
+        if song is None or (not song.samples and not song.programs):
+            inst.set_effects(self.reverb_on, self.chorus_on)
+            return
+        used = self._used_channels
+        used[:] = song.channels
+        used[self.input_channel] = True
+        inst.set_effects(self.reverb_on, self.chorus_on, used)
+
+    def _swap_program(self) -> None:
+        pending = self.pending_program
+        if pending is None:
+            return
+        self.pending_program = None
+        song, mix, slot_audible, active = pending
+        self.retired_program = (self.song, self.mix)  # dropped by the control thread
+        if song is not None:
+            for ch in song.changed_channels:
+                self._song_notes_off(ch)
+            inst = self.instrument
+            for ch, (bank, program) in song.programs.items():
+                self.programs[ch, 0] = bank
+                self.programs[ch, 1] = program
+                if inst is not None:
+                    inst.program_select(ch, bank, program)
+            self.song = song
+            self._song_synced = False
+            self._update_effect_groups()
+        if mix is not None:
+            self.mix = mix
+        self._slot_audible = slot_audible
+        self._active_strips = active
+
+    def _apply_params(self) -> None:
+        params, self.pending_params = self.pending_params, None
+        if params:
+            for plugin, name, value in params:
+                setattr(plugin, name, value)
+
+    # The song ----------------------------------------------------------------------------
+    def _song_notes_off(self, channel: int = -1) -> None:
+        """Release the song's sounding notes (every channel for -1)."""
+        if self.n_sounding == 0:
+            return
+        inst = self.instrument
+        s = self.sounding
+        lo, hi = (0, 2048) if channel < 0 else (channel * 128, channel * 128 + 128)
+        for key in range(lo, hi):
+            n = s[key]
+            if n:
+                if inst is not None:
+                    inst.noteoff(inst.ptr, key >> 7, key & 127)
+                s[key] = 0
+                self.n_sounding -= n
+
+    def _sync_song(self, beat: float) -> None:
+        """Put the song at the transport's `beat` (in the meter's unit)."""
+        song = self.song
+        if song is None:
+            return
+        t = self.transport
+        self.song_pos = song.sample_at_tick(beat * PPQ * 4.0 / t.denominator,
+                                            self.sample_rate)
+        self._cursor = bisect_left(song.samples, self.song_pos)
+        self._song_synced = True
+
+    def _song_before(self, frames: int) -> None:
+        """Before the transport advances: jumps, stops and the song's tempo map."""
+        t = self.transport
+        if t.relocated:  # play or locate: whatever the song held stops
+            t.relocated = False
+            self._song_notes_off()
+            self._song_synced = False
+        playing = t.state == TransportState.PLAYING
+        self._was_playing = playing
+        if not playing:
+            if t.state == TransportState.STOPPED:
+                if self.n_sounding:
+                    self._song_notes_off()
+                self._song_synced = False
+            return
+        song = self.song
+        if song is None:
+            return
+        if not self._song_synced:
+            self._sync_song(t.beat_at(self.clock))
+        ts = song.tempo_samples
+        if len(ts) > 1:
+            # The transport follows the song's tempo map, each change at its sample.
+            pos = self.song_pos
+            i = max(0, bisect_right(ts, pos) - 1)
+            bpm = song.tempo_bpm[i]
+            if abs(min(300.0, max(20.0, bpm)) - t.bpm) > 1e-9:
+                t.set_tempo(self.clock, bpm)
+            j = i + 1
+            end = pos + frames
+            while j < len(ts) and ts[j] < end:
+                t.set_tempo(self.clock + ts[j] - pos, song.tempo_bpm[j])
+                j += 1
+
+    def _synth_to(self, frame: int) -> None:
+        """Render the synth from where this block's rendering stopped up to `frame`."""
+        done = self._rendered
+        if frame <= done:
+            return
+        inst = self.instrument
+        if inst is not None:
+            if done != self._ptr_offset:
+                np.add(self._dry_base, done * 4, out=self._dry_ptrs)
+                np.add(self._fx_base, done * 4, out=self._fx_ptrs)
+                self._ptr_offset = done
+            inst.process(frame - done, 4 * MIDI_STRIPS, self._fx, 2 * MIDI_STRIPS, self._dry)
+        self._rendered = frame
+
+    def _play(self, f0: int, f1: int) -> None:
+        """Song events and audio regions of block frames [f0, f1)."""
+        n = f1 - f0
+        song = self.song
+        if n <= 0 or song is None:
+            return
+        pos = self.song_pos
+        end = pos + n
+        samples = song.samples
+        i = self._cursor
+        count = len(samples)
+        if i < count and samples[i] < end:
+            codes = song.codes
+            vels = song.velocities
+            audible = self._slot_audible
+            n_slots = len(audible)
+            inst = self.instrument
+            sounding = self.sounding
+            while i < count and samples[i] < end:
+                self._synth_to(f0 + samples[i] - pos)
+                code = codes[i]
+                ch = (code >> 16) & 15
+                pitch = code & 127
+                key = (ch << 7) | pitch
+                slot = code >> 24
+                if code & 256:
+                    if inst is not None and (slot >= n_slots or audible[slot]):
+                        inst.noteon(inst.ptr, ch, pitch, vels[i])
+                        sounding[key] += 1
+                        self.n_sounding += 1
+                elif sounding[key]:
+                    if inst is not None:
+                        inst.noteoff(inst.ptr, ch, pitch)
+                    sounding[key] -= 1
+                    self.n_sounding -= 1
+                i += 1
+            self._cursor = i
+        if song.audio:
+            self._play_regions(song, f0, n, pos)
+        self.song_pos = end
+
+    def _play_regions(self, song: SongRuntime, f0: int, n: int, pos: int) -> None:
+        end = pos + n
+        sb = self.strip_buf
+        tmp = self._tmp
+        for track in song.audio:
+            for r in track.regions:
+                if r.end <= pos or r.start >= end:
+                    continue
+                a = pos if pos > r.start else r.start
+                b = end if end < r.end else r.end
+                src = r.source + a - r.start
+                data = r.data
+                m = min(b - a, data.shape[1] - src)
+                if m <= 0 or src < 0:
+                    continue
+                d0 = f0 + a - pos
+                dst = sb[track.strip, :, d0:d0 + m]
+                into = a - r.start
+                left = r.end - a
+                if into < r.fade_in or left - m < r.fade_out:
+                    env = self._env[:m]
+                    env.fill(r.gain)
+                    if into < r.fade_in:
+                        e2 = self._env2[:m]
+                        np.add(self._ramp[:m], into, out=e2)
+                        np.multiply(e2, 1.0 / r.fade_in, out=e2)
+                        np.minimum(e2, 1.0, out=e2)
+                        np.multiply(env, e2, out=env)
+                    if left - m < r.fade_out:
+                        e2 = self._env2[:m]
+                        np.subtract(left, self._ramp[:m], out=e2)
+                        np.multiply(e2, 1.0 / r.fade_out, out=e2)
+                        np.minimum(e2, 1.0, out=e2)
+                        np.multiply(env, e2, out=env)
+                    np.multiply(data[:, src:src + m], env, out=tmp[:, :m])
+                else:
+                    np.multiply(data[:, src:src + m], r.gain, out=tmp[:, :m])
+                np.add(dst, tmp[:, :m], out=dst)
+
+    def _render(self, frames: int) -> None:
+        """The synth's channels and the audio tracks into their strip buffers."""
+        sb = self.strip_buf
+        sb[:MIDI_STRIPS, :, :frames].fill(0.0)
+        for s in self._active_strips:
+            if s >= MIDI_STRIPS:
+                sb[s, :, :frames].fill(0.0)
+        if self._ptr_offset:
+            self._dry_ptrs[:] = self._dry_base
+            self._fx_ptrs[:] = self._fx_base
+            self._ptr_offset = 0
+        self._rendered = 0
+        t = self.transport
+        if self.song is not None and t.state == TransportState.PLAYING:
+            cur = 0
+            if not self._was_playing:  # the count-in ended inside this block
+                cur = max(0, t.play_offset)
+                self._sync_song(t.count_in_target)
+            for j in range(t.jump_count):  # loop jumps
+                jump = int(t.jump_offsets[j])
+                self._play(cur, jump)
+                self._synth_to(jump)
+                self._song_notes_off()
+                self._sync_song(float(t.jump_beats[j]))
+                cur = jump
+            self._play(cur, frames)
+        self._synth_to(frames)
+
+    def _mix(self, out: np.ndarray, frames: int) -> None:
+        """Strips through their effects and faders into the master bus, then the
+        master's inserts, limiter and volume, into `out`."""
+        mix = self.mix
+        sb = self.strip_buf
+        master = self.master_buf[:, :frames]
+        master.fill(0.0)
+        peaks = self.block.strip_peaks
+        np.multiply(peaks, PEAK_DECAY, out=peaks)
+        tmp = self._tmp[:, :frames]
+        gains = mix.gains
+        chains = mix.chains
+        rate = self.sample_rate
+        stems = self.stem_out
+        for s in self._active_strips:
+            x = sb[s, :, :frames]
+            chain = chains[s]
+            if chain is not None:
+                x = chain.process(x, rate, PEDALBOARD_BLOCK, False)
+            elif not x.any():
+                if stems is not None:
+                    stems[s, :, :frames].fill(0.0)
+                continue  # a silent channel without effects costs nothing more
+            np.multiply(x, gains[s], out=tmp)
+            if stems is not None:
+                stems[s, :, :frames] = tmp
+            np.add(master, tmp, out=master)
+            np.abs(tmp, out=tmp)
+            left = tmp[0].max()
+            right = tmp[1].max()
+            if left > peaks[s, 0]:
+                peaks[s, 0] = left
+            if right > peaks[s, 1]:
+                peaks[s, 1] = right
+        y = master
+        if mix.master_chain is not None:
+            y = mix.master_chain.process(master, rate, PEDALBOARD_BLOCK, False)
+        np.multiply(y.T, mix.master_gain, out=out[:frames])
+
     def process(self, out: np.ndarray, frames: int) -> None:
         """Fill `out[:frames]` (float32, stereo, C-contiguous) with the next block."""
+        if frames <= MAX_FRAMES:
+            self._process(out, frames)
+            return
+        done = 0
+        while done < frames:  # offline renders may ask for long blocks
+            n = min(MAX_FRAMES, frames - done)
+            self._process(out[done:done + n], n)
+            done += n
+
+    def _process(self, out: np.ndarray, frames: int) -> None:
         if self.pending_instrument is not None:
             self._swap_instrument()
+        if self.pending_program is not None:
+            self._swap_program()
+        if self.pending_params is not None:
+            self._apply_params()
         self._drain_commands()
         self._note_anchor()
         if self.midi_sources or self.stamped_midi is not None:
             self._poll_midi()
-        inst = self.instrument
-        if inst is not None:
-            inst.render(out, frames)
-        else:
-            out[:frames].fill(0.0)
         t = self.transport
+        self._song_before(frames)
         t.advance(self.clock, frames)
         self._note_anchor()
+        self._render(frames)
+        self._mix(out, frames)
         if t.metronome_on and t.state != TransportState.STOPPED:
             self.metronome.render(out, frames, t.click_offsets, t.click_accents,
                                   t.click_count)

@@ -20,6 +20,7 @@ EVENT_CAPACITY = 8192
 RECORD_WIDTH = 6
 TIMING_CAPACITY = 1 << 16
 STATUS_FIELDS = 64
+STRIP_PEAK_SLOTS = 80  # song_data.MAX_STRIPS: 16 channel strips and 64 audio-track strips
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class Layout:
     status: int
     timings: int
     cc_consume: int
+    strip_peaks: int
     size: int
 
 
@@ -48,7 +50,8 @@ def _layout() -> Layout:
     status = take(STATUS_FIELDS * 8)
     timings = take(TIMING_CAPACITY * 4)
     cc_consume = take(16 * 128)
-    return Layout(commands, events, status, timings, cc_consume, offset)
+    strip_peaks = take(STRIP_PEAK_SLOTS * 2 * 4)
+    return Layout(commands, events, status, timings, cc_consume, strip_peaks, offset)
 
 
 LAYOUT = _layout()
@@ -69,6 +72,9 @@ class SharedBlock:
         self.timings = np.ndarray((TIMING_CAPACITY,), np.float32, buf, LAYOUT.timings)
         # 1 where a learned CC binding consumes the controller instead of the synth.
         self.cc_consume = np.ndarray((16, 128), np.uint8, buf, LAYOUT.cc_consume)
+        # Each mixer strip's decaying post-fader peak (left, right), written per block.
+        self.strip_peaks = np.ndarray((STRIP_PEAK_SLOTS, 2), np.float32, buf,
+                                      LAYOUT.strip_peaks)
 
     @property
     def name(self) -> str:
@@ -95,6 +101,7 @@ class SharedBlock:
             return  # already closed: stopping a client twice must be harmless
         # Drop the views before closing the mapping, or close() raises BufferError.
         del self.commands, self.events, self.status, self.timings, self.cc_consume
+        del self.strip_peaks
         # A view may still be alive somewhere; then the mapping goes with the process.
         with contextlib.suppress(BufferError):
             self._shm.close()

@@ -1,5 +1,11 @@
 """The built-in instrument: FluidSynth through pyfluidsynth's ctypes bindings.
 
+Each of the 16 MIDI channels renders into its own stereo buffer (`synth.audio-groups`
+16, `fluid_synth_process`), and so do its reverb and chorus (`synth.effects-groups`
+16, effects buffers aliased onto the channel's dry buffers as FluidSynth's docs
+describe), so that every channel is a mixer strip of its own. An effects group costs
+CPU even while silent, so only the groups of channels in use are switched on.
+
 Only the audio callback calls a live synth, so FluidSynth's own API mutex is turned
 off (`synth.threadsafe-api` 0): the callback never waits on a lock. A new SoundFont
 is loaded into a fresh synth off the audio thread and swapped in at a block boundary.
@@ -16,6 +22,7 @@ import numpy as np
 
 DRUM_CHANNEL = 9
 DRUM_BANK = 128
+CHANNELS = 16
 
 # Debian/Ubuntu (fluid-soundfont-gm, timgm6mb-soundfont), Fedora, Arch, Homebrew, Windows.
 _DEFAULT_SOUNDFONTS = (
@@ -104,7 +111,7 @@ class FluidSynthInstrument:
             "fluid_synth_all_sounds_off": [vp, ci],
             "fluid_synth_sfload": [vp, ctypes.c_char_p, ci],
             "fluid_synth_get_active_voice_count": [vp],
-            "fluid_synth_write_float": [vp, ci, vp, ci, ci, vp, ci, ci],
+            "fluid_synth_process": [vp, ci, ci, vp, ci, vp],
             "fluid_synth_reverb_on": [vp, ci, ci],
             "fluid_synth_chorus_on": [vp, ci, ci],
             "delete_fluid_synth": [vp],
@@ -114,6 +121,9 @@ class FluidSynthInstrument:
         settings = lib.new_fluid_settings()
         for key, value in (("synth.threadsafe-api", 0), ("synth.midi-channels", 16),
                            ("synth.polyphony", polyphony), ("synth.cpu-cores", 1),
+                           ("synth.audio-channels", CHANNELS),
+                           ("synth.audio-groups", CHANNELS),
+                           ("synth.effects-groups", CHANNELS),
                            ("synth.reverb.active", 1), ("synth.chorus.active", 1)):
             lib.fluid_settings_setint(settings, key.encode(), value)
         lib.fluid_settings_setnum(settings, b"synth.sample-rate", float(sample_rate))
@@ -135,7 +145,7 @@ class FluidSynthInstrument:
         self.pitch_bend = lib.fluid_synth_pitch_bend
         self.channel_pressure = lib.fluid_synth_channel_pressure
         self.key_pressure = lib.fluid_synth_key_pressure
-        self._write = lib.fluid_synth_write_float
+        self._process = lib.fluid_synth_process
         self._voices = lib.fluid_synth_get_active_voice_count
 
     def _load(self, path: Path) -> None:
@@ -159,10 +169,14 @@ class FluidSynthInstrument:
         ok = self._lib.fluid_synth_program_select(self._synth, channel, self.sfid, bank, program)
         return bool(ok == 0)
 
-    def set_effects(self, reverb: bool, chorus: bool) -> None:
-        """Switch the built-in reverb and chorus units (every effects group)."""
-        self._lib.fluid_synth_reverb_on(self._synth, -1, int(reverb))
-        self._lib.fluid_synth_chorus_on(self._synth, -1, int(chorus))
+    def set_effects(self, reverb: bool, chorus: bool,
+                    channels: np.ndarray | None = None) -> None:
+        """Switch the built-in reverb and chorus units: on for the channels marked in
+        `channels` (16 booleans; None: every channel), off elsewhere."""
+        for ch in range(CHANNELS):
+            used = channels is None or bool(channels[ch])
+            self._lib.fluid_synth_reverb_on(self._synth, ch, int(reverb and used))
+            self._lib.fluid_synth_chorus_on(self._synth, ch, int(chorus and used))
 
     def all_notes_off(self, channel: int) -> None:
         self._lib.fluid_synth_all_notes_off(self._synth, channel)
@@ -173,10 +187,11 @@ class FluidSynthInstrument:
     def active_voices(self) -> int:
         return int(self._voices(self._synth))
 
-    def render(self, out: np.ndarray, frames: int) -> None:
-        """Write `frames` interleaved stereo float32 frames straight into `out`."""
-        ptr = out.ctypes.data
-        self._write(self._synth, frames, ptr, 0, 2, ptr, 1, 2)
+    def process(self, frames: int, nfx: int, fx: ctypes.Array[ctypes.c_void_p], nout: int,
+                dry: ctypes.Array[ctypes.c_void_p]) -> None:
+        """Add `frames` frames of every channel into the planar buffers `dry` points to
+        (left and right of channel 0, then channel 1…) and their effects into `fx`."""
+        self._process(self._synth, frames, nfx, fx, nout, dry)
 
     def close(self) -> None:
         if self._synth:

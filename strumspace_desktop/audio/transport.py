@@ -16,6 +16,7 @@ from strumspace_desktop.audio.protocol import TransportState
 from strumspace_desktop.core.timing import samples_per_beat
 
 MAX_CLICKS_PER_BLOCK = 64
+MAX_JUMPS_PER_BLOCK = 16
 
 
 class Transport:
@@ -44,12 +45,25 @@ class Transport:
         self.click_accents = np.zeros(MAX_CLICKS_PER_BLOCK, np.int8)
         self.click_count = 0
         self.state_changed = False
+        # Song playback follows these: loop jumps inside the block (frame offset, the
+        # beat jumped to), the frame where a count-in hands over to playing (-1: none),
+        # and `relocated`, set by play and locate (the song jumps there; the graph clears it).
+        self.jump_offsets = np.zeros(MAX_JUMPS_PER_BLOCK, np.int64)
+        self.jump_beats = np.zeros(MAX_JUMPS_PER_BLOCK, np.float64)
+        self.jump_count = 0
+        self.play_offset = -1
+        self.relocated = False
         self._update_spb()
 
     # Derived values ------------------------------------------------------------------
     @property
     def samples_per_beat(self) -> float:
         return self._spb
+
+    @property
+    def count_in_target(self) -> float:
+        """The beat where the running (or last) count-in hands over to playing."""
+        return self._count_in_target
 
     def _update_spb(self) -> None:
         # The beat is the meter's unit: a quarter in 4/4, an eighth in 6/8.
@@ -84,6 +98,7 @@ class Transport:
         self._reanchor(clock, start - count_in)
         self._count_in_target = start
         self.state_changed = True
+        self.relocated = True
 
     def stop(self, clock: int) -> None:
         if self.state == TransportState.STOPPED:
@@ -103,6 +118,7 @@ class Transport:
             self.state = TransportState.PLAYING
             self._reanchor(clock, beat)
         self.state_changed = True
+        self.relocated = True
 
     def set_tempo(self, clock: int, bpm: float) -> None:
         bpm = min(300.0, max(20.0, bpm))
@@ -141,6 +157,8 @@ class Transport:
         """Work out this block's clicks, count-in end and loop jumps; clock is the
         engine sample clock of the block's first frame."""
         self.click_count = 0
+        self.jump_count = 0
+        self.play_offset = -1
         if self.state == TransportState.STOPPED:
             return
         end = clock + frames
@@ -162,8 +180,13 @@ class Transport:
                 if start_clock < end:
                     self.state = TransportState.PLAYING
                     self.state_changed = True
+                    self.play_offset = max(0, start_clock - clock)
             if jump_to < 0:
                 break
+            if self.jump_count < MAX_JUMPS_PER_BLOCK:
+                self.jump_offsets[self.jump_count] = seg_end - clock
+                self.jump_beats[self.jump_count] = jump_to
+                self.jump_count += 1
             self._reanchor(seg_end, jump_to)
             seg = seg_end
 
