@@ -80,9 +80,9 @@ CHILD = textwrap.dedent("""
     from strumspace_desktop.record.audio_writer import AudioTakeWriter
 
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a full file fails, it does not kill
+    ring = InputRing.create(2, 48000, capacity=1 << 16)  # shared memory counts too
     limit = int(sys.argv[2])
     resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-    ring = InputRing.create(2, 48000, capacity=1 << 16)
     writer = AudioTakeWriter(ring.reader(), Path(sys.argv[1]))
     t = np.arange(48000 * 2) / 48000
     tone = np.stack([np.sin(2 * np.pi * 440 * t), np.cos(2 * np.pi * 440 * t)], 1)
@@ -107,7 +107,7 @@ def test_disk_full_keeps_what_was_recorded_and_stops_cleanly(tmp_path: Path) -> 
     assert "disk is full" in result["error"]
     frames = result["frames"]
     assert frames == (limit - 44) // 8
-    audio, rate = sf.read(result["path"], dtype="float32", always_2d=True)
+    audio, _rate = sf.read(result["path"], dtype="float32", always_2d=True)
     assert audio.shape == (frames, 2)
     t = np.arange(frames) / 48000
     assert np.allclose(audio[:, 0], np.sin(2 * np.pi * 440 * t), atol=1e-6)
