@@ -992,7 +992,9 @@ class Document(MixingMixin):
         return notes
 
     def notes(self, clip_id: str) -> dict[str, Note]:
-        return {k: Note.decode(v) for k, v in self._notes_map(clip_id).items()}
+        # One JSON export from the Rust side: reading key by key costs about 2x more.
+        plain = json.loads(str(self._notes_map(clip_id)))
+        return {k: Note.decode(v) for k, v in plain.items()}
 
     def raw_notes(self, clip_id: str) -> list[list[int]]:
         """Encoded notes [pitch, start, length, velocity, channel] (fast path for the compiler).
