@@ -82,6 +82,19 @@ class TransportSettings:
     metronome_volume: float = 0.7  # 0.0 .. 1.0
 
 
+@dataclass
+class RecordingSettings:
+    # How late recorded audio arrives (output to input round trip), measured by the
+    # latency calibration (ui/latency_dialog.py); recorded audio is moved earlier by it.
+    latency_ms: float = 0.0
+    mode: str = "overdub"  # or "replace"
+    loop_takes: bool = True
+    input_quantize: int = 0  # note value (16 = sixteenths); 0: off
+
+
+MAX_LATENCY_MS = 1000.0
+
+
 class _Notes:
     """Collects what was fixed while reading, for the warning."""
 
@@ -243,11 +256,28 @@ def _transport_from(data: dict[str, Any], notes: _Notes) -> TransportSettings:
     )
 
 
+def _recording_from(data: dict[str, Any], notes: _Notes) -> RecordingSettings:
+    d = RecordingSettings()
+    w = "recording"
+    mode = data.get("mode", d.mode)
+    if mode not in ("overdub", "replace"):
+        notes.add(f"{w}.mode", mode, d.mode)
+        mode = d.mode
+    return RecordingSettings(
+        latency_ms=_read_float(data, "latency_ms", d.latency_ms, 0.0, MAX_LATENCY_MS, w, notes),
+        mode=mode,
+        loop_takes=_read_bool(data, "loop_takes", d.loop_takes, w, notes),
+        input_quantize=_read_int(data, "input_quantize", d.input_quantize,
+                                 _one_of((0, 1, 2, 4, 8, 16, 32, 64), 0), w, notes),
+    )
+
+
 _SECTIONS: dict[str, Callable[[dict[str, Any], _Notes], Any]] = {
     "audio": _audio_from,
     "midi": _midi_from,
     "instrument": _instrument_from,
     "transport": _transport_from,
+    "recording": _recording_from,
 }
 
 
@@ -257,6 +287,7 @@ class AppSettings:
     midi: MidiSettings = field(default_factory=MidiSettings)
     instrument: InstrumentSettings = field(default_factory=InstrumentSettings)
     transport: TransportSettings = field(default_factory=TransportSettings)
+    recording: RecordingSettings = field(default_factory=RecordingSettings)
 
     def to_dict(self) -> dict[str, Any]:
         return {"version": SCHEMA_VERSION, **asdict(self)}
