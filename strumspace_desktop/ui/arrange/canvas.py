@@ -290,6 +290,7 @@ class ArrangeCanvas(QWidget):
             if r.intersects(rect):
                 self._paint_clip(p, cv, lane, r, rect)
         self._paint_chords(p, rect)
+        self._paint_lane_names(p, rect)
         self._paint_drag(p)
         if rect.top() < HEADER_HEIGHT:
             p.save()
@@ -310,12 +311,24 @@ class ArrangeCanvas(QWidget):
                        QColor(theme.BORDER))
             if rect.left() < 3:
                 p.fillRect(0, top, 3, ROW_HEIGHT, self.lane_colour(lane))
-            if not lane.has_row and rect.left() < 200:
-                # No row in the track list names this lane: name it here.
-                p.setPen(QColor(theme.DIM_TEXT))
-                p.drawText(QRectF(8, top + ROW_HEIGHT - 16, 190, 14),
-                           int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
-                           f"{lane.track.name} ({lane.track.kind})")
+
+    def _paint_lane_names(self, p: QPainter, rect: QRectF) -> None:
+        """Lanes without a row in the track list (audio, chord) are named here, in a
+        tag at the lane's bottom right, above its clips."""
+        metrics = p.fontMetrics()
+        for lane in self.model.lanes:
+            if lane.has_row:
+                continue
+            text = f"{lane.track.name} · {lane.track.kind}"
+            w = metrics.horizontalAdvance(text) + 10
+            tag = QRectF(self.width() - w - 4, lane_top(lane.index) + ROW_HEIGHT - 17, w, 15)
+            if not tag.intersects(rect):
+                continue
+            back = QColor(theme.PANEL)
+            back.setAlpha(220)
+            p.fillRect(tag, back)
+            p.setPen(QColor(theme.DIM_TEXT))
+            p.drawText(tag, int(Qt.AlignmentFlag.AlignCenter), text)
 
     def _paint_clip(self, p: QPainter, cv: ClipView, lane: Lane, r: QRectF,
                     exposed: QRectF) -> None:
