@@ -38,6 +38,7 @@ class EngineAdapter(QObject):
     instrument_error = Signal(str)
     midi_error = Signal(str)
     engine_died = Signal(str)
+    events_polled = Signal(list)  # the raw event records of one poll (the recorder's)
 
     def __init__(self, client: EngineClient | None = None, parent: QObject | None = None,
                  interval_ms: int = POLL_INTERVAL_MS) -> None:
@@ -102,8 +103,11 @@ class EngineAdapter(QObject):
         if not client.alive:
             self._last_status = None  # the shared status is stale until a new engine runs
             return
-        for record in client.poll_events():
+        records = client.poll_events()
+        for record in records:
             self._event(record)
+        if records:
+            self.events_polled.emit(records)
         status = client.status()
         self._last_status = status
         if status.xruns != self._last_xruns:
