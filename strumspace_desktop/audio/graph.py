@@ -117,6 +117,7 @@ class EngineGraph:
         self._ptr_offset = 0
         self._rendered = 0
         self.stem_out: np.ndarray | None = None  # offline stems: each strip post-fader
+        self.plugin_failures = 0  # chains dropped because a plugin raised while processing
         self.peaks = np.zeros(2, np.float64)
         self._abs = np.zeros(4096 * 2, np.float32)
         st = block.status
@@ -542,7 +543,11 @@ class EngineGraph:
             x = sb[s, :, :frames]
             chain = chains[s]
             if chain is not None:
-                x = chain.process(x, rate, PEDALBOARD_BLOCK, False)
+                try:
+                    x = chain.process(x, rate, PEDALBOARD_BLOCK, False)
+                except Exception:  # a plugin that fails is left out, never the engine
+                    chains[s] = None
+                    self.plugin_failures += 1
             elif not x.any():
                 if stems is not None:
                     stems[s, :, :frames].fill(0.0)
@@ -560,7 +565,11 @@ class EngineGraph:
                 peaks[s, 1] = right
         y = master
         if mix.master_chain is not None:
-            y = mix.master_chain.process(master, rate, PEDALBOARD_BLOCK, False)
+            try:
+                y = mix.master_chain.process(master, rate, PEDALBOARD_BLOCK, False)
+            except Exception:
+                mix.master_chain = None
+                self.plugin_failures += 1
         np.multiply(y.T, mix.master_gain, out=out[:frames])
 
     def process(self, out: np.ndarray, frames: int) -> None:

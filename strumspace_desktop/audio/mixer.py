@@ -179,6 +179,13 @@ class PluginFactory:
         for name, value in spec.params.items():
             with contextlib.suppress(AttributeError, TypeError, ValueError, RuntimeError):
                 setattr(plugin, name, float(value))
+        try:
+            # Strips are stereo: a plugin that cannot take two channels would raise in
+            # the audio callback, so it is tried here, once, on silence.
+            plugin.process(np.zeros((2, 64), np.float32), 48000.0, 64, True)
+        except Exception as exc:
+            raise EffectError(f"The plugin {path.name} cannot process stereo audio ({exc}); "
+                              "it was skipped.") from exc
         return plugin
 
     @staticmethod
@@ -224,7 +231,7 @@ class MixBuilder:
     def __init__(self, factory: PluginFactory | None = None) -> None:
         self.factory = factory or PluginFactory()
         self._built: dict[str, _Built] = {}  # effect id -> its plugins
-        self._limiter: Any = None
+        self._limiter: list[Any] | None = None
         self.messages: list[str] = []
         self._failed: set[tuple[str, str]] = set()  # (effect id, plugin) already reported
 
@@ -250,12 +257,18 @@ class MixBuilder:
             chains[strip.strip] = pedalboard.Pedalboard(plugins) if plugins else None
         master = self._chain(mix.master_effects, updates, seen)
         if mix.limiter:
+            # A safety limiter that leaves everything below its threshold bit for bit
+            # untouched: pedalboard's Limiter (JUCE's) compresses from -10 dB and adds
+            # make-up gain, which changes the mix's loudness.
             if self._limiter is None:
-                self._limiter = pedalboard.Limiter()
-            lim = self._limiter
-            if lim.threshold_db != mix.limiter_threshold_db:
-                updates.append((lim, "threshold_db", float(mix.limiter_threshold_db)))
-            master.append(lim)
+                self._limiter = [pedalboard.Compressor(ratio=20.0, attack_ms=1.0,
+                                                       release_ms=100.0),
+                                 pedalboard.Clipping()]
+            threshold = float(mix.limiter_threshold_db)
+            for stage in self._limiter:
+                if stage.threshold_db != threshold:
+                    updates.append((stage, "threshold_db", threshold))
+            master.extend(self._limiter)
         for gone in set(self._built) - seen:
             del self._built[gone]
         runtime = MixRuntime(gains, chains, pedalboard.Pedalboard(master) if master else None,

@@ -65,6 +65,7 @@ class RenderOptions:
     end_tick: int | None = None  # None: the end of the last note or region, plus the tail
     tail_seconds: float = 2.0  # reverb and release after the end
     soundfont: Path | None = None  # None: the application's default SoundFont
+    synth_effects: bool = True  # FluidSynth's own reverb and chorus, as in playback
 
     def check(self) -> None:
         if self.format not in FORMATS:
@@ -135,6 +136,7 @@ class _Renderer:
             end = self.song.end_sample + round(options.tail_seconds * rate)
         self.total = max(0, end - self.start)
         cmds = self.block.commands
+        cmds.push(Cmd.SYNTH_EFFECTS, float(options.synth_effects), float(options.synth_effects))
         cmds.push(Cmd.TEMPO, tempo.changes[0].bpm)
         cmds.push(Cmd.METER, num, den)
         cmds.push(Cmd.LOOP, 0.0, 0.0, 1.0)

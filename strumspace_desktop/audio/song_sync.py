@@ -20,7 +20,13 @@ from typing import Any
 import numpy as np
 
 from strumspace_desktop.audio.client import EngineClient, EngineError
-from strumspace_desktop.audio.song_data import MixState, mix_state, song_update, strips_of
+from strumspace_desktop.audio.song_data import (
+    MixState,
+    SongUpdate,
+    mix_state,
+    song_update,
+    strips_of,
+)
 from strumspace_desktop.core.document import Change, Document
 from strumspace_desktop.core.document.compile import CompiledSong, CompiledTrack, PlaybackCompiler
 
@@ -152,6 +158,7 @@ class SongSync:
             song = self._compiler.update()
         self._song = song
         sent = False
+        update: SongUpdate | None
         if self._full:
             update = song_update(song, self._audio_path)
             changed = list(song.tracks)
