@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from strumspace_desktop.core.tracks import Change, Track, TrackList
 from strumspace_desktop.ui import theme
+from strumspace_desktop.ui.record_controller import arm_state
 
 ROW_HEIGHT = 56
 HEADER_HEIGHT = 28
@@ -81,6 +82,11 @@ class TrackRow(QFrame):
         self.channel_label.setFixedSize(40, 16)
         self.mute_button = self._toggle("MuteButton", "M", "Mute")
         self.solo_button = self._toggle("SoloButton", "S", "Solo")
+        self.arm_button = self._toggle("ArmButton", "●", "Record arm: record + play records here")
+        arms = arm_state()
+        self.arm_button.setChecked(self.track_id in arms.armed)
+        self.arm_button.toggled.connect(lambda on: arms.set_armed(self.track_id, on))
+        arms.changed.connect(self._arm_changed)
         self.volume_slider = QSlider(Qt.Orientation.Horizontal)
         self.volume_slider.setRange(0, 100)
         self.volume_slider.setFixedWidth(76)
@@ -106,10 +112,15 @@ class TrackRow(QFrame):
         row.setSpacing(6)
         row.addLayout(text, 1)
         row.addSpacing(4)
+        row.addWidget(self.arm_button)
         row.addWidget(self.mute_button)
         row.addWidget(self.solo_button)
         row.addWidget(self.volume_slider)
         self.show_track(track, selected=False)
+
+    def _arm_changed(self, track_id: str, on: bool) -> None:
+        if track_id == self.track_id and self.arm_button.isChecked() != on:
+            self.arm_button.setChecked(on)
 
     def _toggle(self, name: str, text: str, tip: str) -> QToolButton:
         b = QToolButton()

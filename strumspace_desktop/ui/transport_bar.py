@@ -44,6 +44,7 @@ from strumspace_desktop.core.timing import PPQ, TimeSignatureMap, format_bbt, fo
 from strumspace_desktop.ui import theme
 from strumspace_desktop.ui.adapter import EngineAdapter
 from strumspace_desktop.ui.icons import icon
+from strumspace_desktop.ui.record_controller import RecordController
 
 LOOP_BARS = 4  # the loop covers the first bars until the arrangement can set a range
 DEFAULT_MASTER = 0.8  # the engine's own default
@@ -94,6 +95,13 @@ class TransportBar(QWidget):
         self.play_button.clicked.connect(self._play_clicked)
         self.stop_button.clicked.connect(self.adapter.stop_transport)
         self.record_button.toggled.connect(self._record_toggled)
+        # Record + play records the armed tracks (ui/record_controller.py); its options
+        # are in the record button's context menu.
+        self.recorder = RecordController(adapter, parent=self)
+        self.record_button.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.record_button.customContextMenuRequested.connect(
+            lambda pos: self.recorder.options_menu(self).exec(
+                self.record_button.mapToGlobal(pos)))
         self.loop_button.toggled.connect(self._loop_toggled)
 
         # Position display.
@@ -248,6 +256,7 @@ class TransportBar(QWidget):
     # a status read before the command was applied undo a quick second press.
     def _record_toggled(self, armed: bool) -> None:
         self.adapter.set_record_arm(armed)
+        self.recorder.set_recording(armed)
 
     def _loop_toggled(self, on: bool) -> None:
         self._send_loop()
@@ -294,6 +303,7 @@ class TransportBar(QWidget):
         """Follow `document`: show its tempo, meter and loop now and after each change."""
         self._unsubscribe()
         self._document = document
+        self.recorder.document = document
         self._unsubscribe = document.subscribe(self._document_changed)
         read_only = document.read_only
         for w in (self.tempo_spin, self.numerator_spin, self.denominator_combo):
