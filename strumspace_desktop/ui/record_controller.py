@@ -79,6 +79,7 @@ class RecordController(QObject):
         self._stopped = True
         adapter.events_polled.connect(self._events)
         adapter.stream_lost.connect(self._stream_lost)
+        adapter.status_changed.connect(self._status)
 
     @property
     def recording(self) -> bool:
@@ -166,6 +167,12 @@ class RecordController(QObject):
         status = self.adapter.last_status
         if self.session is not None and status is not None:
             self.session.punch_out_passed(status.clock)
+
+    def _status(self, status: object) -> None:
+        """Time goes on between events: a punch-out passed closes the pass."""
+        clock = getattr(status, "clock", None)
+        if self.session is not None and clock is not None:
+            self.session.punch_out_passed(clock)
 
     def _stream_lost(self, _message: str) -> None:
         """The device vanished: end the take with what was captured."""
