@@ -1,0 +1,49 @@
+"""The two token streams both the n-gram yardstick and the transformer are scored on.
+
+NLL per event, defined once here so that no tokenization can move it:
+
+    sum over held-out pieces of  -ln P(token | tokens before it), for every token
+    after the header (BOS, Key, TimeSig: the given conditioning) up to and including
+    EOS  /  sum over the same pieces of their events
+
+An event is a note for melodies and a chord change for progressions (Chord_N gaps
+are scored tokens but not events). Both streams carry the same information whatever
+the vocabulary: pitch, onset, duration and velocity of every note (or root, quality
+and onset of every chord), bar lines and meter changes, and the end of the piece.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.generation import tokens
+from models.generation.piece import Piece
+
+
+@dataclass
+class Stream:
+    name: str  # "melody" or "chords"
+    sequences: list[np.ndarray]
+    events: list[int]
+
+
+def melody_stream(pieces: list[Piece], transpose: int = 0) -> Stream:
+    """Melodies alone: no chord tokens (folk chords are guessed from the melody)."""
+    seqs, events = [], []
+    for p in pieces:
+        q = p.transposed(transpose) if transpose else p
+        seqs.append(tokens.encode(q, notes=True, chords=False))
+        events.append(len(q.notes))
+    return Stream("melody", seqs, events)
+
+
+def chord_stream(pieces: list[Piece], transpose: int = 0) -> Stream:
+    """Chord progressions alone, with their rhythm (Bar, Position, Chord)."""
+    seqs, events = [], []
+    for p in pieces:
+        q = p.transposed(transpose) if transpose else p
+        seqs.append(tokens.encode(q, notes=False, chords=True))
+        events.append(len(q.chords))
+    return Stream("chords", seqs, events)
