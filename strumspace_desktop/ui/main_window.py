@@ -46,6 +46,7 @@ from strumspace_desktop.ui.export_dialog import ExportDialog
 from strumspace_desktop.ui.import_actions import ImportActions
 from strumspace_desktop.ui.instrument_dialog import InstrumentDialog
 from strumspace_desktop.ui.midi_learn import MidiLearn
+from strumspace_desktop.ui.mixer import MixerDock
 from strumspace_desktop.ui.notice_area import NoticeArea
 from strumspace_desktop.ui.piano_keyboard import PianoKeyboard, note_name
 from strumspace_desktop.ui.piano_roll import PianoRoll
@@ -172,6 +173,11 @@ class MainWindow(QMainWindow):
         self.piano_roll_dock.setWidget(self.piano_roll)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.piano_roll_dock)
         self.piano_roll_dock.hide()
+        # The mixer (View > Mixer, F3) docks there too, as a tab beside the piano roll.
+        self.mixer_dock = MixerDock(self.adapter, self)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.mixer_dock)
+        self.tabifyDockWidget(self.piano_roll_dock, self.mixer_dock)
+        self.mixer_dock.hide()
         # Keys go to the window unless a text field is being edited.
         central.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setFocusProxy(central)
@@ -213,6 +219,7 @@ class MainWindow(QMainWindow):
         self.undo_action = self._action("&Edit", "&Undo", p.undo, "Ctrl+Z")
         self.redo_action = self._action("&Edit", "&Redo", p.redo, "Ctrl+Shift+Z")
         self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.mixer_action = self._action("&View", "&Mixer", self.mixer_dock.toggle, "F3")
         self.play_action = self._action("&Transport", "Play/Stop", self.transport.toggle_play,
                                         "Space")
         self._action("&Transport", "Return to Start", self._return_to_start, "Home")
@@ -268,6 +275,7 @@ class MainWindow(QMainWindow):
         self.projects.project_replaced.connect(
             lambda: self.piano_roll.set_document(self.projects.document))
         self.arrange.bind_projects(self.projects)  # its document, and audio drops' project
+        self.mixer_dock.bind_projects(self.projects)
         open_requested = getattr(self.arrange, "open_clip_requested", None)
         if open_requested is not None:  # the arrangement's double-click on a MIDI clip
             open_requested.connect(self.open_clip_in_piano_roll)
