@@ -306,7 +306,7 @@ class EngineHost:
             self.midi.close()
             self.midi = None
         try:
-            if is_jack(api):
+            if is_jack(api) and not os.environ.get("STRUMSPACE_JACK_MIDI_RTMIDI"):
                 # JACK MIDI with exact frames; rtmidi stays for the other APIs.
                 from strumspace_desktop.midi.jack_input import JackMidiInputs
 
