@@ -242,8 +242,9 @@ class MixBuilder:
         self.messages = []
         updates: list[tuple[Any, str, float]] = []
         seen: set[str] = set()
+        # A channel without a track is silent, as a removed track's must be (until a
+        # mix is sent at all, MixRuntime.unity lets every channel through).
         gains = np.zeros((MAX_STRIPS, 2, 1), np.float32)
-        gains[:16] = 1.0  # channels without a track (live playing) pass at unity
         chains: list[Any] = [None] * MAX_STRIPS
         for strip in mix.strips:
             if not 0 <= strip.strip < MAX_STRIPS:

@@ -130,8 +130,7 @@ class SongSync:
         self._due = None
         try:
             return self.flush()
-        except EngineError as exc:
-            self.messages.append(str(exc))
+        except EngineError:
             self.resend_all()  # try again, whole, at a later poll
             self._due = self._clock() + max(0.5, self.debounce_s)
             return False

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from strumspace_desktop.audio.client import EngineClient, EngineError
+from strumspace_desktop.audio.song_sync import SongSync
 from strumspace_desktop.core.gm import Instrument
 from strumspace_desktop.core.settings import AppSettings
 from strumspace_desktop.core.tracks import (
@@ -114,6 +115,8 @@ class MainWindow(QMainWindow):
             self, self.tracks, self.transport, self.notices, settings.transport,
             default_tracks=DEFAULT_TRACKS if default_tracks else (),
             config_dir=config_dir, clock=clock, ask_unsaved=ask_unsaved)
+        # The engine plays the project's song: its changes are sent at each adapter poll.
+        self.song_sync = SongSync(self.projects.project, adapter.client)
 
         self._build_layout()
         self._build_actions()
@@ -271,6 +274,9 @@ class MainWindow(QMainWindow):
         self.tracks.subscribe(self._tracks_changed)
         self._tracks_changed(Change.SELECTED, self.tracks.selected)  # the start-up selection
         self.projects.state_changed.connect(self._project_state)
+        self.projects.project_replaced.connect(
+            lambda: self.song_sync.set_project(self.projects.project))
+        a.status_changed.connect(lambda _status: self._sync_song())
         self.piano_roll.set_document(self.projects.document)
         self.projects.project_replaced.connect(
             lambda: self.piano_roll.set_document(self.projects.document))
@@ -331,6 +337,13 @@ class MainWindow(QMainWindow):
         self.transport.push_to_engine()
         self.track_sync.resend_all()
         self.midi_learn.apply_consumed()
+        self.song_sync.attach(self.adapter.client)
+
+    def _sync_song(self) -> None:
+        self.song_sync.poll()
+        for message in self.song_sync.messages:
+            self.notices.show_notice("song", message, "warning")
+        self.song_sync.messages.clear()
 
     def open_audio(self) -> bool:
         self.status.showMessage("Opening the audio device…")
