@@ -1,0 +1,119 @@
+"""Offline mixdown and stems: files, ranges, progress, cancel and clear errors."""
+
+from __future__ import annotations
+
+import threading
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from song_support import PPQ, SongGraph, two_track_song
+
+from strumspace_desktop.audio.offline_render import (
+    RenderCancelled,
+    RenderError,
+    RenderOptions,
+    render_mixdown,
+    render_stems,
+)
+from strumspace_desktop.audio.protocol import Cmd
+
+
+def test_mixdown_file_range_and_progress(tmp_path: Path) -> None:
+    doc, _, _ = two_track_song()
+    seen: list[float] = []
+    path = render_mixdown(doc, tmp_path / "mix.flac",
+                          RenderOptions(44100, "flac", "PCM_16", tail_seconds=1.0),
+                          progress=seen.append)
+    info = sf.info(str(path))
+    assert (info.samplerate, info.channels, info.subtype, info.format) == (
+        44100, 2, "PCM_16", "FLAC")
+    # Eight beats at 120 bpm end at 4 s; the last note ends a little before, then 1 s.
+    assert 4.0 < info.duration < 5.5
+    assert seen == sorted(seen) and seen[-1] == 1.0
+    part = render_mixdown(doc, tmp_path / "part.wav",
+                          RenderOptions(start_tick=PPQ * 2, end_tick=PPQ * 4))
+    assert sf.info(str(part)).frames == 48000  # two beats at 120 bpm
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_stems_are_one_file_per_strip_and_sum_to_the_mix(tmp_path: Path) -> None:
+    doc, _, bass = two_track_song()
+    doc.set_master(limiter=False)
+    options = RenderOptions(subtype="FLOAT", tail_seconds=0.5)
+    stems = render_stems(doc, tmp_path, options)
+    assert [p.name for p in stems] == ["01 Piano.wav", "02 Bass.wav"]
+    mix = render_mixdown(doc, tmp_path / "mix.wav", options)
+    total = sum(sf.read(str(p), dtype="float32")[0] for p in stems)
+    assert np.allclose(total, sf.read(str(mix), dtype="float32")[0], atol=1e-5)
+    doc.set_mixer(bass, mute=True)  # a muted strip is still a (silent) stem
+    stems = render_stems(doc, tmp_path, options)
+    assert np.abs(sf.read(str(stems[1]))[0]).max() == 0.0
+
+
+def test_cancel_and_errors_leave_nothing_behind(tmp_path: Path) -> None:
+    doc, _, _ = two_track_song()
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(RenderCancelled):
+        render_mixdown(doc, tmp_path / "mix.wav", cancel=cancel)
+    with pytest.raises(RenderCancelled):
+        render_stems(doc, tmp_path, cancel=cancel)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(RenderError, match="does not exist"):
+        render_mixdown(doc, tmp_path / "no" / "mix.wav")
+    with pytest.raises(RenderError, match="FLAC cannot store"):
+        render_mixdown(doc, tmp_path / "mix.flac", RenderOptions(format="flac",
+                                                                   subtype="FLOAT"))
+    with pytest.raises(RenderError, match="is a folder"):
+        render_mixdown(doc, tmp_path)
+
+
+def test_a_failing_write_is_reported_and_cleans_up(tmp_path: Path) -> None:
+    """Writes start failing mid-render (a file size limit set from the progress
+    callback, as a disk that fills up would): a clear error, no file left behind."""
+    import resource
+    import signal
+
+    doc, _, _ = two_track_song()
+    old = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+    def fill_up(_fraction: float) -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (65536, old[1]))
+
+    try:
+        with pytest.raises(RenderError, match=r"mix\.wav could not be written|disk is full"):
+            render_mixdown(doc, tmp_path / "mix.wav", RenderOptions(subtype="FLOAT"),
+                           progress=fill_up)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, old)
+        signal.signal(signal.SIGXFSZ, handler)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_song_playback_does_not_grow_memory(soundfont: Path) -> None:
+    doc, _, _ = two_track_song()
+    g = SongGraph(doc, soundfont)
+    try:
+        g.command(Cmd.LOOP, 1.0, 0.0, 8.0)
+        g.command(Cmd.PLAY)
+        out = np.zeros((256, 2), np.float32)
+        for _ in range(2000):
+            g.graph.process(out, 256)
+        ours = str(Path(__file__).parents[2] / "strumspace_desktop")
+        tracemalloc.start(5)
+        try:
+            filt = [tracemalloc.Filter(True, ours + "/*")]
+            before = tracemalloc.take_snapshot().filter_traces(filt)
+            for _ in range(5000):  # many loop passes, notes on and off
+                g.graph.process(out, 256)
+            after = tracemalloc.take_snapshot().filter_traces(filt)
+        finally:
+            tracemalloc.stop()
+        growth = [s for s in after.compare_to(before, "lineno") if s.size_diff > 0]
+        assert sum(s.size_diff for s in growth) < 2048, [str(s) for s in growth[:5]]
+    finally:
+        g.close()
