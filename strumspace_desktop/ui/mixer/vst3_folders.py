@@ -49,13 +49,18 @@ def vst3_folders(environ: Mapping[str, str] | None = None, home: Path | None = N
     return unique
 
 
+def is_bundle_name(name: str) -> bool:
+    """`Name.vst3`; the folder `~/.vst3` itself is no bundle."""
+    return name.lower().endswith(SUFFIX) and len(name) > len(SUFFIX)
+
+
 def _scan(folder: Path, depth: int, found: dict[Path, Vst3Plugin]) -> None:
     try:
         entries = sorted(folder.iterdir())
     except OSError:
         return  # missing or unreadable: nothing there for us
     for entry in entries:
-        if entry.name.lower().endswith(SUFFIX):
+        if is_bundle_name(entry.name):
             try:
                 key = entry.resolve()
             except OSError:
@@ -83,6 +88,6 @@ def bundle_of(path: Path) -> Path | None:
     """The `.vst3` bundle a chosen path is or lies in (a file dialog lets one pick the
     binary inside a bundle folder); None when it is not part of a VST3 plugin."""
     for candidate in (path, *path.parents):
-        if candidate.name.lower().endswith(SUFFIX):
+        if is_bundle_name(candidate.name):
             return candidate
     return None
