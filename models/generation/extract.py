@@ -190,7 +190,7 @@ def parse_file(source: Source, path: Path, rel: str) -> tuple[list[RawPiece], li
     if source.kind == "analysis":
         text = path.read_text(encoding="utf-8", errors="replace")
         bwv = re.search(r"^BWV:\s*([\d.]+)", text, re.MULTILINE)
-        group = f"bwv{bwv.group(1).split('.')[0]}" if bwv else ""
+        group = f"bwv{bwv.group(1).rstrip('.')}" if bwv else ""  # the chorale's file stem
         title = (parsed.metadata.title if parsed.metadata else "") or path.stem
         try:
             pieces.append(RawPiece(analysis_to_piece(parsed, source, rel, title, group),
@@ -209,6 +209,6 @@ def parse_file(source: Source, path: Path, rel: str) -> tuple[list[RawPiece], li
             errors.append(f"{piece_id}: {type(exc).__name__}: {exc}")
             continue
         if source.name == "bach_chorales":
-            raw.piece.link = path.stem.split(".")[0]  # bwv269.mxl, bwv1.6 -> bwv269, bwv1
+            raw.piece.link = path.stem  # bwv269, bwv153.1: what an analysis names
         pieces.append(raw)
     return pieces, errors

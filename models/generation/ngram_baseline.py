@@ -66,8 +66,8 @@ def run(dataset: dataset_cache.Dataset) -> dict[str, object]:
     }
     for name, make, select in (("melody", melody_stream, dataset.melodies),
                                ("chords", chord_stream, dataset.chord_pieces)):
-        streams = [make(select(split)) for split in ("train", "valid", "test")]
-        out[name] = evaluate_stream(*streams)
+        train, valid, test = (make(select(split)) for split in ("train", "valid", "test"))
+        out[name] = evaluate_stream(train, valid, test)
         print(name, json.dumps(out[name]["best"]), flush=True)  # type: ignore[index]
     return out
 

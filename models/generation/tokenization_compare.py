@@ -36,8 +36,8 @@ def miditok_notes(tokenizer: Any, piece: Piece) -> tuple[np.ndarray, int]:
     """(onset, duration, pitch) after a MidiTok encode/decode, and its token count."""
     from symusic import Note, Score, TimeSignature, Track
 
-    score = Score(TPQ)
-    track = Track()
+    score: Any = Score(TPQ)  # symusic's stubs do not list the attributes used here
+    track: Any = Track()
     for onset, dur, pitch, vel in piece.notes.tolist():
         track.notes.append(Note(onset, dur, pitch, vel))
     score.tracks.append(track)
