@@ -15,6 +15,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from models.generation import dataset_cache, tokens
 from models.generation.ngram import KneserNeyLM, nll_per_event
@@ -25,8 +26,10 @@ DEFAULT_OUT = Path(__file__).with_name("ngram_baseline.json")
 
 
 def evaluate_stream(train: Stream, valid: Stream, test: Stream,
-                    orders: tuple[int, ...] = ORDERS) -> dict[str, object]:
-    """Fit once at the highest order; score every order on valid and test."""
+                    orders: tuple[int, ...] = ORDERS,
+                    test_parts: dict[str, Stream] | None = None) -> dict[str, Any]:
+    """Fit once at the highest order; score every order on valid and test (and the
+    best order on each of `test_parts`, e.g. the test pieces of one source)."""
     t0 = time.process_time()
     lm = KneserNeyLM(max(orders), len(tokens.VOCAB)).fit(train.sequences)
     fit_s = time.process_time() - t0
@@ -53,12 +56,17 @@ def evaluate_stream(train: Stream, valid: Stream, test: Stream,
                  "test_nll_per_token": round(per_order[best]["test_nll_per_event"]
                                              * sum(test.events) / max(1, scored_tokens(test)),
                                              4)},
+        "test_by_source_at_best_order": {
+            name: {"pieces": len(part.sequences), "events": sum(part.events),
+                   "test_nll_per_event": round(nll_per_event(
+                       lm, part.sequences, part.events, tokens.HEADER_LENGTH, best), 4)}
+            for name, part in (test_parts or {}).items() if part.sequences},
         "fit_cpu_s": round(fit_s, 1),
     }
 
 
-def run(dataset: dataset_cache.Dataset) -> dict[str, object]:
-    out: dict[str, object] = {
+def run(dataset: dataset_cache.Dataset) -> dict[str, Any]:
+    out: dict[str, Any] = {
         "definition": "nats per event: -ln P summed over every token after the header "
                       "(BOS Key TimeSig) through EOS, over all held-out pieces, divided by "
                       "their notes (melody) or chord changes (chords); see streams.py",
@@ -66,9 +74,18 @@ def run(dataset: dataset_cache.Dataset) -> dict[str, object]:
     }
     for name, make, select in (("melody", melody_stream, dataset.melodies),
                                ("chords", chord_stream, dataset.chord_pieces)):
-        train, valid, test = (make(select(split)) for split in ("train", "valid", "test"))
-        out[name] = evaluate_stream(train, valid, test)
-        print(name, json.dumps(out[name]["best"]), flush=True)  # type: ignore[index]
+        variants: dict[str, dict[str, Any]] = {}
+        for variant, rel in (("absolute", False), ("key_relative", True)):
+            train, valid, test = (make(select(split), rel) for split in
+                                  ("train", "valid", "test"))
+            test_pieces = select("test")
+            parts = {src: make([p for p in test_pieces if p.source == src], rel)
+                     for src in sorted({p.source for p in test_pieces})}
+            variants[variant] = evaluate_stream(train, valid, test, test_parts=parts)
+            print(name, variant, json.dumps(variants[variant]["best"]), flush=True)
+        chosen = min(variants, key=lambda v: variants[v]["best"]["valid_nll_per_event"])
+        out[name] = {"best": {"variant": chosen, **variants[chosen]["best"]},
+                     "variants": variants}
     return out
 
 
@@ -85,8 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     result = run(dataset)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
-    print(json.dumps({k: v["best"] for k, v in result.items()  # type: ignore[index]
-                      if k in ("melody", "chords")}))
+    print(json.dumps({k: result[k]["best"] for k in ("melody", "chords")}))
     return 0
 
 

@@ -29,21 +29,36 @@ class Stream:
     events: list[int]
 
 
-def melody_stream(pieces: list[Piece], transpose: int = 0) -> Stream:
+def to_c(piece: Piece) -> Piece:
+    """The piece moved to tonic C (C major or C minor), by at most a fifth up or
+    down (an octave further if that leaves the pitch range). Given the Key token this
+    is one-to-one, so a model of key-relative sequences is still a model of the
+    original piece: its NLL counts the same way."""
+    tonic = int(piece.keys[0, 1]) if len(piece.keys) else 0
+    shift = (-tonic + 5) % 12 - 5  # -5..6
+    for s in (shift, shift - 12, shift + 12):
+        q = piece.transposed(s)
+        if not len(q.notes) or (q.notes[:, 2].min() >= tokens.PITCH_RANGE[0]
+                                and q.notes[:, 2].max() <= tokens.PITCH_RANGE[1]):
+            return q
+    return piece
+
+
+def melody_stream(pieces: list[Piece], key_relative: bool = False) -> Stream:
     """Melodies alone: no chord tokens (folk chords are guessed from the melody)."""
     seqs, events = [], []
     for p in pieces:
-        q = p.transposed(transpose) if transpose else p
+        q = to_c(p) if key_relative else p
         seqs.append(tokens.encode(q, notes=True, chords=False))
         events.append(len(q.notes))
     return Stream("melody", seqs, events)
 
 
-def chord_stream(pieces: list[Piece], transpose: int = 0) -> Stream:
+def chord_stream(pieces: list[Piece], key_relative: bool = False) -> Stream:
     """Chord progressions alone, with their rhythm (Bar, Position, Chord)."""
     seqs, events = [], []
     for p in pieces:
-        q = p.transposed(transpose) if transpose else p
+        q = to_c(p) if key_relative else p
         seqs.append(tokens.encode(q, notes=False, chords=True))
         events.append(len(q.chords))
     return Stream("chords", seqs, events)

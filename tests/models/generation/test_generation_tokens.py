@@ -104,3 +104,21 @@ def test_decode_skips_tokens_out_of_place() -> None:
            ids["Position_0"], ids["Pitch_64"], ids["Duration_12"], 99999, ids["EOS"]]
     piece = tokens.decode(seq)
     assert piece.notes.tolist() == [[0, 12, 64, 80]]
+
+
+def test_key_relative_streams_move_every_piece_to_c() -> None:
+    from models.generation.streams import chord_stream, melody_stream, to_c
+
+    pieces = [raw.piece for src in ("oneills1850", "bach_chorales") for raw in parsed(src)]
+    for p in pieces:
+        tokens.normalize(p)
+    for p in pieces:
+        c = to_c(p)
+        assert c.keys[0, 1] == 0 and c.keys[0, 2] == p.keys[0, 2]
+        shift = int(c.notes[0, 2] - p.notes[0, 2])
+        assert abs(shift) <= 6 and (c.notes[:, 2] - p.notes[:, 2] == shift).all()
+    rel, plain = melody_stream(pieces, key_relative=True), melody_stream(pieces)
+    assert rel.events == plain.events == [len(p.notes) for p in pieces]
+    assert [len(s) for s in rel.sequences] == [len(s) for s in plain.sequences]
+    chords = chord_stream(pieces, key_relative=True)
+    assert chords.events == [len(p.chords) for p in pieces]
