@@ -64,6 +64,15 @@ class EffectList(QListWidget):
         self.setFixedHeight(LIST_HEIGHT)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        # Letters typed while the mixer was last clicked still play the computer-keyboard
+        # piano (a focused list would take them for its type-ahead search).
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        # The on/off box must read as a box when off too (the dark palette hides it).
+        self.setStyleSheet(
+            f"QListView::indicator {{ width: 10px; height: 10px; border-radius: 2px; "
+            f"border: 1px solid {theme.DIM_TEXT}; background: #17191c; }}"
+            f"QListView::indicator:checked {{ background: {theme.PLAY_GREEN}; "
+            f"border-color: {theme.PLAY_GREEN}; }}")
 
     def dropEvent(self, event: QDropEvent) -> None:
         item = self.currentItem()

@@ -16,7 +16,14 @@ import time
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QLinearGradient, QMouseEvent, QPainter, QPaintEvent
+from PySide6.QtGui import (
+    QColor,
+    QLinearGradient,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPixmap,
+)
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from strumspace_desktop.ui import theme
@@ -29,6 +36,13 @@ CLIP_LAMP = HANDLE // 2 - 1  # pixels; the bars span the fader's travel beside i
 
 
 _TAPER = FaderTaper()
+_BACK = QColor("#121417")
+_UNLIT = QColor("#1b1e22")
+_HOLD = QColor(theme.TEXT)
+_HOLD_OVER = QColor(theme.RECORD_RED)
+_ZERO_LINE = QColor(theme.DIM_TEXT)
+_CLIP_ON = QColor(theme.RECORD_RED)
+_CLIP_OFF = QColor("#3a3f46")
 
 
 def to_db(linear: float) -> float:
@@ -49,10 +63,13 @@ class PeakMeter(QWidget):
         self.clipped = False
         self.repaints = 0  # for the benchmark and tests: how often it asked to repaint
         self._shown: tuple[object, ...] = ()
+        self._lit: QPixmap | None = None
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
         self.setMinimumHeight(80)
         self.setFixedWidth(5 * channels + 4)
         self.setToolTip("Peak level (click to clear the clip lamp)")
+        # It paints every pixel: Qt need not repaint the strip behind it first.
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
 
     def sizeHint(self) -> QSize:
         return QSize(5 * self.channels + 4, 180)
@@ -100,10 +117,13 @@ class PeakMeter(QWidget):
         if event.button() == Qt.MouseButton.LeftButton:
             self.clear_clip()
 
-    def paintEvent(self, event: QPaintEvent) -> None:
-        p = QPainter(self)
+    def _lit_bars(self) -> QPixmap:
+        """The bars fully lit, drawn once per size: a repaint copies part of it."""
+        if self._lit is not None and self._lit.size() == self.size():
+            return self._lit
+        pix = QPixmap(self.size())
+        pix.fill(QColor(_BACK))
         area = self._bar_area()
-        p.fillRect(QRectF(self.rect()), QColor("#121417"))
         top, bottom = area.top(), area.bottom()
         grad = QLinearGradient(0, top, 0, bottom)
 
@@ -115,19 +135,31 @@ class PeakMeter(QWidget):
         grad.setColorAt(at(-3.0), QColor(theme.LOOP_AMBER))
         grad.setColorAt(at(-12.0), QColor(theme.PLAY_GREEN))
         grad.setColorAt(1.0, QColor("#2f8f52"))
+        p = QPainter(pix)
+        p.fillRect(QRectF(0, top, self.width(), area.height()), grad)
+        p.end()
+        self._lit = pix
+        return pix
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        lit = self._lit_bars()
+        p = QPainter(self)
+        area = self._bar_area()
+        p.fillRect(QRectF(self.rect()), _BACK)
         bar_w = (self.width() - 2 - (self.channels - 1)) / self.channels
         for i in range(self.channels):
             x = 1 + i * (bar_w + 1)
+            p.fillRect(QRectF(x, area.top(), bar_w, area.height()), _UNLIT)
             top = self.y_of(self.levels_db[i])
-            p.fillRect(QRectF(x, area.top(), bar_w, area.height()), QColor("#1b1e22"))
             if top < area.bottom():
-                p.fillRect(QRectF(x, top, bar_w, area.bottom() - top), grad)
+                part = QRectF(x, top, bar_w, area.bottom() - top)
+                p.drawPixmap(part, lit, part)
             hold = self.hold_db[i]
             if hold > FADER_BOTTOM_DB:
                 p.fillRect(QRectF(x, self.y_of(hold) - 1, bar_w, 2),
-                           QColor(theme.RECORD_RED if hold >= 0 else theme.TEXT))
+                           _HOLD_OVER if hold >= 0 else _HOLD)
         # 0 dBFS line, then the clip lamp.
-        p.fillRect(QRectF(0, self.y_of(0.0), self.width(), 1), QColor(theme.DIM_TEXT))
+        p.fillRect(QRectF(0, self.y_of(0.0), self.width(), 1), _ZERO_LINE)
         p.fillRect(QRectF(1, 0, self.width() - 2, CLIP_LAMP),
-                   QColor(theme.RECORD_RED if self.clipped else "#3a3f46"))
+                   _CLIP_ON if self.clipped else _CLIP_OFF)
         p.end()
