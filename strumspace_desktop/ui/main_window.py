@@ -341,6 +341,9 @@ class MainWindow(QMainWindow):
 
     def _sync_song(self) -> None:
         self.song_sync.poll()
+        if self.song_sync.messages:  # a plugin the engine skipped is marked in the mixer
+            self.mixer_dock.panel.show_engine_messages(self.song_sync.messages,
+                                                       show_unmatched=False)
         for message in self.song_sync.messages:
             self.notices.show_notice("song", message, "warning")
         self.song_sync.messages.clear()

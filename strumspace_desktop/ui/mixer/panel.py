@@ -231,16 +231,19 @@ class MixerPanel(QWidget):
         self.problem_label.show()
         self._problem_timer.start()
 
-    def show_engine_messages(self, messages: Iterable[str]) -> None:
-        """The engine's messages about the mix (SongSync.messages: plugins it could not
-        load). One naming a VST3 effect's plugin marks that effect; others are shown."""
+    def show_engine_messages(self, messages: Iterable[str], *,
+                             show_unmatched: bool = True) -> None:
+        """The engine's messages about the song and mix (SongSync.messages: plugins it
+        could not load, missing files). One naming a VST3 effect's plugin marks that
+        effect; the others show on the panel unless `show_unmatched` is False (the
+        window shows every message as a notice already)."""
         new = [m for m in messages if m not in self.engine_messages]
         if not new:
             return
         self.engine_messages = (self.engine_messages + new)[-MAX_ENGINE_MESSAGES:]
         unmatched = [m for m in new if not self._names_a_plugin(m)]
         self._sync_effects(None)
-        if unmatched:
+        if unmatched and show_unmatched:
             self.show_problem(unmatched[-1])
 
     def _names_a_plugin(self, message: str) -> bool:

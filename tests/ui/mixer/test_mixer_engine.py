@@ -1,6 +1,7 @@
 """The mixer with the real engine: strip meters show the engine's per-strip peaks
-and the master meter its output; a VST3 plugin the engine cannot load is marked
-with the engine's own message."""
+and the master meter its output; the mixer's edits reach the engine through the
+window's song sync; a VST3 plugin the engine cannot load is marked with the
+engine's own message."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from strumspace_desktop.audio.song_sync import SongSync
 pytestmark = pytest.mark.jack
 
 AUDIBLE_DB = -40.0
+SILENT_DB = -70.0
 
 
 def test_strip_and_master_meters_show_the_engines_peaks(ui: UI, qtbot: QtBot) -> None:
@@ -54,3 +56,27 @@ def test_an_unloadable_vst3_shows_the_engines_message(
     mix.panel.show_engine_messages(sync.messages)
     assert mix.panel.engine_errors[effect_id] in sync.messages
     assert "NotAPlugin.vst3" in mix.strip(mix.piano).effects.list.item(0).toolTip()
+
+
+def test_the_mixers_mute_and_plugins_reach_the_engine(ui: UI, qtbot: QtBot,
+                                                      tmp_path: Path) -> None:
+    window = ui.window
+    window.mixer_action.trigger()
+    panel = window.mixer_dock.panel
+    piano = panel.order[0]
+    strip = panel.strips[piano]
+    channel = window.projects.document.track(piano).instrument.channel
+    ui.adapter.note_on(channel, 64, 120)
+    try:
+        qtbot.waitUntil(lambda: max(strip.meter.levels_db) > AUDIBLE_DB, timeout=WAIT_MS)
+        strip.mute_button.click()  # the window's song sync sends the new mix
+        qtbot.waitUntil(lambda: max(strip.meter.levels_db) < SILENT_DB, timeout=WAIT_MS)
+        assert ui.engine.status().voices > 0  # silent because muted: the note still sounds
+    finally:
+        ui.adapter.note_off(channel, 64)
+    # A plugin the engine cannot load: its message marks the effect in the strip.
+    bundle = fake_bundle(tmp_path, "WindowBroken")
+    strip.effects.add_vst3(bundle)
+    qtbot.waitUntil(lambda: "WindowBroken.vst3" in strip.effects.list.item(0).toolTip(),
+                    timeout=WAIT_MS)
+    assert not strip.effects.list.item(0).icon().isNull()
