@@ -78,3 +78,31 @@ class SongGraph:
         if inst is not None:
             inst.close()
         self.block.close()
+
+
+def vst3_chain_check(plugin: str) -> tuple[list[str], int, bool]:
+    """Run in a child process: a song whose piano strip holds a mono-only VST3 (skipped),
+    the stereo `plugin` and a gain into it. (messages, plugin failures, output differs
+    from the dry render)."""
+    from strumspace_desktop.audio.synth import find_default_soundfont
+
+    font = find_default_soundfont()
+    assert font is not None
+    doc, piano, bass = two_track_song()
+    doc.set_mixer(bass, mute=True)
+    dry = SongGraph(doc, font)
+    dry.command(Cmd.PLAY)
+    dry_audio = dry.render(2 * RATE)
+    dry.close()
+    doc.add_effect(piano, "vst3", {}, plugin="/usr/lib/vst3/ZamDelay.vst3")
+    doc.add_effect(piano, "gain", {"gain_db": 12.0})
+    doc.add_effect(piano, "vst3", {}, plugin=plugin)
+    wet = SongGraph(doc, font, factory=PluginFactory(probe_timeout=30))
+    try:
+        wet.command(Cmd.PLAY)
+        audio = wet.render(2 * RATE)
+        return (wet.messages, wet.graph.plugin_failures,
+                bool(np.abs(audio).max() > 0.01 and not np.allclose(audio, dry_audio,
+                                                                    atol=1e-3)))
+    finally:
+        wet.close()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+import song_support
 import soundfile as sf
 from song_support import PPQ, RATE, SongGraph, two_track_song
 
@@ -227,22 +229,15 @@ def test_hanging_vst3_load_times_out(tmp_path: Path) -> None:
         probe_vst3(zamverb, timeout=5)
 
 
-def test_working_vst3_plays_in_a_chain(soundfont: Path) -> None:
-    zamdelay = Path("/usr/lib/vst3/ZamDelay.vst3")  # mono only: skipped with a message
+def test_working_vst3_plays_in_a_chain() -> None:
     zamcomp = Path("/usr/lib/vst3/ZamCompX2.vst3")
     if not zamcomp.exists():
         pytest.skip("zam-plugins is not installed")
-    doc, piano, bass = two_track_song()
-    doc.set_mixer(bass, mute=True)
-    dry = _render_doc(doc, soundfont)
-    doc.add_effect(piano, "vst3", {}, plugin=str(zamdelay))
-    doc.add_effect(piano, "vst3", {}, plugin=str(zamcomp))
-    doc.add_effect(piano, "gain", {"gain_db": 12.0})  # into the compressor, hard
-    g = SongGraph(doc, soundfont, factory=PluginFactory(probe_timeout=30))
-    try:
-        assert len(g.messages) == 1 and "ZamDelay.vst3 cannot process stereo" in g.messages[0]
-        wet = play(g, 2.0)
-        assert g.graph.plugin_failures == 0
-    finally:
-        g.close()
-    assert np.abs(wet).max() > 0.01 and not np.allclose(wet, dry, atol=1e-3)
+    # In a child process: loading a VST3 here switches this process's FPU to
+    # flush-to-zero, which breaks Hypothesis tests that run later in the session.
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        result = pool.apply(song_support.vst3_chain_check, (str(zamcomp),))
+    messages, failures, differs = result
+    assert len(messages) == 1 and "ZamDelay.vst3 cannot process stereo" in messages[0]
+    assert failures == 0 and differs
