@@ -55,7 +55,9 @@ def test_an_unloadable_vst3_shows_the_engines_message(
     assert any("NotAPlugin.vst3" in m for m in sync.messages), sync.messages
     mix.panel.show_engine_messages(sync.messages)
     assert mix.panel.engine_errors[effect_id] in sync.messages
-    assert "NotAPlugin.vst3" in mix.strip(mix.piano).effects.list.item(0).toolTip()
+    item = mix.strip(mix.piano).effects.list.item(0)
+    assert mix.panel.engine_errors[effect_id] in item.toolTip()
+    assert not item.icon().isNull()
 
 
 def test_the_mixers_mute_and_plugins_reach_the_engine(ui: UI, qtbot: QtBot,
@@ -76,7 +78,10 @@ def test_the_mixers_mute_and_plugins_reach_the_engine(ui: UI, qtbot: QtBot,
         ui.adapter.note_off(channel, 64)
     # A plugin the engine cannot load: its message marks the effect in the strip.
     bundle = fake_bundle(tmp_path, "WindowBroken")
-    strip.effects.add_vst3(bundle)
-    qtbot.waitUntil(lambda: "WindowBroken.vst3" in strip.effects.list.item(0).toolTip(),
-                    timeout=WAIT_MS)
+    effect_id = strip.effects.add_vst3(bundle)
+    assert effect_id is not None
+    qtbot.waitUntil(lambda: effect_id in panel.engine_errors, timeout=WAIT_MS)
+    message = panel.engine_errors[effect_id]
+    assert "WindowBroken.vst3" in message
+    assert message in strip.effects.list.item(0).toolTip()
     assert not strip.effects.list.item(0).icon().isNull()
