@@ -161,11 +161,14 @@ class MixerPanel(QWidget):
             self.order = order
         engine = assign_strips((t.id, t.kind, t.instrument.bank, t.instrument.channel)
                                for t in tracks)
+        first_on: dict[int, str] = {}  # engine strip -> the track whose mix it plays
         for t in tracks:
             strip = self.strips[t.id]
             if strip.engine_strip != engine.get(t.id):
                 strip.engine_strip = engine.get(t.id)
                 strip.meter.reset()
+            owner = first_on.setdefault(engine.get(t.id, -1), t.id)
+            strip.set_shared_with(self.strips[owner].name if owner != t.id else None)
         self.empty_label.setVisible(not tracks)
 
     def _sync_master(self) -> None:

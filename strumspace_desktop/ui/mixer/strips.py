@@ -148,6 +148,7 @@ class ChannelStrip(StripBase):
         super().__init__(track.id, edits, 2, parent)
         self.track = track
         self.engine_strip: int | None = None  # where its peaks come from
+        self.shared_with: str | None = None  # the track whose mix its channel plays
         tid = track.id
         self.pan = GestureSlider(LinearMap(-1.0, 1.0), 0.0, centred=True,
                                  formatter=format_pan)
@@ -190,6 +191,16 @@ class ChannelStrip(StripBase):
         self.pan_label.setText(format_pan(self.pan.value))
         self.mute_button.setChecked(m.mute)
         self.solo_button.setChecked(m.solo)
+
+    def set_shared_with(self, owner_name: str | None) -> None:
+        """Tracks on one MIDI channel play through one engine strip, with the mix of
+        the first of them: say so on the others."""
+        tip = (f"This track shares its MIDI channel with {owner_name}: the channel plays "
+               f"with {owner_name}'s volume, pan and effects.") if owner_name else ""
+        if self.header.toolTip() != tip:
+            self.header.setToolTip(tip)
+            self.readout.setToolTip(tip)
+            self.shared_with = owner_name
 
     def set_editable(self, editable: bool) -> None:
         super().set_editable(editable)

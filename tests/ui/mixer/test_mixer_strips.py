@@ -119,6 +119,12 @@ def test_strips_follow_tracks_added_renamed_moved_removed_and_undo(qtbot: QtBot,
     # Each strip's meter reads the engine strip its track plays through.
     assert strip.engine_strip == 1 and mix.strip(drums).engine_strip == 9
     assert mix.strip(mix.vocals).engine_strip == 16
+    # A second track on the piano's channel plays with the piano's mix: it says so.
+    doubled = doc.add_track("midi", "Piano 2", instrument=Instrument(channel=0))
+    assert mix.strip(doubled).engine_strip == 0
+    assert mix.strip(doubled).shared_with == "Piano"
+    assert "Piano's volume" in mix.strip(doubled).header.toolTip()
+    assert mix.strip(mix.piano).shared_with is None
 
 
 def test_strips_follow_a_partners_edit(qtbot: QtBot, qapp: object) -> None:
