@@ -46,7 +46,7 @@ from strumspace_desktop.ui.adapter import EngineAdapter
 from strumspace_desktop.ui.icons import icon
 from strumspace_desktop.ui.record_controller import RecordController
 
-LOOP_BARS = 4  # the loop covers the first bars until the arrangement can set a range
+LOOP_BARS = 4  # the loop L switches on in a song that has no loop range yet
 DEFAULT_MASTER = 0.8  # the engine's own default
 
 
@@ -262,19 +262,36 @@ class TransportBar(QWidget):
         self._send_loop()
         self._write_loop()
 
-    def _send_loop(self) -> None:
-        self.adapter.set_loop(self.loop_button.isChecked(), 0.0,
-                              float(LOOP_BARS * self.numerator_spin.value()))
+    def _ticks_per_beat(self) -> int:
+        return PPQ * 4 // int(self.denominator_combo.currentData())
 
-    def _loop_ticks(self) -> int:
-        """The loop's end in ticks: LOOP_BARS bars of the current meter."""
-        denominator = int(self.denominator_combo.currentData())
-        return LOOP_BARS * self.numerator_spin.value() * (PPQ * 4 // denominator)
+    def _loop_range(self) -> tuple[int, int]:
+        """The song's loop range in ticks; LOOP_BARS bars from the start when the song
+        has none yet (the arrangement's ruler sets any other range)."""
+        doc = self._document
+        if doc is not None:
+            loop = doc.loop()
+            if loop.end > loop.start:
+                return loop.start, loop.end
+        return 0, LOOP_BARS * self.numerator_spin.value() * self._ticks_per_beat()
+
+    def _send_loop(self) -> None:
+        start, end = self._loop_range()
+        per_beat = self._ticks_per_beat()
+        self.adapter.set_loop(self.loop_button.isChecked(), start / per_beat, end / per_beat)
 
     def _write_loop(self) -> None:
+        """Switch the song's loop on or off; a song without a range gets the default."""
         doc = self._writable()
-        if doc is not None:
-            doc.set_loop(0, self._loop_ticks(), self.loop_button.isChecked())
+        if doc is None:
+            return
+        loop = doc.loop()
+        if loop.end > loop.start:
+            if loop.enabled != self.loop_button.isChecked():
+                doc.set_loop(enabled=self.loop_button.isChecked())
+        else:
+            start, end = self._loop_range()
+            doc.set_loop(start, end, self.loop_button.isChecked())
 
     def _tempo_changed(self, bpm: float) -> None:
         self.settings.tempo = bpm  # also the tempo new songs start with
@@ -293,10 +310,8 @@ class TransportBar(QWidget):
             ts = doc.time_signatures()[0]
             if (ts.numerator, ts.denominator) != (self.settings.numerator,
                                                   self.settings.denominator):
-                with doc.undo_group():  # the meter and the loop it spans: one step
-                    doc.set_time_signature(0, self.settings.numerator,
-                                           self.settings.denominator)
-                    self._write_loop()
+                doc.set_time_signature(0, self.settings.numerator,
+                                       self.settings.denominator)
 
     # The song document ------------------------------------------------------------------
     def bind_document(self, document: Document) -> None:

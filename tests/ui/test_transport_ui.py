@@ -90,3 +90,21 @@ def test_typed_tempo_meter_and_count_in_reach_the_engine(qtbot: QtBot, ui: UI) -
     assert ui.settings.transport.metronome_on
     assert (ui.settings.transport.numerator, ui.settings.transport.denominator,
             ui.settings.transport.count_in_bars) == (6, 8, 2)
+
+
+def test_the_songs_loop_range_reaches_the_engine_and_l_only_switches_it(
+        qtbot: QtBot, ui: UI) -> None:
+    w, eng = ui.window, ui.engine
+    doc = w.projects.document
+    doc.set_loop(3840 * 2, 3840 * 5, False)  # bars 3 to 5, as a ruler drag writes it
+    qtbot.keyClick(w, Qt.Key.Key_L)
+    qtbot.waitUntil(lambda: eng.status().loop_on, timeout=WAIT_MS)
+    status = eng.status()
+    assert (status.loop_start, status.loop_end) == (8.0, 20.0)  # in quarter-note beats
+    loop = doc.loop()
+    assert (loop.start, loop.end, loop.enabled) == (7680, 19200, True)
+    doc.set_loop(start=0, end=3840)  # the ruler moves it while it is on
+    qtbot.waitUntil(lambda: eng.status().loop_end == 4.0, timeout=WAIT_MS)
+    qtbot.keyClick(w, Qt.Key.Key_L)
+    qtbot.waitUntil(lambda: not eng.status().loop_on, timeout=WAIT_MS)
+    assert (doc.loop().start, doc.loop().end) == (0, 3840)
