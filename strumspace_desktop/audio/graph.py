@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 from bisect import bisect_left, bisect_right
+from concurrent.futures import Executor
 from typing import Any, Protocol
 
 import numpy as np
@@ -117,6 +118,9 @@ class EngineGraph:
         self._ptr_offset = 0
         self._rendered = 0
         self.stem_out: np.ndarray | None = None  # offline stems: each strip post-fader
+        # Offline renders only: strips' effect chains run in parallel on these threads.
+        # Never set in the engine process: the callback must not wait on other threads.
+        self.effects_pool: Executor | None = None
         self.plugin_failures = 0  # chains dropped because a plugin raised while processing
         self.peaks = np.zeros(2, np.float64)
         self._abs = np.zeros(4096 * 2, np.float32)
@@ -539,10 +543,14 @@ class EngineGraph:
         chains = mix.chains
         rate = self.sample_rate
         stems = self.stem_out
+        pool = self.effects_pool
+        done = self._run_chains_in_pool(pool, frames) if pool is not None else None
         for s in self._active_strips:
             x = sb[s, :, :frames]
             chain = chains[s]
-            if chain is not None:
+            if done is not None and s in done:
+                x = done[s]
+            elif chain is not None:
                 try:
                     x = chain.process(x, rate, PEDALBOARD_BLOCK, False)
                 except Exception:  # a plugin that fails is left out, never the engine
@@ -571,6 +579,27 @@ class EngineGraph:
                 mix.master_chain = None
                 self.plugin_failures += 1
         np.multiply(y.T, mix.master_gain, out=out[:frames])
+
+    def _run_chains_in_pool(self, pool: Executor, frames: int) -> dict[int, np.ndarray]:
+        """Offline renders only: every strip's effect chain at once on worker threads
+        (pedalboard releases the GIL). Each chain still sees exactly the samples it
+        would see in the callback, and the strips are summed afterwards in the same
+        order, so the result is bit for bit the serial one."""
+        chains = self.mix.chains
+        rate = self.sample_rate
+        sb = self.strip_buf
+        jobs = {s: pool.submit(chains[s].process, sb[s, :, :frames], rate,
+                               PEDALBOARD_BLOCK, False)
+                for s in self._active_strips if chains[s] is not None}
+        done: dict[int, np.ndarray] = {}
+        for s, job in jobs.items():
+            try:
+                done[s] = job.result()
+            except Exception:  # a plugin that fails is left out, as in the callback
+                chains[s] = None
+                self.plugin_failures += 1
+                done[s] = sb[s, :, :frames]
+        return done
 
     def process(self, out: np.ndarray, frames: int) -> None:
         """Fill `out[:frames]` (float32, stereo, C-contiguous) with the next block."""

@@ -21,6 +21,7 @@ import re
 import threading
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,11 @@ class _Renderer:
         self.messages: list[str] = list(result["messages"])
         if stems:
             self.graph.stem_out = np.zeros_like(self.graph.strip_buf)
+        # The strips' effect chains are independent: one thread per core runs them
+        # (pedalboard releases the GIL), the sum stays in the serial order.
+        workers = min(8, os.cpu_count() or 1)
+        self.pool = ThreadPoolExecutor(workers, "render-fx") if workers > 1 else None
+        self.graph.effects_pool = self.pool
         tempo = self.document.tempo_map()
         sigs = self.document.time_signatures()
         first = sigs[0] if sigs else None
@@ -158,6 +164,9 @@ class _Renderer:
                 progress(done / self.total)
 
     def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+            self.graph.effects_pool = None
         inst = self.graph.instrument
         if inst is not None:
             inst.close()
