@@ -46,6 +46,7 @@ from strumspace_desktop.ui.computer_keyboard import ComputerKeyboardPiano
 from strumspace_desktop.ui.export_dialog import ExportDialog
 from strumspace_desktop.ui.import_actions import ImportActions
 from strumspace_desktop.ui.instrument_dialog import InstrumentDialog
+from strumspace_desktop.ui.latency_dialog import LatencyDialog
 from strumspace_desktop.ui.midi_learn import MidiLearn
 from strumspace_desktop.ui.mixer import MixerDock
 from strumspace_desktop.ui.notice_area import NoticeArea
@@ -117,6 +118,10 @@ class MainWindow(QMainWindow):
             config_dir=config_dir, clock=clock, ask_unsaved=ask_unsaved)
         # The engine plays the project's song: its changes are sent at each adapter poll.
         self.song_sync = SongSync(self.projects.project, adapter.client)
+        # Takes are stored in the open project's audio folder, with the session's options.
+        recorder = self.transport.recorder
+        recorder.project_source = lambda: self.projects.project
+        recorder.settings = settings.recording
 
         self._build_layout()
         self._build_actions()
@@ -211,7 +216,9 @@ class MainWindow(QMainWindow):
         self.save_action = self._action("&File", "&Save", p.save, "Ctrl+S")
         self.save_as_action = self._action("&File", "Save &As…", p.save_as, "Ctrl+Shift+S")
         self._menus["&File"].addSeparator()
-        self.imports = ImportActions(p, self.notices, self)
+        # Imports land at the playhead (where the arrangement shows it).
+        self.imports = ImportActions(p, self.notices, self,
+                                     position=lambda: max(0, self.arrange.canvas.playhead))
         self._action("&File", "Import &Audio…", self.imports.import_audio, "Ctrl+I")
         self._action("&File", "Import &MIDI…", self.imports.import_midi)
         self._action("&File", "&Export Mixdown…", lambda: self.open_export(stems=False),
@@ -240,6 +247,7 @@ class MainWindow(QMainWindow):
         ]
         self._action("&Audio", "Audio && MIDI &Settings…", self.open_settings, "Ctrl+,")
         self._action("&Audio", "&Restart Audio Engine", self.restart_engine)
+        self._action("&Audio", "&Calibrate Recording Latency…", self.open_latency_dialog)
         self.learn_action = self._action("&MIDI", "MIDI &Learn", lambda: None,
                                          "Ctrl+Shift+L", checkable=True)
         self.learn_action.toggled.connect(self.transport.learn_button.setChecked)
@@ -258,6 +266,8 @@ class MainWindow(QMainWindow):
             "soundfont", m, "warning", ("Choose SoundFont…", self.open_settings)))
         a.midi_error.connect(lambda m: self.notices.show_notice("midi", m, "warning"))
         a.engine_died.connect(self._engine_died)
+        self.transport.recorder.message.connect(
+            lambda m: self.notices.show_notice("record", m, "warning"))
         self.transport.learn_toggled.connect(self.midi_learn.set_learning)
         self.transport.learn_toggled.connect(self.learn_action.setChecked)
         self.midi_learn.armed_changed.connect(self._learn_armed)
@@ -282,9 +292,7 @@ class MainWindow(QMainWindow):
             lambda: self.piano_roll.set_document(self.projects.document))
         self.arrange.bind_projects(self.projects)  # its document, and audio drops' project
         self.mixer_dock.bind_projects(self.projects)
-        open_requested = getattr(self.arrange, "open_clip_requested", None)
-        if open_requested is not None:  # the arrangement's double-click on a MIDI clip
-            open_requested.connect(self.open_clip_in_piano_roll)
+        self.arrange.open_clip_requested.connect(self.open_clip_in_piano_roll)
 
     # Project ----------------------------------------------------------------------------
     def _project_state(self) -> None:
@@ -586,6 +594,13 @@ class MainWindow(QMainWindow):
             self.open_audio()
         if midi_changed:
             self.apply_midi_inputs()
+
+    def open_latency_dialog(self) -> LatencyDialog:
+        """The guided loopback measurement; a measured offset is saved with the settings."""
+        dialog = LatencyDialog(self.adapter, self.settings, self)
+        dialog.finished.connect(lambda _result: self.save_settings())
+        dialog.open()
+        return dialog
 
     def save_settings(self) -> None:
         try:
