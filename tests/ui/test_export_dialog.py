@@ -134,12 +134,15 @@ def test_stems_end_to_end_and_cancel(qtbot: QtBot, tmp_path: Path) -> None:
         assert d.start()
     paths = blocker.args[0]
     d.wait()
+    # The job's `finished` signal is queued: the dialog takes a new export once it ran.
+    qtbot.waitUntil(lambda: d.job is None, timeout=WAIT_MS)
     assert len(paths) == 2 and all(p.suffix == ".flac" and p.is_file() for p in paths)
     # Cancelled at once: the dialog says so and stays usable.
     with qtbot.waitSignal(d.export_finished, timeout=WAIT_MS):
         assert d.start()
         d.cancel_or_close()
     d.wait()
+    qtbot.waitUntil(lambda: d.job is None, timeout=WAIT_MS)
     assert d.export_button.isEnabled()
     assert d.message.text() in ("Export cancelled.",) or d.message.text().startswith(
         "Exported")
