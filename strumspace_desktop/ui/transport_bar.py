@@ -159,7 +159,12 @@ class TransportBar(QWidget):
                                              "Metronome volume", 80)
         self.metronome_volume.valueChanged.connect(self._metronome_changed)
 
-        self.master_volume = self._slider(round(DEFAULT_MASTER * 100), "Master volume", 110)
+        # The listening level of this computer (like a monitor knob): a session setting,
+        # applied after the song's master bus, never saved in the song or its exports.
+        self.master_volume = self._slider(
+            round(DEFAULT_MASTER * 100),
+            "Monitor level: how loud this computer plays. Not part of the song or its "
+            "exports (the song's master fader is in the mixer).", 110)
         self.master_volume.valueChanged.connect(self._master_changed)
 
         self.learn_button = self._button("LearnButton", "learn",
@@ -187,7 +192,7 @@ class TransportBar(QWidget):
         row.addWidget(self.metronome_button)
         row.addWidget(self.metronome_volume)
         row.addStretch(1)
-        row.addWidget(_label("Master"))
+        row.addWidget(_label("Monitor"))
         row.addWidget(self.master_volume)
         row.addWidget(_separator())
         row.addWidget(self.learn_button)
