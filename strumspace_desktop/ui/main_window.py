@@ -31,7 +31,9 @@ from PySide6.QtWidgets import (
 
 from strumspace_desktop.audio.client import EngineClient, EngineError
 from strumspace_desktop.audio.song_sync import SongSync
+from strumspace_desktop.core.document import Document, DocumentError, MidiClip
 from strumspace_desktop.core.gm import Instrument
+from strumspace_desktop.core.quantize import QuantizeSettings
 from strumspace_desktop.core.settings import AppSettings
 from strumspace_desktop.core.tracks import (
     MAX_MELODIC_TRACKS,
@@ -53,6 +55,7 @@ from strumspace_desktop.ui.notice_area import NoticeArea
 from strumspace_desktop.ui.piano_keyboard import PianoKeyboard, note_name
 from strumspace_desktop.ui.piano_roll import PianoRoll
 from strumspace_desktop.ui.project_controller import AskUnsaved, ProjectController
+from strumspace_desktop.ui.quantize_dialog import QuantizeDialog, quantize_clips
 from strumspace_desktop.ui.settings_dialog import AudioMidiSettingsDialog
 from strumspace_desktop.ui.status_bar import EngineStatusBar
 from strumspace_desktop.ui.track_list import TrackListPanel
@@ -118,6 +121,7 @@ class MainWindow(QMainWindow):
             config_dir=config_dir, clock=clock, ask_unsaved=ask_unsaved)
         # The engine plays the project's song: its changes are sent at each adapter poll.
         self.song_sync = SongSync(self.projects.project, adapter.client)
+        self._quantize = QuantizeSettings()  # the last Quantize… choices, for this session
         # Takes are stored in the open project's audio folder, with the session's options.
         recorder = self.transport.recorder
         recorder.project_source = lambda: self.projects.project
@@ -222,13 +226,15 @@ class MainWindow(QMainWindow):
         self._action("&File", "Import &Audio…", self.imports.import_audio, "Ctrl+I")
         self._action("&File", "Import &MIDI…", self.imports.import_midi)
         self._action("&File", "&Export Mixdown…", lambda: self.open_export(stems=False),
-                     "Ctrl+E")
+                     "Ctrl+Shift+E")  # Ctrl+E splits clips at the playhead
         self._action("&File", "Export S&tems…", lambda: self.open_export(stems=True))
         self._menus["&File"].addSeparator()
         self._action("&File", "&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.undo_action = self._action("&Edit", "&Undo", p.undo, "Ctrl+Z")
         self.redo_action = self._action("&Edit", "&Redo", p.redo, "Ctrl+Shift+Z")
         self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self._menus["&Edit"].addSeparator()
+        self._action("&Edit", "&Quantize…", self.quantize_dialog, "Ctrl+U")
         self.mixer_action = self._action("&View", "&Mixer", self.mixer_dock.toggle, "F3")
         self.play_action = self._action("&Transport", "Play/Stop", self.transport.toggle_play,
                                         "Space")
@@ -595,6 +601,36 @@ class MainWindow(QMainWindow):
         if midi_changed:
             self.apply_midi_inputs()
 
+    def quantize_targets(self) -> tuple[dict[str, set[str] | None], str]:
+        """What Quantize acts on: the piano roll's selected notes when it shows a clip
+        with a selection, else the MIDI clips selected in the arrangement."""
+        roll = self.piano_roll
+        if self.piano_roll_dock.isVisible() and roll.clip_id and roll.editor.selection:
+            n = len(roll.editor.selection)
+            return {roll.clip_id: set(roll.editor.selection)}, f"{n} selected note(s)"
+        doc = self.projects.document
+        clips = [c for c in sorted(self.arrange.canvas.selected)
+                 if isinstance(_clip_or_none(doc, c), MidiClip)]
+        return {c: None for c in clips}, f"all notes of {len(clips)} selected clip(s)"
+
+    def quantize_dialog(self) -> QuantizeDialog | None:
+        targets, text = self.quantize_targets()
+        if not targets:
+            self.notices.show_notice(
+                "quantize", "Select notes in the piano roll or MIDI clips in the "
+                "arrangement to quantize them.", "warning")
+            return None
+        dialog = QuantizeDialog(self._quantize, text, self)
+
+        def apply() -> None:
+            self._quantize = dialog.settings()
+            if not self.projects.document.read_only:
+                quantize_clips(self.projects.document, targets, self._quantize)
+
+        dialog.accepted.connect(apply)
+        dialog.open()
+        return dialog
+
     def open_latency_dialog(self) -> LatencyDialog:
         """The guided loopback measurement; a measured offset is saved with the settings."""
         dialog = LatencyDialog(self.adapter, self.settings, self)
@@ -647,3 +683,9 @@ class MainWindow(QMainWindow):
         self.save_settings()
         super().closeEvent(event)
 
+
+def _clip_or_none(document: Document, clip_id: str) -> object:
+    try:
+        return document.clip(clip_id)
+    except DocumentError:
+        return None
