@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages StrumSpace needs: JACK, ALSA and PortAudio for
 # audio, FluidSynth and a General MIDI SoundFont for the instrument, the X11/xcb
-# libraries Qt loads, Xvfb for running without a display, Redis for the cloud tests.
+# libraries Qt loads, Xvfb for running without a display, Redis for the cloud tests,
+# and zam-plugins: free VST3 effects for the mixer (the tests load them, and ZamVerb's
+# hang on load exercises the plugin timeout).
 # Quick and silent when everything is already installed (one dpkg-query call), so
 # `make run` / `make test` can call it every time.
 set -euo pipefail
@@ -11,7 +13,7 @@ PACKAGES=(
     fluidsynth libfluidsynth3 fluid-soundfont-gm
     xvfb libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-xkb1
     libxkbcommon-x11-0 libxcb-cursor0 libegl1 libgl1 libfontconfig1 libdbus-1-3
-    redis-server
+    redis-server zam-plugins
 )
 # Extra packages for one target (e.g. `make briefcase-dev`: the headers Briefcase checks).
 PACKAGES+=("$@")
