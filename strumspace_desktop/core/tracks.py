@@ -1,4 +1,8 @@
-"""The song's MIDI tracks as the UI and the engine see them: a view over the document.
+"""The song's tracks as the UI and the engine see them: a view over the document.
+
+Every track kind is listed, in the document's order: MIDI tracks (an instrument on
+a synth channel), audio tracks (recorded or imported audio) and chord tracks (the
+song's chord symbols). Only MIDI tracks have an instrument and a channel.
 
 The project document (core.document) is the one source of truth: every edit here
 is a document edit (one undo step each), and observers are told about changes
@@ -6,9 +10,15 @@ from any origin — a local edit, an undo or redo, a partner's update — by
 comparing the document's tracks with the last view after each document change.
 Only the selection is local (which track live MIDI plays is not part of a song).
 
-Each track owns a synth channel, stored in the document's instrument channel:
-melodic tracks get one of the fifteen channels other than 9; drum tracks all
-share channel 9, where GM synths play kits.
+Live MIDI (the computer keyboard, the on-screen piano, a controller) plays `live`:
+the selected track when it is a MIDI track; while an audio or chord track is
+selected it keeps playing the MIDI track selected last (if that one is gone, the
+first MIDI track). So selecting an audio track to arm it never silences the keys.
+A new document starts with its first MIDI track selected (else its first track).
+
+Each MIDI track owns a synth channel, stored in the document's instrument channel
+(audio and chord tracks take none): melodic tracks get one of the fifteen channels
+other than 9; drum tracks all share channel 9, where GM synths play kits.
 
 Volume: the UI's fader 0..1 is a linear gain (what the engine's channel mix
 takes); the document stores decibels. gain g -> 20*log10(g) dB, with g = 0 stored
@@ -17,7 +27,8 @@ as the schema's minimum, -200 dB; reading back, -200 dB is 0 and anything above
 fader position survives the round trip exactly.
 
 Mixing follows the usual DAW rules: a muted track is silent, even when soloed;
-while any track is soloed, only soloed tracks sound.
+while any track is soloed, only soloed tracks sound (a soloed audio track silences
+the MIDI tracks that are not soloed, as it does in the engine's mix).
 """
 
 from __future__ import annotations
@@ -31,6 +42,7 @@ from strumspace_desktop.core.document import Change as DocumentChange
 from strumspace_desktop.core.document import Document, Mixer
 from strumspace_desktop.core.document import Instrument as DocumentInstrument
 from strumspace_desktop.core.document import Track as DocumentTrack
+from strumspace_desktop.core.document.model import TrackKind
 from strumspace_desktop.core.gm import DRUM_BANK, DRUM_CHANNEL, DRUM_KITS, Instrument
 
 CHANNELS = 16
@@ -40,19 +52,32 @@ DEFAULT_VOLUME = 0.8
 MIN_VOLUME_DB = -200.0  # the schema's minimum: silence
 
 
+KIND_NAMES: dict[str, str] = {"midi": "MIDI", "audio": "Audio", "chord": "Chords"}
+
+
 class TrackLimitError(ValueError):
-    """No synth channel is free for another melodic track; the text is for musicians."""
+    """No synth channel is free for another melodic track, or the song already has
+    its chord track; the text is for musicians."""
 
 
 @dataclass(frozen=True)
 class Track:
     id: str  # the document's track id
     name: str
-    instrument: Instrument
-    channel: int
+    instrument: Instrument | None  # MIDI tracks only
+    channel: int | None  # the synth channel, MIDI tracks only
     mute: bool = False
     solo: bool = False
     volume: float = DEFAULT_VOLUME  # fader position, linear gain 0..1
+    kind: TrackKind = "midi"
+
+    @property
+    def is_midi(self) -> bool:
+        return self.kind == "midi"
+
+    @property
+    def drums(self) -> bool:
+        return self.instrument is not None and self.instrument.drums
 
 
 class Change(Enum):
@@ -95,20 +120,24 @@ def _instrument_of(t: DocumentTrack) -> Instrument:
 
 
 def _view(t: DocumentTrack) -> Track:
+    volume = db_to_volume(t.mixer.volume_db)
+    if t.kind != "midi":
+        return Track(t.id, t.name, None, None, t.mixer.mute, t.mixer.solo, volume, t.kind)
     instrument = _instrument_of(t)
     # Drums always play on the drum channel, whatever an imported file said.
     channel = DRUM_CHANNEL if instrument.drums else t.instrument.channel
-    return Track(t.id, t.name, instrument, channel, t.mixer.mute, t.mixer.solo,
-                 db_to_volume(t.mixer.volume_db))
+    return Track(t.id, t.name, instrument, channel, t.mixer.mute, t.mixer.solo, volume)
 
 
 class TrackList:
-    """The document's MIDI tracks in display order, plus the local selection."""
+    """The document's tracks (every kind) in display order, plus the local selection
+    and the MIDI track live MIDI plays."""
 
     def __init__(self, document: Document | None = None) -> None:
         self._observers: list[Observer] = []
         self._tracks: list[Track] = []
         self._selected: str | None = None
+        self._live: str | None = None  # the MIDI track selected last
         self._document = document if document is not None else Document.new()
         self._group_doc: list[Document] = []  # where open undo groups were begun
         self._unsubscribe_doc = self._document.subscribe(self._document_changed)
@@ -148,7 +177,7 @@ class TrackList:
         """Bring the view in line with the document and tell observers what changed."""
         old = {t.id: t for t in self._tracks}
         old_ids = [t.id for t in self._tracks]
-        new_list = [_view(t) for t in self._document.tracks() if t.kind == "midi"]
+        new_list = [_view(t) for t in self._document.tracks()]
         new = {t.id: t for t in new_list}
         self._tracks = new_list
         neighbour: str | None = None
@@ -172,7 +201,8 @@ class TrackList:
                 self._notify(Change.CHANGED, t)
         # Selected last, so observers already know every track it may name.
         if self._selected is None and new_list:
-            self.select(neighbour or new_list[0].id)
+            first_midi = next((t.id for t in new_list if t.is_midi), new_list[0].id)
+            self.select(neighbour or first_midi)
         elif lost_selection:
             self._notify(Change.SELECTED, None)
 
@@ -207,12 +237,34 @@ class TrackList:
     def selected(self) -> Track | None:
         return self.get(self._selected) if self._selected is not None else None
 
+    @property
+    def live(self) -> Track | None:
+        """The MIDI track live MIDI plays: the selected one when it is MIDI, else the
+        MIDI track selected last, else the first MIDI track (None without any)."""
+        for tid in (self._selected, self._live):
+            if tid is not None:
+                t = self._find(tid)
+                if t is not None and t.is_midi:
+                    return t
+        return next((t for t in self._tracks if t.is_midi), None)
+
+    @property
+    def midi_tracks(self) -> tuple[Track, ...]:
+        return tuple(t for t in self._tracks if t.is_midi)
+
+    def chord_track(self) -> Track | None:
+        return next((t for t in self._tracks if t.kind == "chord"), None)
+
+    def _find(self, track_id: str) -> Track | None:
+        return next((t for t in self._tracks if t.id == track_id), None)
+
     def melodic_count(self) -> int:
-        return sum(1 for t in self._tracks if not t.instrument.drums)
+        return sum(1 for t in self._tracks if t.is_midi and not t.drums)
 
     # Channels ----------------------------------------------------------------------------
     def _free_melodic_channel(self, ignore: str | None = None) -> int:
-        used = {t.channel for t in self._tracks if t.id != ignore and not t.instrument.drums}
+        used = {t.channel for t in self._tracks
+                if t.id != ignore and t.is_midi and not t.drums}
         for ch in MELODIC_CHANNELS:
             if ch not in used:
                 return ch
@@ -236,6 +288,26 @@ class TrackList:
             self.select(track_id)
         return self.get(track_id)
 
+    def add_audio(self, name: str = "", *, select: bool = True) -> Track:
+        """Add an audio track at the end (its fader at unity, as imports make them)."""
+        track_id = self._document.add_track("audio", name.strip() or "Audio")
+        if select:
+            self.select(track_id)
+        return self.get(track_id)
+
+    def add_chord(self, name: str = "", *, select: bool = True) -> Track:
+        """Add the song's chord track; a song has one (raises TrackLimitError when it
+        has one already: its lane holds every chord of the song)."""
+        existing = self.chord_track()
+        if existing is not None:
+            raise TrackLimitError(
+                f"This song already has a chord track ({existing.name}). Its lane holds "
+                "all the song's chords.")
+        track_id = self._document.add_track("chord", name.strip() or "Chords")
+        if select:
+            self.select(track_id)
+        return self.get(track_id)
+
     def remove(self, track_id: str) -> None:
         self.get(track_id)
         self._document.remove_track(track_id)
@@ -249,6 +321,8 @@ class TrackList:
 
     def set_instrument(self, track_id: str, instrument: Instrument) -> Track:
         old = self.get(track_id)
+        if old.instrument is None or old.channel is None:
+            raise ValueError(f"{old.name} is an {old.kind} track: it has no instrument")
         channel = old.channel
         if instrument.drums != old.instrument.drums:
             channel = self._channel_for(instrument, ignore=track_id)
@@ -281,6 +355,8 @@ class TrackList:
     def select(self, track_id: str | None) -> None:
         if track_id is not None:
             self.get(track_id)  # raises for an unknown id
+        if track_id is not None and self.get(track_id).is_midi:
+            self._live = track_id
         if track_id == self._selected:
             return
         self._selected = track_id
@@ -290,7 +366,7 @@ class TrackList:
     def effective_gain(self, track: Track) -> float:
         if track.mute:
             return 0.0
-        if any(t.solo for t in self._tracks) and not track.solo:
+        if any(t.solo for t in self._tracks if t.kind != "chord") and not track.solo:
             return 0.0
         return track.volume
 
@@ -302,16 +378,18 @@ class TrackList:
         """
         gains = [0.0] * CHANNELS
         for t in self._tracks:
-            gains[t.channel] = max(gains[t.channel], self.effective_gain(t))
+            if t.channel is not None:
+                gains[t.channel] = max(gains[t.channel], self.effective_gain(t))
         return gains
 
     def channel_instruments(self) -> dict[int, Instrument]:
         """The instrument each used channel should play. Drum tracks share channel 9,
-        which plays the selected drum track's kit, else the first drum track's."""
+        which plays the live drum track's kit, else the first drum track's."""
         out: dict[int, Instrument] = {}
         for t in self._tracks:
-            out.setdefault(t.channel, t.instrument)
-        sel = self.selected
-        if sel is not None and sel.instrument.drums:
-            out[DRUM_CHANNEL] = sel.instrument
+            if t.channel is not None and t.instrument is not None:
+                out.setdefault(t.channel, t.instrument)
+        live = self.live
+        if live is not None and live.instrument is not None and live.drums:
+            out[DRUM_CHANNEL] = live.instrument
         return out

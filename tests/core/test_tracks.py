@@ -11,6 +11,7 @@ from strumspace_desktop.core.document import Instrument as DocumentInstrument
 from strumspace_desktop.core.gm import DRUM_BANK, DRUM_CHANNEL, Instrument
 from strumspace_desktop.core.tracks import (
     MAX_MELODIC_TRACKS,
+    MELODIC_CHANNELS,
     Change,
     Track,
     TrackLimitError,
@@ -175,7 +176,8 @@ def test_empty_names_fall_back_to_the_instrument_name() -> None:
     assert tl.rename(t.id, " Bass ").name == "Bass"
 
 
-ops = st.lists(st.tuples(st.sampled_from(["add", "drum", "remove", "mute", "solo"]),
+ops = st.lists(st.tuples(st.sampled_from(["add", "drum", "audio", "chord", "remove", "mute",
+                                          "solo"]),
                          st.integers(0, 20)), max_size=60)
 
 
@@ -192,23 +194,37 @@ def test_channels_stay_unique_and_gains_follow_the_rules(steps: list[tuple[str, 
                 assert tl.melodic_count() == 15
         elif op == "drum":
             tl.add("d", KIT)
+        elif op == "audio":
+            tl.add_audio("a", select=n % 2 == 0)
+        elif op == "chord":
+            try:
+                tl.add_chord()
+            except TrackLimitError:
+                assert tl.chord_track() is not None
         elif ids and op == "remove":
             tl.remove(ids[n % len(ids)])
         elif ids and op == "mute":
             tl.set_mute(ids[n % len(ids)], n % 2 == 0)
         elif ids and op == "solo":
             tl.set_solo(ids[n % len(ids)], n % 2 == 0)
-    melodic = [t.channel for t in tl.tracks if not t.instrument.drums]
+    melodic = [t.channel for t in tl.tracks if t.is_midi and not t.drums]
     assert len(melodic) == len(set(melodic))
     assert DRUM_CHANNEL not in melodic
-    assert all(t.channel == DRUM_CHANNEL for t in tl.tracks if t.instrument.drums)
-    soloing = any(t.solo for t in tl.tracks)
+    assert all(t.channel == DRUM_CHANNEL for t in tl.tracks if t.drums)
+    assert all(t.channel is None for t in tl.tracks if not t.is_midi)
+    assert sum(t.kind == "chord" for t in tl.tracks) <= 1
+    soloing = any(t.solo for t in tl.tracks if t.kind != "chord")  # chords make no sound
     gains = tl.channel_gains()
     for t in tl.tracks:
         audible = not t.mute and (t.solo or not soloing)
-        if not t.instrument.drums:
+        if t.is_midi and not t.drums:
+            assert t.channel is not None
             assert gains[t.channel] == (t.volume if audible else 0.0)
     assert (tl.selected is None) == (len(tl) == 0)
+    live = tl.live
+    assert (live is None) == (not tl.midi_tracks)
+    if tl.selected is not None and tl.selected.is_midi:
+        assert live == tl.selected
 
 
 # The document is the source of truth ------------------------------------------------
@@ -310,8 +326,124 @@ def test_set_document_swaps_the_tracks_and_selects_the_first() -> None:
 def test_tracks_from_an_imported_file_show_drums_on_channel_9() -> None:
     doc = Document.new()
     doc.add_track("midi", "GM drums", instrument=DocumentInstrument(0, 0, DRUM_CHANNEL))
-    doc.add_track("audio", "Vocals")  # not a synth track: not in this view
+    doc.add_track("audio", "Vocals")  # listed, but it plays no synth channel
     doc.add_track("midi", "Odd kit", instrument=DocumentInstrument(99, DRUM_BANK, 9))
     tl = TrackList(doc)
-    assert [(t.name, t.instrument, t.channel) for t in tl.tracks] == [
-        ("GM drums", KIT, DRUM_CHANNEL), ("Odd kit", KIT, DRUM_CHANNEL)]
+    assert [(t.name, t.kind, t.instrument, t.channel) for t in tl.tracks] == [
+        ("GM drums", "midi", KIT, DRUM_CHANNEL), ("Vocals", "audio", None, None),
+        ("Odd kit", "midi", KIT, DRUM_CHANNEL)]
+
+
+# Audio and chord tracks -----------------------------------------------------------------
+
+
+def test_every_kind_is_listed_in_document_order() -> None:
+    doc = Document.new()
+    tl = TrackList(doc)
+    tl.add("Piano", PIANO)
+    vox = tl.add_audio("Vocals")
+    chords = tl.add_chord()
+    tl.add("Bass", BASS)
+    doc.add_track("audio", "Imported", order=-5.0)  # as an import placing it first
+    assert [(t.name, t.kind) for t in tl.tracks] == [
+        ("Imported", "audio"), ("Piano", "midi"), ("Vocals", "audio"), ("Chords", "chord"),
+        ("Bass", "midi")]
+    assert [t.name for t in tl.midi_tracks] == ["Piano", "Bass"]
+    assert (vox.instrument, vox.channel, vox.volume) == (None, None, 1.0)
+    assert tl.chord_track() == chords and chords.name == "Chords"
+    assert doc.track(vox.id).kind == "audio" and doc.track(chords.id).kind == "chord"
+
+
+def test_audio_and_chord_tracks_take_no_synth_channel() -> None:
+    tl = TrackList()
+    for i in range(10):
+        tl.add_audio(f"a{i}")
+    tl.add_chord()
+    channels = [tl.add(f"t{i}", PIANO).channel for i in range(MAX_MELODIC_TRACKS)]
+    assert channels == list(MELODIC_CHANNELS)
+    with pytest.raises(TrackLimitError, match="at most 15 instrument tracks"):
+        tl.add("one too many", BASS)
+    assert tl.melodic_count() == 15 and len(tl) == 26
+    assert set(tl.channel_instruments()) == set(MELODIC_CHANNELS)
+    with pytest.raises(ValueError, match="no instrument"):
+        tl.set_instrument(tl.tracks[0].id, PIANO)
+
+
+def test_a_song_has_one_chord_track() -> None:
+    tl = TrackList()
+    first = tl.add_chord("Changes")
+    with pytest.raises(TrackLimitError, match="already has a chord track \\(Changes\\)"):
+        tl.add_chord()
+    tl.remove(first.id)
+    assert tl.add_chord().name == "Chords"
+
+
+def test_rename_mute_solo_and_volume_work_for_audio_tracks() -> None:
+    doc = Document.new()
+    tl = TrackList(doc)
+    piano = tl.add("Piano", PIANO, volume=1.0)
+    vox = tl.add_audio("")
+    assert vox.name == "Audio"
+    assert tl.rename(vox.id, "Lead Vocal").name == "Lead Vocal"
+    tl.set_volume(vox.id, 0.5)
+    assert doc.track(vox.id).mixer.volume_db == pytest.approx(-6.0206, abs=1e-4)
+    tl.set_solo(vox.id, True)  # a soloed audio track silences the unsoloed synths
+    assert tl.channel_gains()[piano.channel or 0] == 0.0
+    tl.set_solo(vox.id, False)
+    tl.set_mute(vox.id, True)
+    assert tl.channel_gains()[piano.channel or 0] == 1.0 and doc.track(vox.id).mixer.mute
+
+
+def test_live_midi_keeps_the_last_selected_midi_track_while_audio_is_selected() -> None:
+    tl = TrackList()
+    piano = tl.add("Piano", PIANO)
+    kit = tl.add("Kit", Instrument.kit(32))
+    assert tl.live == kit
+    vox = tl.add_audio("Vocals")  # selected, to arm it
+    assert tl.selected == vox and tl.live == kit
+    assert tl.channel_instruments()[DRUM_CHANNEL] == Instrument.kit(32)
+    chords = tl.add_chord()
+    assert tl.selected == chords and tl.live == kit
+    tl.select(piano.id)
+    tl.select(vox.id)
+    assert tl.live == piano
+    tl.remove(piano.id)  # the live track is gone: the first MIDI track plays
+    assert tl.live == kit
+    tl.remove(kit.id)
+    assert tl.live is None and tl.selected is not None
+
+
+def test_a_loaded_song_selects_its_first_midi_track() -> None:
+    doc = Document.new()
+    doc.add_track("audio", "Drums loop")
+    doc.add_track("chord", "Chords")
+    keys = doc.add_track("midi", "Keys", instrument=DocumentInstrument(4, 0, 0))
+    tl = TrackList()
+    tl.set_document(doc)
+    assert tl.selected is not None and tl.selected.id == keys
+    only_audio = Document.new()
+    only_audio.add_track("audio", "Take")
+    tl.set_document(only_audio)
+    assert tl.selected is not None and tl.selected.kind == "audio" and tl.live is None
+
+
+def test_adding_audio_and_chord_tracks_is_undoable_and_observed() -> None:
+    doc = Document.new()
+    tl = TrackList(doc)
+    tl.add("Piano", PIANO)
+    doc.clear_undo_history()
+    seen: list[tuple[Change, Track | None]] = []
+    tl.subscribe(lambda c, t: seen.append((c, t)))
+    vox = tl.add_audio("Vocals")
+    chords = tl.add_chord()
+    assert [c for c, _ in seen] == [Change.ADDED, Change.SELECTED] * 2
+    assert seen[0][1] == vox and seen[3][1] == chords
+    assert doc.undo() and doc.undo()
+    assert [t.kind for t in tl.tracks] == ["midi"]
+    assert tl.selected is not None and tl.selected.name == "Piano"
+    assert doc.redo() and doc.redo()
+    assert [(t.name, t.kind) for t in tl.tracks] == [
+        ("Piano", "midi"), ("Vocals", "audio"), ("Chords", "chord")]
+    tl.remove(vox.id)
+    assert doc.undo()
+    assert tl.get(vox.id).kind == "audio" and tl.index_of(vox.id) == 1
