@@ -1,8 +1,10 @@
 """Keeps the engine's synth channels in step with the session's tracks.
 
 Each track change becomes the few engine commands it implies: the channel's
-program (bank and preset) and the input channel that live MIDI plays (the
-selected track's). Only values that changed are sent.
+program (bank and preset) and the input channel that live MIDI plays (the live
+MIDI track's: the selected track when it is MIDI, else the MIDI track selected
+last, so selecting an audio or chord track leaves live MIDI where it was). Only
+values that changed are sent. Audio and chord tracks own no synth channel.
 
 Volume, pan, mute and solo are not folded into the synth channel any more: the
 engine mixes each channel through its own strip (audio.song_sync sends the
@@ -40,7 +42,8 @@ class TrackEngineSync:
             if self._programs.get(channel) != inst:
                 a.program(channel, inst.bank, inst.program)
                 self._programs[channel] = inst
-        sel = self.tracks.selected
-        if sel is not None and sel.channel != self._input_channel:
-            a.set_input_channel(sel.channel)
-            self._input_channel = sel.channel
+        live = self.tracks.live
+        if live is not None and live.channel is not None \
+                and live.channel != self._input_channel:
+            a.set_input_channel(live.channel)
+            self._input_channel = live.channel
