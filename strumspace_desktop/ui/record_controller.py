@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QActionGroup
 from PySide6.QtWidgets import QMenu, QWidget
 
 from strumspace_desktop.audio.client import EngineError
-from strumspace_desktop.audio.input_ring import InputRing
+from strumspace_desktop.audio.input_ring import InputReader, InputRing
 from strumspace_desktop.audio.protocol import Cmd, Evt, TransportState
 from strumspace_desktop.core.document.model import AudioRegion, Document
 from strumspace_desktop.core.document.project_files import Project
@@ -27,24 +27,45 @@ from strumspace_desktop.core.settings import RecordingSettings, config_dir
 from strumspace_desktop.core.timing import PPQ
 from strumspace_desktop.record.audio_writer import AudioTakeWriter, blob_of
 from strumspace_desktop.record.commit import commit_audio, commit_midi
+from strumspace_desktop.record.input_choice import (
+    DEFAULT_INPUT,
+    INPUT_CHOICES,
+    ChannelPick,
+    InputChoice,
+    resolve,
+)
 from strumspace_desktop.record.session import RecordMode, RecordOptions, RecordSession
 from strumspace_desktop.ui.adapter import EngineAdapter
 
 
 class ArmState(QObject):
-    """Which tracks are armed for recording (not saved with the song)."""
+    """Which tracks are armed for recording, and which inputs each audio track records
+    (record/input_choice.py); session state, not saved with the song."""
 
     changed = Signal(str, bool)
+    input_changed = Signal(str, str)  # track id, input choice
 
     def __init__(self) -> None:
         super().__init__()
         self.armed: set[str] = set()
+        self.inputs: dict[str, InputChoice] = {}
 
     def set_armed(self, track_id: str, on: bool) -> None:
         if (track_id in self.armed) == on:
             return
         (self.armed.add if on else self.armed.discard)(track_id)
         self.changed.emit(track_id, on)
+
+    def input_of(self, track_id: str) -> InputChoice:
+        return self.inputs.get(track_id, DEFAULT_INPUT)
+
+    def set_input(self, track_id: str, choice: InputChoice) -> None:
+        if choice not in INPUT_CHOICES:
+            raise ValueError(f"input must be one of {list(INPUT_CHOICES)}, got {choice!r}")
+        if self.input_of(track_id) == choice:
+            return
+        self.inputs[track_id] = choice
+        self.input_changed.emit(track_id, choice)
 
 
 _ARM_STATE: ArmState | None = None
@@ -137,7 +158,12 @@ class RecordController(QObject):
         self._ring = InputRing.attach(info["input_ring"])
         folder = self._audio_dir()
         for tid in track_ids:
-            self._writers[tid] = AudioTakeWriter(self._ring.reader(at_clock=clock), folder,
+            # Each track records its chosen inputs (In 1, In 2 or both, stereo).
+            channels, note = resolve(self.arms.input_of(tid), self._ring.channels)
+            if note:
+                self.message.emit(note)
+            reader = ChannelPick(self._ring.reader(at_clock=clock), channels)
+            self._writers[tid] = AudioTakeWriter(cast(InputReader, reader), folder,
                                                  start_clock=clock)
         self.adapter.client.send(Cmd.INPUT_MONITOR, 1.0, 1.0)
 
