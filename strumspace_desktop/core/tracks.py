@@ -322,7 +322,7 @@ class TrackList:
     def set_instrument(self, track_id: str, instrument: Instrument) -> Track:
         old = self.get(track_id)
         if old.instrument is None or old.channel is None:
-            raise ValueError(f"{old.name} is an {old.kind} track: it has no instrument")
+            raise ValueError(f"{old.name} is not a MIDI track: it has no instrument")
         channel = old.channel
         if instrument.drums != old.instrument.drums:
             channel = self._channel_for(instrument, ignore=track_id)

@@ -1,6 +1,7 @@
 """Choose an instrument: the 128 General MIDI programs by family, and the drum kits.
 
-Used to add a track (with a name field) and to change a track's instrument.
+Used to add a track (with a name field and the kind of track: MIDI with an
+instrument, audio, or the song's chord track) and to change a track's instrument.
 """
 
 from __future__ import annotations
@@ -9,11 +10,14 @@ from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QButtonGroup,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
+    QRadioButton,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -23,16 +27,37 @@ from PySide6.QtWidgets import (
 from strumspace_desktop.core.gm import DRUM_KITS, FAMILIES, PROGRAMS, Instrument
 
 ROLE = Qt.ItemDataRole.UserRole
+KINDS: tuple[tuple[str, str, str], ...] = (
+    # kind, button, name field's placeholder
+    ("midi", "MIDI (an instrument)", "Track name (the instrument's name if empty)"),
+    ("audio", "Audio (record or import)", "Track name (Audio if empty)"),
+    ("chord", "Chords", "Track name (Chords if empty)"),
+)
 
 
 class InstrumentDialog(QDialog):
     def __init__(self, parent: QWidget | None = None, *, title: str = "Add MIDI Track",
                  with_name: bool = True, current: Instrument | None = None,
-                 check: Callable[[Instrument], str | None] | None = None) -> None:
+                 check: Callable[[Instrument], str | None] | None = None,
+                 with_kinds: bool = False,
+                 check_kind: Callable[[str], str | None] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
         self.resize(420, 520)
         self._check = check
+        self._check_kind = check_kind
+        self._kind = "midi"
+        # The kind of track to add (only when adding).
+        self.kind_buttons: dict[str, QRadioButton] = {}
+        kind_group = QButtonGroup(self)
+        kind_row = QHBoxLayout()
+        for kind, text, _placeholder in KINDS:
+            button = QRadioButton(text)
+            button.setChecked(kind == "midi")
+            button.toggled.connect(lambda on, k=kind: self._kind_toggled(k, on))
+            kind_group.addButton(button)
+            kind_row.addWidget(button)
+            self.kind_buttons[kind] = button
         self.name_edit = QLineEdit()
         self.name_edit.setPlaceholderText("Track name (the instrument's name if empty)")
         self.search_edit = QLineEdit()
@@ -67,6 +92,8 @@ class InstrumentDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
 
         layout = QVBoxLayout(self)
+        if with_kinds:
+            layout.addLayout(kind_row)
         if with_name:
             form = QFormLayout()
             form.addRow("Name", self.name_edit)
@@ -101,6 +128,26 @@ class InstrumentDialog(QDialog):
     def track_name(self) -> str:
         return self.name_edit.text().strip()
 
+    def kind(self) -> str:
+        """The kind of track to add: "midi", "audio" or "chord"."""
+        return self._kind
+
+    def _kind_toggled(self, kind: str, on: bool) -> None:
+        if on:
+            self.set_kind(kind)
+
+    def set_kind(self, kind: str) -> None:
+        """Audio and chord tracks have no instrument: the list hides."""
+        self._kind = kind
+        button = self.kind_buttons[kind]
+        if not button.isChecked():
+            button.setChecked(True)
+        midi = kind == "midi"
+        self.search_edit.setVisible(midi)
+        self.tree.setVisible(midi)
+        self.name_edit.setPlaceholderText(next(p for k, _t, p in KINDS if k == kind))
+        self._validate()
+
     def _filter(self, text: str) -> None:
         needle = text.strip().lower()
         for group, children in self._groups:
@@ -115,10 +162,13 @@ class InstrumentDialog(QDialog):
                 group.setExpanded(shown > 0)
 
     def _validate(self) -> bool:
-        inst = self.instrument()
-        problem = None if inst is not None else "Choose an instrument."
-        if inst is not None and self._check is not None:
-            problem = self._check(inst)
+        if self._kind != "midi":
+            problem = self._check_kind(self._kind) if self._check_kind is not None else None
+        else:
+            inst = self.instrument()
+            problem = None if inst is not None else "Choose an instrument."
+            if inst is not None and self._check is not None:
+                problem = self._check(inst)
         self.error_label.setText(problem or "")
         self.error_label.setVisible(problem is not None)
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)

@@ -244,6 +244,8 @@ class MainWindow(QMainWindow):
         self.loop_action = self._action("&Transport", "Loop", self.transport.toggle_loop, "L")
         self.track_actions = [
             self._action("Trac&ks", "&Add Track…", self.add_track_dialog, "Ctrl+T"),
+            self._action("Trac&ks", "Add A&udio Track", lambda: self.add_track_of_kind("audio")),
+            self._action("Trac&ks", "Add C&hord Track", lambda: self.add_track_of_kind("chord")),
             self._action("Trac&ks", "&Rename Track…", lambda: self._with_selected(
                 self.rename_track_dialog), "F2"),
             self._action("Trac&ks", "Change &Instrument…", lambda: self._with_selected(
@@ -462,9 +464,10 @@ class MainWindow(QMainWindow):
 
     # Notes ------------------------------------------------------------------------------
     def play_note(self, note: int, velocity: int) -> None:
-        track = self.tracks.selected
-        if track is None:
-            self.status.showMessage("Add or select a track to play.", 3000)
+        # The live MIDI track: the selected one, or the MIDI track selected last.
+        track = self.tracks.live
+        if track is None or track.channel is None:
+            self.status.showMessage("Add or select a MIDI track to play.", 3000)
             return
         if note in self._sounding:
             self.release_note(note)
@@ -479,12 +482,12 @@ class MainWindow(QMainWindow):
         self.piano.set_lit(note, False)
 
     def _engine_note_on(self, channel: int, note: int, velocity: int, source: int) -> None:
-        track = self.tracks.selected
+        track = self.tracks.live
         if source == 0 and track is not None and channel == track.channel:
             self.piano.set_lit(note, True)  # a controller's note on the selected track
 
     def _engine_note_off(self, channel: int, note: int) -> None:
-        track = self.tracks.selected
+        track = self.tracks.live
         if track is not None and channel == track.channel and note not in self._sounding:
             self.piano.set_lit(note, False)
 
@@ -496,12 +499,12 @@ class MainWindow(QMainWindow):
             "Z/X octave down/up")
 
     def _tracks_changed(self, change: Change, track: Track | None) -> None:
-        sel = self.tracks.selected
+        live = self.tracks.live
         if change is Change.SELECTED:
             self.piano.clear_lit()
         self.playing_label.setText(
-            f"Playing: {sel.name} ({sel.instrument.name})" if sel is not None
-            else "No track selected")
+            f"Playing: {live.name} ({live.instrument.name})"
+            if live is not None and live.instrument is not None else "No MIDI track to play")
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if not self.keyboard.key_press(event):
@@ -523,17 +526,28 @@ class MainWindow(QMainWindow):
         if instrument.drums:
             return None
         melodic = self.tracks.melodic_count()
-        if replacing is not None and not replacing.instrument.drums:
+        if replacing is not None and replacing.is_midi and not replacing.drums:
             melodic -= 1
         if melodic < MAX_MELODIC_TRACKS:
             return None
         return (f"All {MAX_MELODIC_TRACKS} instrument channels are in use. Remove a track, "
                 "or choose a drum kit (drum tracks share the drum channel).")
 
+    def _track_kind_problem(self, kind: str) -> str | None:
+        chords = self.tracks.chord_track()
+        if kind == "chord" and chords is not None:
+            return (f"This song already has a chord track ({chords.name}); its lane holds "
+                    "all the song's chords.")
+        return None
+
     def add_track_dialog(self) -> Track | None:
-        dialog = InstrumentDialog(self, check=self._track_limit_problem)
+        """Add a MIDI track (with its instrument), an audio track or the chord track."""
+        dialog = InstrumentDialog(self, title="Add Track", check=self._track_limit_problem,
+                                  with_kinds=True, check_kind=self._track_kind_problem)
         if dialog.exec() != InstrumentDialog.DialogCode.Accepted:
             return None
+        if dialog.kind() != "midi":
+            return self.add_track_of_kind(dialog.kind(), dialog.track_name())
         inst = dialog.instrument()
         if inst is None:
             return None
@@ -542,6 +556,14 @@ class MainWindow(QMainWindow):
     def add_track(self, name: str, instrument: Instrument) -> Track | None:
         try:
             return self.tracks.add(name, instrument)
+        except TrackLimitError as exc:
+            self.notices.show_notice("tracks", str(exc), "warning")
+            return None
+
+    def add_track_of_kind(self, kind: str, name: str = "") -> Track | None:
+        """An audio track, or the song's chord track (one per song)."""
+        try:
+            return self.tracks.add_audio(name) if kind == "audio" else self.tracks.add_chord(name)
         except TrackLimitError as exc:
             self.notices.show_notice("tracks", str(exc), "warning")
             return None
@@ -559,6 +581,10 @@ class MainWindow(QMainWindow):
 
     def change_instrument_dialog(self, track_id: str) -> None:
         track = self.tracks.get(track_id)
+        if track.instrument is None:
+            self.status.showMessage(f"{track.name} is not a MIDI track: it has no "
+                                    "instrument.", 4000)
+            return
         dialog = InstrumentDialog(
             self, title=f"Instrument for {track.name}", with_name=False,
             current=track.instrument,

@@ -1,5 +1,11 @@
-"""The track list: one row per MIDI track with its name, instrument, channel,
-mute, solo and volume. Clicking a row selects the track that live MIDI plays.
+"""The track list: one row per track of the song, in its order, whatever its kind.
+
+MIDI rows show the name, instrument, channel, record arm, mute, solo and volume;
+audio rows the name, the input the track records (In 1, In 2 or In 1+2 stereo),
+record arm, mute, solo and volume; chord rows the name only (chords are edited in
+the arrangement's chord lane). Every row has the same height, so the rows line up
+with the arrangement's lanes. Clicking a row selects its track; live MIDI plays
+the selected track when it is MIDI, else the MIDI track selected last.
 
 Rows edit the core TrackList (a view over the song document) directly and redraw
 from its change notifications, so an undo, a redo or a partner's edit shows here
@@ -10,8 +16,9 @@ A fader drag, press to release, is one undo step.
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, Qt, Signal
-from PySide6.QtGui import QMouseEvent, QPainter, QPaintEvent, QResizeEvent
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import (
+    QComboBox,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -23,13 +30,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from strumspace_desktop.core.document import DocumentError
 from strumspace_desktop.core.tracks import Change, Track, TrackList
+from strumspace_desktop.record.input_choice import INPUT_LABELS
 from strumspace_desktop.ui import theme
 from strumspace_desktop.ui.record_controller import arm_state
 
-ROW_HEIGHT = 56
+ROW_HEIGHT = 56  # every kind: the arrangement's lanes have this height too
 HEADER_HEIGHT = 28
 PANEL_WIDTH = 340
+# As the arrangement draws audio and chord lanes (a track's own colour wins).
+AUDIO_COLOUR = "#6ec1e4"
+CHORD_COLOUR = "#c77dff"
 
 
 class ElidedLabel(QLabel):
@@ -70,7 +82,8 @@ class TrackRow(QFrame):
         self.setFixedHeight(ROW_HEIGHT)
         self.tracks = tracks
         self.track_id = track.id
-        self._colour = theme.track_colour(track.channel)
+        self.kind = track.kind  # a track's kind never changes
+        self._colour = self._colour_of(track)
 
         self.name_label = ElidedLabel()
         self.name_label.setObjectName("TrackName")
@@ -79,7 +92,7 @@ class TrackRow(QFrame):
         self.channel_label = QLabel()
         self.channel_label.setObjectName("ChannelBadge")
         self.channel_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.channel_label.setFixedSize(40, 16)
+        self.channel_label.setFixedSize(52, 16)
         self.mute_button = self._toggle("MuteButton", "M", "Mute")
         self.solo_button = self._toggle("SoloButton", "S", "Solo")
         self.arm_button = self._toggle("ArmButton", "●", "Record arm: record + play records here")
@@ -98,15 +111,31 @@ class TrackRow(QFrame):
             lambda v: tracks.set_volume(self.track_id, v / 100))
         self.volume_slider.sliderPressed.connect(tracks.begin_undo_group)
         self.volume_slider.sliderReleased.connect(tracks.end_undo_group)
+        # Audio tracks: which inputs a take records (session state, as arming is).
+        self.input_combo = QComboBox()
+        self.input_combo.setObjectName("TrackInput")
+        self.input_combo.setToolTip("The audio input this track records: input 1, input 2, "
+                                    "or both as a stereo take")
+        self.input_combo.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        for choice, label in INPUT_LABELS.items():
+            self.input_combo.addItem(label, choice)
+        self.input_combo.setCurrentIndex(self.input_combo.findData(arms.input_of(track.id)))
+        self.input_combo.currentIndexChanged.connect(
+            lambda _i: arms.set_input(self.track_id, str(self.input_combo.currentData())))
+        arms.input_changed.connect(self._input_changed)
 
         top = QHBoxLayout()
         top.setSpacing(6)
         top.addWidget(self.name_label, 1)
         top.addWidget(self.channel_label)
+        second = QHBoxLayout()
+        second.setSpacing(6)
+        second.addWidget(self.instrument_label, 1)
+        second.addWidget(self.input_combo)
         text = QVBoxLayout()
         text.setSpacing(2)
         text.addLayout(top)
-        text.addWidget(self.instrument_label)
+        text.addLayout(second)
         row = QHBoxLayout(self)
         row.setContentsMargins(14, 4, 10, 4)
         row.setSpacing(6)
@@ -116,11 +145,33 @@ class TrackRow(QFrame):
         row.addWidget(self.mute_button)
         row.addWidget(self.solo_button)
         row.addWidget(self.volume_slider)
+        # The controls each kind has (hidden ones keep the row's layout the same).
+        midi, audio = track.kind == "midi", track.kind == "audio"
+        self.input_combo.setVisible(audio)
+        self.instrument_label.setVisible(not audio)
+        for w in (self.arm_button, self.mute_button, self.solo_button, self.volume_slider):
+            w.setVisible(midi or audio)
         self.show_track(track, selected=False)
 
     def _arm_changed(self, track_id: str, on: bool) -> None:
         if track_id == self.track_id and self.arm_button.isChecked() != on:
             self.arm_button.setChecked(on)
+
+    def _input_changed(self, track_id: str, choice: str) -> None:
+        i = self.input_combo.findData(choice)
+        if track_id == self.track_id and self.input_combo.currentIndex() != i:
+            self.input_combo.setCurrentIndex(i)
+
+    def _colour_of(self, track: Track) -> QColor:
+        if track.channel is not None:
+            return theme.track_colour(track.channel)
+        try:
+            own = self.tracks.document.track(track.id).color
+        except DocumentError:
+            own = ""
+        if own and QColor.isValidColorName(own):
+            return QColor(own)
+        return QColor(AUDIO_COLOUR if track.kind == "audio" else CHORD_COLOUR)
 
     def _toggle(self, name: str, text: str, tip: str) -> QToolButton:
         b = QToolButton()
@@ -132,13 +183,21 @@ class TrackRow(QFrame):
         return b
 
     def show_track(self, track: Track, selected: bool) -> None:
-        self._colour = theme.track_colour(track.channel)
+        self._colour = self._colour_of(track)
         self.name_label.setText(track.name)
-        self.instrument_label.setText(track.instrument.name)
-        self.channel_label.setText(f"CH {track.channel + 1}")
-        self.channel_label.setToolTip(
-            f"MIDI channel {track.channel + 1}"
-            + (" (shared by all drum tracks)" if track.instrument.drums else ""))
+        if track.instrument is not None and track.channel is not None:
+            self.instrument_label.setText(track.instrument.name)
+            self.channel_label.setText(f"CH {track.channel + 1}")
+            self.channel_label.setToolTip(
+                f"MIDI channel {track.channel + 1}"
+                + (" (shared by all drum tracks)" if track.instrument.drums else ""))
+        elif track.kind == "audio":
+            self.channel_label.setText("AUDIO")
+            self.channel_label.setToolTip("An audio track: recorded or imported audio")
+        else:
+            self.instrument_label.setText("Chord symbols: edit them in the lane")
+            self.channel_label.setText("CHORDS")
+            self.channel_label.setToolTip("The song's chord track")
         for widget, value in ((self.mute_button, track.mute), (self.solo_button, track.solo)):
             widget.blockSignals(True)
             widget.setChecked(value)
@@ -153,7 +212,7 @@ class TrackRow(QFrame):
         self.update()
 
     def set_editable(self, editable: bool) -> None:
-        for w in (self.mute_button, self.solo_button, self.volume_slider):
+        for w in (self.mute_button, self.solo_button, self.volume_slider, self.input_combo):
             w.setEnabled(editable)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
@@ -193,7 +252,7 @@ class TrackListPanel(QWidget):
         self.add_button = QToolButton()
         self.add_button.setObjectName("AddTrackButton")
         self.add_button.setText("+ Add Track")
-        self.add_button.setToolTip("Add a MIDI track (Ctrl+T)")
+        self.add_button.setToolTip("Add a MIDI, audio or chord track (Ctrl+T)")
         self.add_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.add_button.clicked.connect(self.add_requested)
         hl = QHBoxLayout(header)
@@ -262,7 +321,9 @@ class TrackListPanel(QWidget):
             return
         menu = QMenu(self)
         menu.addAction("Rename…", lambda: self.rename_requested.emit(track_id))
-        menu.addAction("Change Instrument…", lambda: self.instrument_requested.emit(track_id))
+        if self.tracks.get(track_id).is_midi:
+            menu.addAction("Change Instrument…",
+                           lambda: self.instrument_requested.emit(track_id))
         menu.addSeparator()
         menu.addAction("Remove Track", lambda: self.remove_requested.emit(track_id))
         menu.popup(where)
