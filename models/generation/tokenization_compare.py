@@ -34,9 +34,20 @@ def miditok_remi() -> Any:
 
 def miditok_notes(tokenizer: Any, piece: Piece) -> tuple[np.ndarray, int]:
     """(onset, duration, pitch) after a MidiTok encode/decode, and its token count."""
+    ids = miditok_ids(tokenizer, piece)[1:-1] - 3
+    back = tokenizer.decode([ids.tolist()])
+    scale = TPQ / back.ticks_per_quarter
+    notes = [(round(n.time * scale), round(n.duration * scale), n.pitch)
+             for t in back.tracks for n in t.notes]
+    arr = np.array(sorted(notes), dtype=np.int64).reshape(-1, 3)
+    return arr, len(ids)
+
+
+def miditok_ids(tokenizer: Any, piece: Piece) -> np.ndarray:
+    """MidiTok REMI ids of a melody, shifted by 3 and framed as BOS ... EOS (ids 1, 2)."""
     from symusic import Note, Score, TimeSignature, Track
 
-    score: Any = Score(TPQ)  # symusic's stubs do not list the attributes used here
+    score: Any = Score(TPQ)
     track: Any = Track()
     for onset, dur, pitch, vel in piece.notes.tolist():
         track.notes.append(Note(onset, dur, pitch, vel))
@@ -47,13 +58,26 @@ def miditok_notes(tokenizer: Any, piece: Piece) -> tuple[np.ndarray, int]:
             score.time_signatures.append(TimeSignature(start, num, den))
             prev = (num, den)
     seq = tokenizer(score)
-    ids = (seq[0] if isinstance(seq, list) else seq).ids
-    back = tokenizer.decode([ids])
-    scale = TPQ / back.ticks_per_quarter
-    notes = [(round(n.time * scale), round(n.duration * scale), n.pitch)
-             for t in back.tracks for n in t.notes]
-    arr = np.array(sorted(notes), dtype=np.int64).reshape(-1, 3)
-    return arr, len(ids)
+    ids = np.asarray((seq[0] if isinstance(seq, list) else seq).ids) + 3
+    return np.concatenate([[tokens.BOS], ids, [tokens.EOS]])
+
+
+def ngram_comparison(train: list[Piece], valid: list[Piece]) -> dict[str, object]:
+    """Validation NLL per note of a Kneser-Ney n-gram (orders 2-8) on each tokenization,
+    scoring every token after BOS (our Key and TimeSig header included, so ours scores
+    slightly more information than MidiTok's)."""
+    from models.generation.ngram import KneserNeyLM, nll_per_event
+
+    tok = miditok_remi()
+    events = [len(p.notes) for p in valid]
+    out: dict[str, object] = {}
+    for name, encode, vocab in (
+            ("ours", lambda p: tokens.encode(p, chords=False), len(tokens.VOCAB)),
+            ("miditok_remi", lambda p: miditok_ids(tok, p), len(tok) + 3)):
+        lm = KneserNeyLM(8, vocab).fit([encode(p) for p in train])
+        seqs = [encode(p) for p in valid]
+        out[name] = {o: round(nll_per_event(lm, seqs, events, 1, o), 4) for o in range(2, 9)}
+    return out
 
 
 def compare(pieces: list[Piece]) -> dict[str, object]:
@@ -83,11 +107,16 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dataset", type=Path, default=dataset_cache.DEFAULT_PATH)
     ap.add_argument("--limit", type=int, default=500)
+    ap.add_argument("--ngram", action="store_true",
+                    help="also fit an n-gram on each tokenization (train -> valid)")
     args = ap.parse_args(argv)
     os.nice(19)
     ds = dataset_cache.load(args.dataset)
-    pieces = [p for p in ds.melodies("train")][: args.limit]
-    print(json.dumps(compare(pieces), indent=1))
+    result = compare(ds.melodies("train")[: args.limit])
+    if args.ngram:
+        result["ngram_valid_nll_per_note"] = ngram_comparison(ds.melodies("train"),
+                                                               ds.melodies("valid"))
+    print(json.dumps(result, indent=1))
     return 0
 
 
