@@ -1,7 +1,8 @@
 """Parse the music21 corpus once into the cached dataset (models/generation/data/).
 
     python -m models.generation.build_dataset            # committed dataset (no Essen)
-    python -m models.generation.build_dataset --limit 2  # quick run: 2 files per source
+    python -m models.generation.build_dataset --limit 2  # quick run: 2 files per source,
+                                                         # written to build/ (not committed)
     python -m models.generation.build_dataset --sources essen --out /tmp/essen.npz
 
 Resumable and safe to run in several processes at once: each corpus file is one unit
@@ -26,6 +27,7 @@ from models.generation.dedup_split import DEFAULT_SEED, assign_groups, split_of
 from models.generation.piece import Piece
 
 DEFAULT_WORK = Path("build") / "generation-work"
+PARTIAL_OUT = Path("build") / "generation-partial.npz"
 UNIT_VERSION = 1
 
 
@@ -157,12 +159,17 @@ def main(argv: list[str] | None = None) -> int:
                     choices=[s.name for s in SOURCES])
     ap.add_argument("--limit", type=int, default=None, help="corpus files per source")
     ap.add_argument("--work", type=Path, default=DEFAULT_WORK)
-    ap.add_argument("--out", type=Path, default=dataset_cache.DEFAULT_PATH)
+    ap.add_argument("--out", type=Path, default=None,
+                    help="default: the committed dataset for a full default build, "
+                    f"{PARTIAL_OUT} for a --limit or --sources run")
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
     ap.add_argument("--parse-only", action="store_true")
     args = ap.parse_args(argv)
     os.nice(19)
     sources = [SOURCES_BY_NAME[n] for n in args.sources]
+    if args.out is None:  # a quick or partial run never overwrites the committed file
+        full = args.limit is None and set(args.sources) == {s.name for s in SOURCES if s.default}
+        args.out = dataset_cache.DEFAULT_PATH if full else PARTIAL_OUT
     t0 = time.monotonic()
     parse_units(sources, args.work, args.limit)
     if args.parse_only:
