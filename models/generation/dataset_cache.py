@@ -12,6 +12,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -34,7 +35,7 @@ class Dataset:
     pieces: list[Piece]
     splits: list[str]
     dup_of: list[str]
-    info: dict[str, object] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
 
     def select(self, split: str, sources: tuple[str, ...], *, melody: bool) -> list[Piece]:
         """Pieces of a split from these sources: for melodies, canonical copies with

@@ -16,9 +16,9 @@ def test_committed_dataset_is_consistent() -> None:
     sources = {p.source for p in ds.pieces}
     assert {"oneills1850", "ryansMammoth", "airdsAirs", "bach_chorales"} <= sources
     assert all(SOURCES_BY_NAME[s].shippable for s in sources)  # no Essen
-    assert set(ds.info["sources"]) == sources  # type: ignore[arg-type]
+    assert set(ds.info["sources"]) == sources
     # One split per group, and it is the seeded one.
-    seed = int(ds.info["seed"])  # type: ignore[call-overload]
+    seed = int(ds.info["seed"])
     split_of_group: dict[str, str] = {}
     for p, s in zip(ds.pieces, ds.splits, strict=True):
         assert split_of_group.setdefault(p.group, s) == s

@@ -57,7 +57,7 @@ def pieces(draw: st.DrawFn) -> Piece:
     for a, b in zip([0, *cuts], [*cuts, end], strict=True):
         if draw(st.booleans()):  # a gap (no chord) otherwise
             chords.append((a, b - a, draw(st.integers(0, 11)), draw(st.integers(0, 8))))
-    merged = []
+    merged: list[tuple[int, ...]] = []
     for c in chords:  # the same chord twice in a row is one chord
         if merged and merged[-1][2:] == c[2:] and merged[-1][0] + merged[-1][1] == c[0]:
             merged[-1] = (merged[-1][0], merged[-1][1] + c[1], *c[2:])
