@@ -3,8 +3,9 @@ snap grid, playhead follow, zoom buttons and the horizontal scroll bar.
 
 The tools sit below the lanes so the canvas's ruler lines up with the track
 list's header and its lanes with the track list's rows (the window scrolls both
-vertically together). Lanes follow the track list's rows; tracks the list does not
-show (audio, chord) get lanes after them, named in the lane.
+vertically together). Lanes follow the track list's rows, one per track of every
+kind (MIDI, audio, chord); a track without a row (none today) would get a lane
+after them, named in the lane.
 """
 
 from __future__ import annotations
