@@ -10,14 +10,20 @@ engine's control thread and swapped in together at a block boundary
 (`pending_program`); the replaced ones wait in `retired_program` for the control
 thread to drop them, so that the callback never frees them. Song notes are sent to
 FluidSynth between partial renders of the block, at their exact frames, and the
-synth renders each MIDI channel into its own strip buffer.
+synth renders each MIDI channel into its own strip buffer and its shared reverb and
+chorus into the FX return row.
+
+A block is two halves: `_front` (commands, transport, song, synth and audio regions
+into one of two sets of strip buffers) and `_finish` (effect chains, faders, master
+bus, meters). The live callback runs them back to back; offline renders
+(render_pipeline.py) run the next block's front while worker threads run this
+block's effect chains, with the same result to the bit.
 """
 
 from __future__ import annotations
 
 import ctypes
 from bisect import bisect_left, bisect_right
-from concurrent.futures import Executor
 from typing import Any, Protocol
 
 import numpy as np
@@ -35,6 +41,8 @@ from strumspace_desktop.core.timing import PPQ
 PEAK_DECAY = 0.93  # per block: meters fall smoothly rather than flicker
 MAX_FRAMES = 4096  # longer blocks are processed in pieces of this size
 PEDALBOARD_BLOCK = MAX_FRAMES  # constant, so that plugins are never prepared again
+FX_RETURN = MAX_STRIPS  # the strip-buffer row of the synth's reverb and chorus return
+STRIP_ROWS = MAX_STRIPS + 1
 
 
 class MidiSource(Protocol):
@@ -75,7 +83,6 @@ class EngineGraph:
         self.programs = np.zeros((16, 2), np.int32)  # bank, program
         self.programs[DRUM_CHANNEL, 0] = 128
         self.channel_gain = np.ones(16, np.float64)
-        self._used_channels = np.zeros(16, bool)
         self._no_notes = [0] * (16 * 128)
         self.reverb_on = True
         self.chorus_on = True
@@ -94,33 +101,46 @@ class EngineGraph:
         self.n_sounding = 0
         self._slot_audible: list[bool] = []
         self._active_strips: list[int] = list(range(MIDI_STRIPS))
-        self.strip_buf = np.zeros((MAX_STRIPS, 2, MAX_FRAMES), np.float32)
+        # Two sets of strip buffers: an offline render fills one while the other's
+        # effects run (the live callback only ever uses set 0). Per set, what its
+        # `_finish` needs of the block that `_front` rendered into it.
+        self._slots = np.zeros((2, STRIP_ROWS, 2, MAX_FRAMES), np.float32)
+        self._slot = 0
+        self.strip_buf = self._slots[0]
+        self._slot_mix = [self.mix, self.mix]
+        self._slot_strips = [self._active_strips, self._active_strips]
+        self._slot_clicks = [False, False]
+        self._click_bufs = np.zeros((2, MAX_FRAMES, 2), np.float32)
         self.master_buf = np.zeros((2, MAX_FRAMES), np.float32)
         self._tmp = np.zeros((2, MAX_FRAMES), np.float32)
+        self._mix_tmp = np.zeros((2, MAX_FRAMES), np.float32)
         self._ramp = np.arange(MAX_FRAMES, dtype=np.float32)
         self._env = np.zeros(MAX_FRAMES, np.float32)
         self._env2 = np.zeros(MAX_FRAMES, np.float32)
-        # FluidSynth's planar outputs: channel c's left and right rows, its reverb and
-        # chorus aliased onto them. The pointers move along when a block is rendered
-        # in pieces (one numpy add rewrites them all).
+        # FluidSynth's planar outputs: channel c's left and right rows; the reverb and
+        # chorus of its one effects group (left, right, left, right) into the FX return
+        # row. The pointers move along when a block is rendered in pieces (one numpy
+        # add rewrites them all).
         self._dry = (ctypes.c_void_p * (2 * MIDI_STRIPS))()
-        self._fx = (ctypes.c_void_p * (4 * MIDI_STRIPS))()
+        self._fx = (ctypes.c_void_p * 4)()
         self._dry_ptrs = np.frombuffer(memoryview(self._dry).cast("B"), np.uint64)
         self._fx_ptrs = np.frombuffer(memoryview(self._fx).cast("B"), np.uint64)
-        base = self.strip_buf.ctypes.data
         row = MAX_FRAMES * 4
-        self._dry_base = np.array([base + (i // 2) * 2 * row + (i % 2) * row
-                                   for i in range(2 * MIDI_STRIPS)], np.uint64)
-        self._fx_base = np.array([base + (i // 4) * 2 * row + (i % 2) * row
-                                  for i in range(4 * MIDI_STRIPS)], np.uint64)
+        self._dry_bases = []
+        self._fx_bases = []
+        for slot in range(2):
+            base = self._slots[slot].ctypes.data
+            self._dry_bases.append(np.array([base + (i // 2) * 2 * row + (i % 2) * row
+                                             for i in range(2 * MIDI_STRIPS)], np.uint64))
+            self._fx_bases.append(np.array([base + FX_RETURN * 2 * row + (i % 2) * row
+                                            for i in range(4)], np.uint64))
+        self._dry_base = self._dry_bases[0]
+        self._fx_base = self._fx_bases[0]
         self._dry_ptrs[:] = self._dry_base
         self._fx_ptrs[:] = self._fx_base
         self._ptr_offset = 0
         self._rendered = 0
         self.stem_out: np.ndarray | None = None  # offline stems: each strip post-fader
-        # Offline renders only: strips' effect chains run in parallel on these threads.
-        # Never set in the engine process: the callback must not wait on other threads.
-        self.effects_pool: Executor | None = None
         self.plugin_failures = 0  # chains dropped because a plugin raised while processing
         self.peaks = np.zeros(2, np.float64)
         self._abs = np.zeros(4096 * 2, np.float32)
@@ -152,6 +172,8 @@ class EngineGraph:
         elif op == Cmd.CONTROL_CHANGE:
             if inst is not None:
                 inst.cc(inst.ptr, int(a), int(b), int(c))
+                if b == 91.0 or b == 93.0:  # sends to the shared reverb and chorus
+                    inst.set_send_cc(int(a), int(b), int(c))
         elif op == Cmd.PITCH_BEND:
             if inst is not None:
                 inst.pitch_bend(inst.ptr, int(a), int(b))
@@ -192,11 +214,10 @@ class EngineGraph:
             self.input_monitor = min(2.0, max(0.0, b)) if a > 0.5 else 0.0
         elif op == Cmd.INPUT_CHANNEL:
             self.input_channel = min(15, max(0, int(a)))
-            self._update_effect_groups()
         elif op == Cmd.SYNTH_EFFECTS:
             self.reverb_on = a > 0.5
             self.chorus_on = b > 0.5
-            self._update_effect_groups()
+            self._set_synth_effects()
         elif op == Cmd.CHANNEL_MIX:
             ch = int(a)
             self.channel_gain[ch] = min(1.0, max(0.0, b))
@@ -265,6 +286,8 @@ class EngineGraph:
                 if data[1] == 7:  # the track's fader scales the controller's volume
                     value = round(value * float(self.channel_gain[ch]))
                 inst.cc(inst.ptr, ch, data[1], value)
+                if data[1] == 91 or data[1] == 93:
+                    inst.set_send_cc(ch, data[1], value)
             self._emit_at(offset, Evt.CONTROL_CHANGE, src_ch, data[1], data[2], 0.0)
         elif status == 0xE0 and len(data) >= 3:
             value = data[1] | (data[2] << 7)
@@ -294,27 +317,21 @@ class EngineGraph:
             new.cc(new.ptr, ch, 7, self._cc7(ch))
         if old is not None:
             old.all_sounds_off(-1)
+            new.reverb_cc[:] = old.reverb_cc
+            new.chorus_cc[:] = old.chorus_cc
+        new.set_send_gains(self.mix.send_gains)
         self.instrument = new
-        self._update_effect_groups()
+        self._set_synth_effects()
         self.sounding[:] = self._no_notes
         self.n_sounding = 0
         self.retired_instrument = old  # freed by the control thread, never here
         self.synth_generation += 1
 
-    def _update_effect_groups(self) -> None:
-        """FluidSynth's reverb and chorus on for the channels in use only: the song's
-        channels and the input channel (every channel while no song is loaded)."""
+    def _set_synth_effects(self) -> None:
+        """FluidSynth's shared reverb and chorus on or off."""
         inst = self.instrument
-        if inst is None:
-            return
-        song = self.song
-        if song is None or (not song.samples and not song.programs):
+        if inst is not None:
             inst.set_effects(self.reverb_on, self.chorus_on)
-            return
-        used = self._used_channels
-        used[:] = song.channels
-        used[self.input_channel] = True
-        inst.set_effects(self.reverb_on, self.chorus_on, used)
 
     def _swap_program(self) -> None:
         pending = self.pending_program
@@ -334,9 +351,10 @@ class EngineGraph:
                     inst.program_select(ch, bank, program)
             self.song = song
             self._song_synced = False
-            self._update_effect_groups()
         if mix is not None:
             self.mix = mix
+            if self.instrument is not None:
+                self.instrument.set_send_gains(mix.send_gains)
         self._slot_audible = slot_audible
         self._active_strips = active
 
@@ -418,7 +436,7 @@ class EngineGraph:
                 np.add(self._dry_base, done * 4, out=self._dry_ptrs)
                 np.add(self._fx_base, done * 4, out=self._fx_ptrs)
                 self._ptr_offset = done
-            inst.process(frame - done, 4 * MIDI_STRIPS, self._fx, 2 * MIDI_STRIPS, self._dry)
+            inst.process(frame - done, 4, self._fx, 2 * MIDI_STRIPS, self._dry)
         self._rendered = frame
 
     def _play(self, f0: int, f1: int) -> None:
@@ -501,10 +519,21 @@ class EngineGraph:
                     np.multiply(data[:, src:src + m], r.gain, out=tmp[:, :m])
                 np.add(dst, tmp[:, :m], out=dst)
 
+    def _select_slot(self, slot: int) -> None:
+        """Render the next block into strip-buffer set `slot` (offline pipelining)."""
+        self._slot = slot
+        self.strip_buf = self._slots[slot]
+        self._dry_base = self._dry_bases[slot]
+        self._fx_base = self._fx_bases[slot]
+        self._dry_ptrs[:] = self._dry_base
+        self._fx_ptrs[:] = self._fx_base
+        self._ptr_offset = 0
+
     def _render(self, frames: int) -> None:
         """The synth's channels and the audio tracks into their strip buffers."""
         sb = self.strip_buf
         sb[:MIDI_STRIPS, :, :frames].fill(0.0)
+        sb[FX_RETURN, :, :frames].fill(0.0)
         for s in self._active_strips:
             if s >= MIDI_STRIPS:
                 sb[s, :, :frames].fill(0.0)
@@ -529,33 +558,50 @@ class EngineGraph:
             self._play(cur, frames)
         self._synth_to(frames)
 
-    def _mix(self, out: np.ndarray, frames: int) -> None:
-        """Strips through their effects and faders into the master bus, then the
-        master's inserts, limiter and volume, into `out`."""
-        mix = self.mix
-        sb = self.strip_buf
+    def chain_jobs(self, slot: int) -> list[int]:
+        """The strips of the block in strip-buffer set `slot` whose effect chains
+        must run (offline pipelining hands them to worker threads)."""
+        chains = self._slot_mix[slot].chains
+        return [s for s in self._slot_strips[slot] if chains[s] is not None]
+
+    def run_chain(self, slot: int, strip: int, frames: int) -> np.ndarray | None:
+        """One strip's effect chain on the block in set `slot`; None if a plugin
+        raised. Safe on a worker thread: pedalboard releases the GIL, and each chain
+        sees exactly the samples it would see in the callback."""
+        chain = self._slot_mix[slot].chains[strip]
+        try:
+            out: np.ndarray = chain.process(self._slots[slot][strip, :, :frames],
+                                            self.sample_rate, PEDALBOARD_BLOCK, False)
+        except Exception:  # a plugin that fails is left out, never the engine
+            return None
+        return out
+
+    def _mix(self, out: np.ndarray, frames: int, slot: int,
+             processed: list[np.ndarray | None] | None) -> None:
+        """Strips through their effects and faders into the master bus, then the FX
+        return, the master's inserts, limiter and volume, into `out`. `processed`:
+        the chains' outputs when worker threads ran them (None: run them here)."""
+        mix = self._slot_mix[slot]
+        sb = self._slots[slot]
         master = self.master_buf[:, :frames]
         master.fill(0.0)
         peaks = self.block.strip_peaks
         np.multiply(peaks, PEAK_DECAY, out=peaks)
-        tmp = self._tmp[:, :frames]
+        tmp = self._mix_tmp[:, :frames]
         gains = mix.gains
         chains = mix.chains
         rate = self.sample_rate
         stems = self.stem_out
-        pool = self.effects_pool
-        done = self._run_chains_in_pool(pool, frames) if pool is not None else None
-        for s in self._active_strips:
+        for s in self._slot_strips[slot]:
             x = sb[s, :, :frames]
             chain = chains[s]
-            if done is not None and s in done:
-                x = done[s]
-            elif chain is not None:
-                try:
-                    x = chain.process(x, rate, PEDALBOARD_BLOCK, False)
-                except Exception:  # a plugin that fails is left out, never the engine
+            if chain is not None:
+                y = processed[s] if processed is not None else self.run_chain(slot, s, frames)
+                if y is None:  # a plugin raised: the chain is dropped from the mix
                     chains[s] = None
                     self.plugin_failures += 1
+                else:
+                    x = y
             elif not x.any():
                 if stems is not None:
                     stems[s, :, :frames].fill(0.0)
@@ -571,6 +617,13 @@ class EngineGraph:
                 peaks[s, 0] = left
             if right > peaks[s, 1]:
                 peaks[s, 1] = right
+        if self.instrument is not None and (self.reverb_on or self.chorus_on):
+            # The synth's shared reverb and chorus: each channel's send was already
+            # scaled by its fader (zero when muted), so the return joins at unity.
+            ret = sb[FX_RETURN, :, :frames]
+            if stems is not None:
+                stems[FX_RETURN, :, :frames] = ret
+            np.add(master, ret, out=master)
         y = master
         if mix.master_chain is not None:
             try:
@@ -579,27 +632,6 @@ class EngineGraph:
                 mix.master_chain = None
                 self.plugin_failures += 1
         np.multiply(y.T, mix.master_gain, out=out[:frames])
-
-    def _run_chains_in_pool(self, pool: Executor, frames: int) -> dict[int, np.ndarray]:
-        """Offline renders only: every strip's effect chain at once on worker threads
-        (pedalboard releases the GIL). Each chain still sees exactly the samples it
-        would see in the callback, and the strips are summed afterwards in the same
-        order, so the result is bit for bit the serial one."""
-        chains = self.mix.chains
-        rate = self.sample_rate
-        sb = self.strip_buf
-        jobs = {s: pool.submit(chains[s].process, sb[s, :, :frames], rate,
-                               PEDALBOARD_BLOCK, False)
-                for s in self._active_strips if chains[s] is not None}
-        done: dict[int, np.ndarray] = {}
-        for s, job in jobs.items():
-            try:
-                done[s] = job.result()
-            except Exception:  # a plugin that fails is left out, as in the callback
-                chains[s] = None
-                self.plugin_failures += 1
-                done[s] = sb[s, :, :frames]
-        return done
 
     def process(self, out: np.ndarray, frames: int) -> None:
         """Fill `out[:frames]` (float32, stereo, C-contiguous) with the next block."""
@@ -613,6 +645,14 @@ class EngineGraph:
             done += n
 
     def _process(self, out: np.ndarray, frames: int) -> None:
+        slot = self._slot
+        self._front(frames)
+        self._finish(out, frames, slot, None)
+
+    def _front(self, frames: int) -> None:
+        """Everything up to the strips' effects: swaps, commands, live MIDI, the
+        transport, the song, the synth and the audio regions into the current set of
+        strip buffers, and the metronome's clicks into that set's click buffer."""
         if self.pending_instrument is not None:
             self._swap_instrument()
         if self.pending_program is not None:
@@ -628,22 +668,34 @@ class EngineGraph:
         t.advance(self.clock, frames)
         self._note_anchor()
         self._render(frames)
-        self._mix(out, frames)
-        if t.metronome_on and t.state != TransportState.STOPPED:
-            self.metronome.render(out, frames, t.click_offsets, t.click_accents,
+        slot = self._slot
+        self._slot_mix[slot] = self.mix
+        self._slot_strips[slot] = self._active_strips
+        # The count-in always clicks, even with the metronome off.
+        clicks = ((t.metronome_on and t.state != TransportState.STOPPED)
+                  or t.state == TransportState.COUNT_IN)
+        self._slot_clicks[slot] = clicks
+        if clicks:
+            buf = self._click_bufs[slot, :frames]
+            buf.fill(0.0)
+            self.metronome.render(buf, frames, t.click_offsets, t.click_accents,
                                   t.click_count)
-        elif t.state != TransportState.STOPPED and t.state == TransportState.COUNT_IN:
-            # The count-in always clicks, even with the metronome off.
-            self.metronome.render(out, frames, t.click_offsets, t.click_accents,
-                                  t.click_count)
-        if self.master_gain != 1.0:
-            out[:frames] *= self.master_gain
-        self._meter(out, frames)
         if t.state_changed:
             t.state_changed = False
             self._emit(Evt.TRANSPORT, int(t.state), t.beat_at(self.clock))
         self.clock += frames
         self.blocks += 1
+
+    def _finish(self, out: np.ndarray, frames: int, slot: int,
+                processed: list[np.ndarray | None] | None) -> None:
+        """The block that `_front` rendered into set `slot`: mixed into `out`."""
+        self._mix(out, frames, slot, processed)
+        if self._slot_clicks[slot]:
+            block = out[:frames]
+            np.add(block, self._click_bufs[slot, :frames], out=block)
+        if self.master_gain != 1.0:
+            out[:frames] *= self.master_gain
+        self._meter(out, frames)
         self._publish_transport()
 
     def _meter(self, out: np.ndarray, frames: int) -> None:

@@ -29,6 +29,7 @@ import numpy as np
 
 from strumspace_desktop.audio.song_data import (
     MAX_STRIPS,
+    MIDI_STRIPS,
     EffectSpec,
     MixState,
     db_to_gain,
@@ -219,6 +220,9 @@ class MixRuntime:
     master_chain: Any  # master inserts and the limiter, or None
     master_gain: float
     audible: dict[str, bool] = field(default_factory=dict)
+    # Per MIDI channel: its strip's fader gain into the synth's shared reverb and
+    # chorus (post-fader, before pan; zero when the strip is muted or has no track).
+    send_gains: list[float] = field(default_factory=lambda: [1.0] * MIDI_STRIPS)
 
     @classmethod
     def unity(cls) -> MixRuntime:
@@ -246,11 +250,14 @@ class MixBuilder:
         # mix is sent at all, MixRuntime.unity lets every channel through).
         gains = np.zeros((MAX_STRIPS, 2, 1), np.float32)
         chains: list[Any] = [None] * MAX_STRIPS
+        sends = [0.0] * MIDI_STRIPS
         for strip in mix.strips:
             if not 0 <= strip.strip < MAX_STRIPS:
                 continue
             audible = mix.strip_audible.get(strip.strip, True)
             g = db_to_gain(strip.volume_db) if audible else 0.0
+            if strip.strip < MIDI_STRIPS:
+                sends[strip.strip] = g
             left, right = pan_gains(g, strip.pan)
             gains[strip.strip, 0, 0] = left
             gains[strip.strip, 1, 0] = right
@@ -273,7 +280,7 @@ class MixBuilder:
         for gone in set(self._built) - seen:
             del self._built[gone]
         runtime = MixRuntime(gains, chains, pedalboard.Pedalboard(master) if master else None,
-                             db_to_gain(mix.master_volume_db), dict(mix.audible))
+                             db_to_gain(mix.master_volume_db), dict(mix.audible), sends)
         return runtime, updates
 
     def _chain(self, effects: tuple[EffectSpec, ...], updates: list[tuple[Any, str, float]],

@@ -1,7 +1,8 @@
 """Offline rendering: the engine's own graph, run without a device, faster than real time.
 
 `render_mixdown` writes the master bus to one file; `render_stems` writes one file
-per mixer strip (post-fader, before the master bus), nothing else. Both play the
+per mixer strip (post-fader, before the master bus) and one for the synth's shared
+reverb and chorus return (when they are on), nothing else. Both play the
 song through the same `EngineGraph.process` as the live engine, with the same
 synth, strips and effects, so an export sounds like playback (the test suite checks
 that a MIDI song renders sample for sample like a JACK capture of real-time play).
@@ -21,14 +22,13 @@ import re
 import threading
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from strumspace_desktop.audio.graph import EngineGraph
+from strumspace_desktop.audio.graph import FX_RETURN, EngineGraph
 from strumspace_desktop.audio.protocol import Cmd
 from strumspace_desktop.audio.shared_block import SharedBlock
 from strumspace_desktop.audio.song_data import MIDI_STRIPS, mix_state, song_update, strips_of
@@ -47,6 +47,7 @@ FORMATS = {"wav": "WAV", "flac": "FLAC"}
 SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
 
 Progress = Callable[[float], None]
+FX_RETURN_NAME = "Synth reverb and chorus"
 
 
 class RenderError(Exception):
@@ -125,11 +126,6 @@ class _Renderer:
         self.messages: list[str] = list(result["messages"])
         if stems:
             self.graph.stem_out = np.zeros_like(self.graph.strip_buf)
-        # The strips' effect chains are independent: one thread per core runs them
-        # (pedalboard releases the GIL), the sum stays in the serial order.
-        workers = min(8, os.cpu_count() or 1)
-        self.pool = ThreadPoolExecutor(workers, "render-fx") if workers > 1 else None
-        self.graph.effects_pool = self.pool
         tempo = self.document.tempo_map()
         sigs = self.document.time_signatures()
         first = sigs[0] if sigs else None
@@ -164,9 +160,6 @@ class _Renderer:
                 progress(done / self.total)
 
     def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True)
-            self.graph.effects_pool = None
         inst = self.graph.instrument
         if inst is not None:
             inst.close()
@@ -264,6 +257,10 @@ def render_stems(project: Any, directory: Path, options: RenderOptions | None = 
         names.setdefault(strip, []).append(track.name or ("Audio" if strip >= MIDI_STRIPS
                                                           else "MIDI"))
     ordered = list(names)  # display order of each strip's first track
+    if options.synth_effects and any(s < MIDI_STRIPS for s in ordered):
+        # The synth's shared reverb and chorus: a return of its own, last.
+        names[FX_RETURN] = [FX_RETURN_NAME]
+        ordered.append(FX_RETURN)
     finals = [directory / _stem_name(i + 1, names[s], options.format)
               for i, s in enumerate(ordered)]
     temps = [_temp_for(p) for p in finals]

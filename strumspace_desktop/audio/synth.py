@@ -1,10 +1,14 @@
 """The built-in instrument: FluidSynth through pyfluidsynth's ctypes bindings.
 
 Each of the 16 MIDI channels renders into its own stereo buffer (`synth.audio-groups`
-16, `fluid_synth_process`), and so do its reverb and chorus (`synth.effects-groups`
-16, effects buffers aliased onto the channel's dry buffers as FluidSynth's docs
-describe), so that every channel is a mixer strip of its own. An effects group costs
-CPU even while silent, so only the groups of channels in use are switched on.
+16, `fluid_synth_process`), so that every channel is a mixer strip of its own. The
+built-in reverb and chorus are one shared send bus, as on a General MIDI sound
+module (`synth.effects-groups` 1: sixteen units cost about three times the whole
+synth). Each voice's send is set when its note starts and whenever the channel's
+send gain or CC91/CC93 change: gain * (the SoundFont's own send + the controller's
+share, as FluidSynth's default CC91/CC93 modulators compute it, which are removed
+so that nothing adds to it). The send gain is the strip's fader, zero when the
+strip is muted, so a muted track sends nothing to the reverb.
 
 Only the audio callback calls a live synth, so FluidSynth's own API mutex is turned
 off (`synth.threadsafe-api` 0): the callback never waits on a lock. A new SoundFont
@@ -18,11 +22,17 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
-
 DRUM_CHANNEL = 9
 DRUM_BANK = 128
 CHANNELS = 16
+# SoundFont generators (SF2.01 8.1.3): the two sends, and two unused slots where each
+# voice keeps its SoundFont send so that it can be scaled again later.
+GEN_CHORUS_SEND = 15
+GEN_REVERB_SEND = 16
+GEN_SPARE_CHORUS = 14  # GEN_UNUSED1
+GEN_SPARE_REVERB = 18  # GEN_UNUSED2
+FLUID_MOD_CC = 16
+SEND_CC_AMOUNT = 200.0  # FluidSynth's default CC91/CC93 modulators: +20 % at full scale
 
 # Debian/Ubuntu (fluid-soundfont-gm, timgm6mb-soundfont), Fedora, Arch, Homebrew, Windows.
 _DEFAULT_SOUNDFONTS = (
@@ -114,6 +124,19 @@ class FluidSynthInstrument:
             "fluid_synth_process": [vp, ci, ci, vp, ci, vp],
             "fluid_synth_reverb_on": [vp, ci, ci],
             "fluid_synth_chorus_on": [vp, ci, ci],
+            "fluid_synth_get_voicelist": [vp, vp, ci, ci],
+            "fluid_voice_gen_get": [vp, ci],
+            "fluid_voice_gen_set": [vp, ci, ctypes.c_float],
+            "fluid_voice_update_param": [vp, ci],
+            "fluid_voice_get_channel": [vp],
+            "fluid_synth_get_gen": [vp, ci, ci],
+            "fluid_synth_get_cc": [vp, ci, ci, ctypes.POINTER(ci)],
+            "fluid_mod_set_source1": [vp, ci, ci],
+            "fluid_mod_set_source2": [vp, ci, ci],
+            "fluid_mod_set_dest": [vp, ci],
+            "fluid_mod_set_amount": [vp, ctypes.c_double],
+            "fluid_synth_remove_default_mod": [vp, vp],
+            "delete_fluid_mod": [vp],
             "delete_fluid_synth": [vp],
             "delete_fluid_settings": [vp],
         }.items():
@@ -123,7 +146,7 @@ class FluidSynthInstrument:
                            ("synth.polyphony", polyphony), ("synth.cpu-cores", 1),
                            ("synth.audio-channels", CHANNELS),
                            ("synth.audio-groups", CHANNELS),
-                           ("synth.effects-groups", CHANNELS),
+                           ("synth.effects-groups", 1),
                            ("synth.reverb.active", 1), ("synth.chorus.active", 1)):
             lib.fluid_settings_setint(settings, key.encode(), value)
         lib.fluid_settings_setnum(settings, b"synth.sample-rate", float(sample_rate))
@@ -138,8 +161,30 @@ class FluidSynthInstrument:
         self.sfid = -1
         if soundfont is not None:
             self._load(soundfont)
+        self._remove_send_modulators()
+        lib.fluid_voice_gen_get.restype = ctypes.c_float
+        lib.fluid_synth_get_gen.restype = ctypes.c_float
+        # The send bus: per channel the send gain (the strip's fader, 0 when muted) and
+        # the CC91/CC93 values, as plain lists (read in the callback without allocating).
+        self.send_gain = [1.0] * CHANNELS
+        self.reverb_cc = [0] * CHANNELS
+        self.chorus_cc = [0] * CHANNELS
+        level = ctypes.c_int()
+        for ch in range(CHANNELS):
+            if lib.fluid_synth_get_cc(self._synth, ch, 91, ctypes.byref(level)) == 0:
+                self.reverb_cc[ch] = level.value
+            if lib.fluid_synth_get_cc(self._synth, ch, 93, ctypes.byref(level)) == 0:
+                self.chorus_cc[ch] = level.value
+        self._next_note_id = 0  # FluidSynth numbers every note-on that starts voices
+        self._voice_buf = (ctypes.c_void_p * (polyphony + 1))()
+        self._voicelist = lib.fluid_synth_get_voicelist
+        self._gen_get = lib.fluid_voice_gen_get
+        self._gen_set = lib.fluid_voice_gen_set
+        self._update = lib.fluid_voice_update_param
+        self._voice_channel = lib.fluid_voice_get_channel
+        self._flush = lib.fluid_synth_get_gen
         # Bound C functions kept as attributes: the callback skips attribute lookups.
-        self.noteon = lib.fluid_synth_noteon
+        self._noteon = lib.fluid_synth_noteon
         self.noteoff = lib.fluid_synth_noteoff
         self.cc = lib.fluid_synth_cc
         self.pitch_bend = lib.fluid_synth_pitch_bend
@@ -157,6 +202,74 @@ class FluidSynthInstrument:
                                  "or not a SoundFont it understands.")
         self.sfid = sfid
 
+    def _remove_send_modulators(self) -> None:
+        """Drop FluidSynth's default CC91 -> reverb send and CC93 -> chorus send
+        modulators: their share is folded into each voice's send here, scaled with it."""
+        lib = self._lib
+        lib.new_fluid_mod.restype = ctypes.c_void_p
+        for cc, dest in ((91, GEN_REVERB_SEND), (93, GEN_CHORUS_SEND)):
+            mod = lib.new_fluid_mod()
+            if not mod:
+                continue
+            lib.fluid_mod_set_source1(mod, cc, FLUID_MOD_CC)  # linear, unipolar, positive
+            lib.fluid_mod_set_source2(mod, 0, 0)
+            lib.fluid_mod_set_dest(mod, dest)
+            lib.fluid_mod_set_amount(mod, SEND_CC_AMOUNT)
+            lib.fluid_synth_remove_default_mod(self._synth, mod)
+            lib.delete_fluid_mod(mod)
+
+    def noteon(self, synth: int, channel: int, key: int, velocity: int) -> int:
+        """Start a note (`synth` is `ptr`, kept for the C signature) and set the sends
+        of the voices it started."""
+        result: int = self._noteon(synth, channel, key, velocity)
+        if result == 0 and velocity > 0:
+            note_id = self._next_note_id
+            self._next_note_id = note_id + 1
+            self._set_sends(note_id, True)
+        return result
+
+    def set_send_gains(self, gains: list[float]) -> None:
+        """Every channel's send gain at once; voices already sounding follow."""
+        if gains != self.send_gain:
+            self.send_gain[:] = gains
+            self._set_sends(-1, False)
+
+    def set_send_cc(self, channel: int, controller: int, value: int) -> None:
+        """CC91 (reverb) or CC93 (chorus) on `channel`: voices sounding follow."""
+        levels = self.reverb_cc if controller == 91 else self.chorus_cc
+        if levels[channel] != value:
+            levels[channel] = value
+            self._set_sends(-1, False, channel)
+
+    def _set_sends(self, note_id: int, new: bool, channel: int = -1) -> None:
+        """The sends of the voices of note `note_id` (new voices: their SoundFont sends
+        are kept aside first), or of every sounding voice (-1) of `channel` (-1: all)."""
+        buf = self._voice_buf
+        self._voicelist(self._synth, buf, len(buf), note_id)
+        gen_get, gen_set, update = self._gen_get, self._gen_set, self._update
+        gains, rev, cho = self.send_gain, self.reverb_cc, self.chorus_cc
+        for voice in buf:
+            if not voice:
+                break
+            ch = self._voice_channel(voice)
+            if channel >= 0 and ch != channel:
+                continue
+            if new:
+                base_rev = gen_get(voice, GEN_REVERB_SEND)
+                base_cho = gen_get(voice, GEN_CHORUS_SEND)
+                gen_set(voice, GEN_SPARE_REVERB, base_rev)
+                gen_set(voice, GEN_SPARE_CHORUS, base_cho)
+            else:
+                base_rev = gen_get(voice, GEN_SPARE_REVERB)
+                base_cho = gen_get(voice, GEN_SPARE_CHORUS)
+            g = gains[ch]
+            gen_set(voice, GEN_REVERB_SEND, g * (base_rev + SEND_CC_AMOUNT * rev[ch] / 128.0))
+            gen_set(voice, GEN_CHORUS_SEND, g * (base_cho + SEND_CC_AMOUNT * cho[ch] / 128.0))
+            update(voice, GEN_REVERB_SEND)
+            update(voice, GEN_CHORUS_SEND)
+        # Voice updates wait in FluidSynth's queue until a public call returns.
+        self._flush(self._synth, 0, GEN_REVERB_SEND)
+
     @property
     def ptr(self) -> int:
         return int(self._synth)
@@ -169,14 +282,10 @@ class FluidSynthInstrument:
         ok = self._lib.fluid_synth_program_select(self._synth, channel, self.sfid, bank, program)
         return bool(ok == 0)
 
-    def set_effects(self, reverb: bool, chorus: bool,
-                    channels: np.ndarray | None = None) -> None:
-        """Switch the built-in reverb and chorus units: on for the channels marked in
-        `channels` (16 booleans; None: every channel), off elsewhere."""
-        for ch in range(CHANNELS):
-            used = channels is None or bool(channels[ch])
-            self._lib.fluid_synth_reverb_on(self._synth, ch, int(reverb and used))
-            self._lib.fluid_synth_chorus_on(self._synth, ch, int(chorus and used))
+    def set_effects(self, reverb: bool, chorus: bool) -> None:
+        """Switch the built-in reverb and chorus units (the shared send bus)."""
+        self._lib.fluid_synth_reverb_on(self._synth, -1, int(reverb))
+        self._lib.fluid_synth_chorus_on(self._synth, -1, int(chorus))
 
     def all_notes_off(self, channel: int) -> None:
         self._lib.fluid_synth_all_notes_off(self._synth, channel)
@@ -190,7 +299,8 @@ class FluidSynthInstrument:
     def process(self, frames: int, nfx: int, fx: ctypes.Array[ctypes.c_void_p], nout: int,
                 dry: ctypes.Array[ctypes.c_void_p]) -> None:
         """Add `frames` frames of every channel into the planar buffers `dry` points to
-        (left and right of channel 0, then channel 1…) and their effects into `fx`."""
+        (left and right of channel 0, then channel 1…) and the reverb and chorus
+        returns into `fx` (reverb left, right, chorus left, right)."""
         self._process(self._synth, frames, nfx, fx, nout, dry)
 
     def close(self) -> None:

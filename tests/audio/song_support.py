@@ -35,17 +35,17 @@ def two_track_song(bpm: float = 120.0) -> tuple[Document, str, str]:
 
 
 class SongGraph:
-    """A graph with the FluidR3 synth (its own reverb and chorus off) and `document`
-    loaded the way the engine loads it."""
+    """A graph with the FluidR3 synth (its own reverb and chorus off unless
+    `synth_effects`) and `document` loaded the way the engine loads it."""
 
     def __init__(self, document: Any, soundfont: Path, *, project: Any = None,
-                 factory: PluginFactory | None = None) -> None:
+                 factory: PluginFactory | None = None, synth_effects: bool = False) -> None:
         self.block = SharedBlock.create()
         self.graph = EngineGraph(self.block, RATE, FluidSynthInstrument(RATE, soundfont))
         self.graph.master_gain = 1.0
         self.graph.transport.metronome_on = False
         self.graph.transport.count_in_bars = 0
-        self.block.commands.push(Cmd.SYNTH_EFFECTS, 0.0, 0.0)
+        self.block.commands.push(Cmd.SYNTH_EFFECTS, float(synth_effects), float(synth_effects))
         self.loader = SongLoader(RATE, factory)
         self.document = document
         self.project = project

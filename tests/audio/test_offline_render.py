@@ -44,7 +44,9 @@ def test_stems_are_one_file_per_strip_and_sum_to_the_mix(tmp_path: Path) -> None
     doc.set_master(limiter=False)
     options = RenderOptions(subtype="FLOAT", tail_seconds=0.5)
     stems = render_stems(doc, tmp_path, options)
-    assert [p.name for p in stems] == ["01 Piano.wav", "02 Bass.wav"]
+    # The synth's shared reverb and chorus return is a stem of its own.
+    assert [p.name for p in stems] == ["01 Piano.wav", "02 Bass.wav",
+                                       "03 Synth reverb and chorus.wav"]
     mix = render_mixdown(doc, tmp_path / "mix.wav", options)
     total = sum(sf.read(str(p), dtype="float32")[0] for p in stems)
     assert np.allclose(total, sf.read(str(mix), dtype="float32")[0], atol=1e-5)

@@ -13,9 +13,12 @@ import song_support
 import soundfile as sf
 from song_support import PPQ, RATE, SongGraph, two_track_song
 
+from strumspace_desktop.audio.graph import FX_RETURN
 from strumspace_desktop.audio.mixer import EffectError, PluginFactory, probe_vst3
 from strumspace_desktop.audio.protocol import Cmd
+from strumspace_desktop.audio.song_data import mix_state
 from strumspace_desktop.core.document import Document, Note
+from strumspace_desktop.core.document.compile import compile_document
 from strumspace_desktop.core.document.model import BlobInfo, Instrument
 from strumspace_desktop.core.document.project_files import new_project
 
@@ -48,6 +51,86 @@ def test_song_is_heard_and_independent_of_the_block_size(soundfont: Path) -> Non
     for other in renders[1:]:
         # Every note reaches the synth at its own frame, whatever the block size.
         assert np.array_equal(renders[0], other)
+
+
+def test_synth_reverb_bus_is_independent_of_the_block_size(soundfont: Path) -> None:
+    renders = []
+    for block in (64, 1000):
+        doc, _, _ = two_track_song()
+        g = SongGraph(doc, soundfont, synth_effects=True)
+        try:
+            renders.append(play(g, 3.0, block))
+        finally:
+            g.close()
+    assert np.array_equal(renders[0], renders[1])
+
+
+def _with_return(doc: Document, soundfont: Path, seconds: float,
+                 block: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """(the mix, the synth's reverb and chorus return) with the synth's effects on."""
+    g = SongGraph(doc, soundfont, synth_effects=True)
+    try:
+        g.graph.stem_out = np.zeros_like(g.graph.strip_buf)
+        g.command(Cmd.PLAY)
+        mix, ret = [], []
+        out = np.zeros((block, 2), np.float32)
+        for _ in range(int(seconds * SECOND) // block):
+            g.graph.process(out, block)
+            mix.append(out.copy())
+            ret.append(g.graph.stem_out[FX_RETURN, :, :block].T.copy())
+        return np.concatenate(mix), np.concatenate(ret)
+    finally:
+        g.close()
+
+
+def test_synth_reverb_send_is_post_fader(soundfont: Path) -> None:
+    doc, piano, bass = two_track_song()
+    doc.set_mixer(bass, mute=True)
+    doc.set_master(limiter=False)
+    loud, loud_ret = _with_return(doc, soundfont, 2.0)
+    assert np.abs(loud_ret).max() > 1e-3  # the piano's notes reach the shared reverb
+    doc.set_mixer(piano, volume_db=-12.0)
+    quiet, quiet_ret = _with_return(doc, soundfont, 2.0)
+    g = 10 ** (-12 / 20)
+    # The send follows the fader: dry and reverb come down together.
+    assert np.allclose(quiet_ret, loud_ret * g, atol=2e-6)
+    assert np.allclose(quiet, loud * g, atol=2e-6)
+
+
+def test_muting_a_track_silences_its_synth_reverb(soundfont: Path) -> None:
+    doc = Document.new("pad")
+    pad = doc.add_track("midi", "Pad", instrument=Instrument(0, 0, 0))
+    clip = doc.add_midi_clip(pad, 0, PPQ * 16)
+    doc.add_notes(clip, [Note(60, 0, PPQ * 16, 110, 0), Note(64, 0, PPQ * 16, 110, 0)])
+    g = SongGraph(doc, soundfont, synth_effects=True)
+    try:
+        g.command(Cmd.PLAY)
+        assert np.abs(g.render(SECOND // 2)).max() > 0.01
+        doc.set_mixer(pad, mute=True)  # while the notes still hold: only the mix changes
+        g.loader.set_mix(g.graph, mix_state(doc, compile_document(doc, RATE)))
+        tail = g.render(3 * SECOND)
+        assert g.graph.n_sounding > 0  # the notes go on, unheard
+        # Nothing reaches the reverb any more: its tail has died away (FluidSynth's
+        # reverb keeps a tiny offset against denormals, about 3e-8).
+        assert np.abs(tail[-SECOND // 2:]).max() < 1e-6
+    finally:
+        g.close()
+
+
+def test_player_reverb_controller_sets_the_send(soundfont: Path) -> None:
+    levels = []
+    for cc91 in (0, 127):
+        doc, _, _ = two_track_song()  # not playing: the player's notes on the piano's strip
+        g = SongGraph(doc, soundfont, synth_effects=True)
+        try:
+            g.graph.stem_out = np.zeros_like(g.graph.strip_buf)
+            g.graph.handle_midi([0xB0, 91, cc91])
+            g.graph.handle_midi([0x90, 60, 100])
+            g.render(SECOND // 2)
+            levels.append(float(np.abs(g.graph.stem_out[FX_RETURN]).max()))
+        finally:
+            g.close()
+    assert 0.0 < levels[0] < levels[1]
 
 
 def test_notes_start_in_the_synth_block_of_their_sample(song: SongGraph) -> None:
