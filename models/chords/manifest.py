@@ -1,0 +1,185 @@
+"""Clip manifests: everything needed to render a clip, resolved and written down.
+
+A manifest entry holds the chord spans themselves (labels and beats), not just the
+recipe, so an evaluation set does not change when numpy's random streams or
+music21's parser do; the remaining randomness (voicing choices, timing jitter,
+noise) comes from the clip's seed. The evaluation sets' manifests are committed
+(`manifests/*.json`) before any model is trained on data drawn with other seeds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models.chords import augment, soundfonts
+from models.chords.performance import BASS_CH, DRUM_CH, HARMONY_CH, PlayStyle, random_style
+from models.chords.progressions import (
+    ChordSpan,
+    Progression,
+    from_music21,
+    from_template,
+    random_walk,
+    template_names,
+)
+from models.chords.vocabulary import parse
+
+MANIFEST_DIR = Path(__file__).parent / "manifests"
+MUSIC21_SPLIT_PATH = MANIFEST_DIR / "music21_split.json"
+FORMAT = "strumspace-chords-manifest"
+VERSION = 1
+SAMPLE_RATE = 22050
+# Seeds of the sets never overlap: a clip's seed is base + index.
+SET_SEEDS = {"train": 0, "valid": 50_000_000, "unseen_timbre": 60_000_000,
+             "music21": 70_000_000}
+TARGET_SECONDS = 30.0
+
+
+class ManifestError(ValueError):
+    pass
+
+
+def music21_split() -> dict[str, str]:
+    """Corpus path -> split for the Bach chorales (committed file; see build_music21_split)."""
+    data: dict[str, str] = json.loads(MUSIC21_SPLIT_PATH.read_text())["pieces"]
+    return data
+
+
+def build_music21_split() -> dict[str, Any]:
+    """The chorales' split taken from the generation dataset (models/generation), whose
+    groups keep every harmonization of one melody in one split: the chord and the
+    generation models then share their test chorales."""
+    from models.generation import dataset_cache
+
+    ds = dataset_cache.load()
+    pieces = {p.piece_id: s for p, s in zip(ds.pieces, ds.splits, strict=True)
+              if p.source == "bach_chorales"}
+    groups = {p.piece_id: p.group for p in ds.pieces if p.source == "bach_chorales"}
+    return {"source": "models/generation/data/corpus.npz (splits by melody group)",
+            "pieces": dict(sorted(pieces.items())), "groups": dict(sorted(groups.items()))}
+
+
+def _spans_json(prog: Progression) -> list[list[Any]]:
+    return [[s.chord.label(), s.beats] for s in prog.spans]
+
+
+def progression_of(entry: dict[str, Any]) -> Progression:
+    spans = [ChordSpan(parse(label), float(beats)) for label, beats in entry["spans"]]
+    return Progression(spans, int(entry["beats_per_bar"]), entry["source"]["kind"])
+
+
+def style_of(entry: dict[str, Any]) -> PlayStyle:
+    return PlayStyle(**entry["style"])
+
+
+def programs_of(entry: dict[str, Any]) -> dict[int, int]:
+    return {int(ch): int(p) for ch, p in entry["programs"].items()}
+
+
+def _clip(set_name: str, index: int, split: str, source: dict[str, Any], prog: Progression,
+          rng: np.random.Generator, augment_strength: float,
+          soundfont: str | None = None) -> dict[str, Any]:
+    sfs = [sf.name for sf in soundfonts.soundfonts_for(split)]
+    sf = soundfont or sfs[int(rng.integers(len(sfs)))]
+    cats = soundfonts.HARMONY_CATEGORIES
+    category = cats[index % len(cats)]
+    textures = soundfonts.TEXTURES_FOR[category]
+    style = random_style(rng, textures[int(rng.integers(len(textures)))])
+    pool = soundfonts.program_pool(category, split)
+    programs = {HARMONY_CH: int(pool[int(rng.integers(len(pool)))])}
+    if style.bass:
+        bass_pool = soundfonts.program_pool("bass", split)
+        programs[BASS_CH] = int(bass_pool[int(rng.integers(len(bass_pool)))])
+    if style.drums:
+        programs[DRUM_CH] = 0
+    style = dataclasses.replace(style, bass=BASS_CH in programs, drums=DRUM_CH in programs)
+    return {
+        "id": f"{set_name}-{index:05d}", "seed": SET_SEEDS[set_name] + index,
+        "source": source, "beats_per_bar": prog.beats_per_bar, "spans": _spans_json(prog),
+        "soundfont": sf, "category": category,
+        "programs": {str(k): v for k, v in sorted(programs.items())},
+        "style": {k: (round(v, 4) if isinstance(v, float) else v)
+                  for k, v in dataclasses.asdict(style).items()},
+        "augment": augment.draw(rng, augment_strength), "sample_rate": SAMPLE_RATE,
+    }
+
+
+def build(set_name: str, count: int | None = None) -> dict[str, Any]:
+    """The manifest of a set: ``unseen_timbre`` (test families, held-out programs, every
+    template at least once plus random walks; every other clip clean), ``valid`` (the
+    same recipe on the validation family), ``music21`` (every test-split chorale on the
+    test family) or ``train`` (training families and programs; templates, walks and
+    training chorales transposed to random keys)."""
+    if set_name not in SET_SEEDS:
+        raise ManifestError(f"unknown set {set_name!r}; choose from {sorted(SET_SEEDS)}")
+    split = {"unseen_timbre": "test", "music21": "test"}.get(set_name, set_name)
+    clips: list[dict[str, Any]] = []
+    if set_name == "music21":
+        pieces = [p for p, s in music21_split().items() if s == "test"]
+        for i, path in enumerate(pieces[:count]):
+            rng = np.random.default_rng(SET_SEEDS[set_name] + i)
+            prog = from_music21(path)
+            clips.append(_clip(set_name, i, split, {"kind": "music21", "path": path,
+                                                     "transpose": 0}, prog, rng,
+                               0.0 if i % 2 else 1.0))
+        return _wrap(set_name, split, clips)
+    names = template_names()
+    chorales = [p for p, s in music21_split().items() if s == "train"]
+    n = count if count is not None else {"unseen_timbre": 60, "valid": 40}.get(set_name, 1000)
+    for i in range(n):
+        rng = np.random.default_rng(SET_SEEDS[set_name] + i)
+        kind_draw = rng.random()
+        if set_name != "train" and i < len(names):
+            kind = "template"
+        elif set_name == "train":
+            kind = "template" if kind_draw < 0.45 else "walk" if kind_draw < 0.8 else "music21"
+        else:
+            kind = "walk"
+        if kind == "template":
+            name = names[i % len(names)] if set_name != "train" else \
+                names[int(rng.integers(len(names)))]
+            tonic, halve = int(rng.integers(12)), bool(rng.random() < 0.2)
+            base = from_template(name, tonic, 1, halve=halve)
+            bpm_guess = 100.0
+            repeats = max(1, round(TARGET_SECONDS / (base.total_beats * 60 / bpm_guess)))
+            prog = from_template(name, tonic, min(repeats, 4), halve=halve)
+            source: dict[str, Any] = {"kind": "template", "name": name, "tonic": tonic,
+                                      "halve": halve}
+        elif kind == "walk":
+            prog = random_walk(rng, int(rng.integers(10, 20)))
+            source = {"kind": "walk"}
+        else:
+            path = chorales[int(rng.integers(len(chorales)))]
+            shift = int(rng.integers(-6, 6))
+            prog = from_music21(path).transpose(shift)
+            source = {"kind": "music21", "path": path, "transpose": shift}
+        strength = 1.0 if set_name == "train" else (0.0 if i % 2 else 1.0)
+        clips.append(_clip(set_name, i, split, source, prog, rng, strength))
+    return _wrap(set_name, split, clips)
+
+
+def _wrap(set_name: str, split: str, clips: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"format": FORMAT, "version": VERSION, "set": set_name, "split": split,
+            "soundfonts": {sf.name: {"family": sf.family, "package": sf.package,
+                                     "licence": sf.licence}
+                           for sf in soundfonts.soundfonts_for(split)},
+            "clips": clips}
+
+
+def load(path: Path) -> dict[str, Any]:
+    try:
+        data: dict[str, Any] = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ManifestError(f"cannot read manifest {path}: {exc}") from exc
+    if data.get("format") != FORMAT or data.get("version") != VERSION:
+        raise ManifestError(f"{path} is not a version-{VERSION} chord manifest")
+    return data
+
+
+def save(manifest: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(manifest, indent=1) + "\n")

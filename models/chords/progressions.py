@@ -1,0 +1,218 @@
+"""Chord progressions: style templates in Roman numerals, random walks over the
+vocabulary, and harmonies of music21 pieces (chordified).
+
+A progression is a list of ChordSpans in beats; the performance renderer turns it into
+notes at some tempo. Everything random takes a ``numpy.random.Generator`` so a seed
+reproduces it exactly.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from models.chords.vocabulary import NO_CHORD_CHORD, QUALITIES, Chord, match_pitch_classes
+
+
+@dataclass(frozen=True)
+class ChordSpan:
+    chord: Chord
+    beats: float
+
+
+@dataclass
+class Progression:
+    spans: list[ChordSpan]
+    beats_per_bar: int = 4
+    source: str = ""  # e.g. "template:pop/axis", "walk", "music21:bach/bwv269.mxl"
+    info: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def total_beats(self) -> float:
+        return sum(s.beats for s in self.spans)
+
+    def transpose(self, semitones: int) -> Progression:
+        return Progression([ChordSpan(s.chord.transpose(semitones), s.beats) for s in self.spans],
+                           self.beats_per_bar, self.source, dict(self.info))
+
+    def labels(self) -> list[str]:
+        return [s.chord.label() for s in self.spans]
+
+
+# Roman numerals relative to the major scale of the tonic; a 'b' or '#' prefix alters
+# the degree. Token: NUMERAL[:quality][/bass degree][@beats]; quality defaults to maj
+# for upper-case and min for lower-case numerals; beats default to one bar.
+TEMPLATES: dict[str, dict[str, str]] = {
+    "pop": {
+        "axis": "I V vi IV",
+        "axis_minor_start": "vi IV I V",
+        "doo_wop": "I vi IV V",
+        "pop_sus": "I V:sus4@2 V@2 vi IV",
+        "pop_add6": "I:maj6 IV V vi",
+        "pop_inversions": "I V/3 vi I/5 IV I/3 ii V",
+        "pop_sus2": "I:sus2 IV:sus2 vi V",
+        "royal_road": "IV:maj7 V:7 iii:min7 vi",
+    },
+    "rock": {
+        "mixolydian": "I bVII IV I",
+        "three_chord": "I IV V IV",
+        "aeolian": "vi IV V vi",
+        "minor_rock": "i bVI bIII bVII",
+        "blues12": "I:7 IV:7 I:7 I:7 IV:7 IV:7 I:7 I:7 V:7 IV:7 I:7 V:7",
+        "andalusian": "i bVII bVI V",
+        "plagal_sus": "I IV:sus2 I:sus4@2 I@2 V",
+    },
+    "jazz": {
+        "ii_V_I": "ii:min7 V:7 I:maj7 I:maj6",
+        "turnaround": "I:maj7@2 vi:min7@2 ii:min7@2 V:7@2",
+        "iii_vi_ii_V": "iii:min7 vi:7 ii:min7 V:7",
+        "minor_ii_V": "ii:hdim7 V:7 i:min6 i:min7",
+        "passing_dim": "I:maj7 #i:dim7 ii:min7 #ii:dim7 iii:min7 V:7",
+        "rhythm_bridge": "III:7 VI:7 II:7 V:7",
+        "backdoor": "iv:min7 bVII:7 I:maj7 I:maj6",
+        "aug_line": "I I:aug I:maj6 I:7",
+        "tritone_sub": "ii:min7 bII:7 I:maj7 vi:7",
+    },
+    "folk": {
+        "three_chord": "I IV I V",
+        "waltz": "I I IV I V V I I",
+        "dorian": "i IV i bVII",
+        "modal_sus": "I:sus4@2 I@2 IV I V:sus4@2 V@2",
+        "minor_ballad": "i bVII bVI bVII i iv v i",
+        "drone": "I:sus2 IV/5 I:sus4 I",
+    },
+    "classical": {
+        "cadence": "I IV V:7 I",
+        "ii6_cadence": "I ii/b3 I/5@2 V:7@2 I",
+        "circle": "vi ii V I IV vii:dim iii vi",
+        "pachelbel": "I V vi iii IV I IV V",
+        "minor_cadence": "i iv V:7 i",
+        "vii_dim7": "i vii:dim7 i/b3 iv V i",
+        "neapolitan": "i bII/3 V:7 i",
+        "deceptive": "I IV V:7 vi ii:hdim7/b3 V i",
+        "augmented_sixth": "i iv bVI:7 V",
+        "lament": "i V/3 bVII/3 IV/3 bVI/3 V i",
+    },
+}
+STYLES = tuple(TEMPLATES)
+
+_NUMERALS = {"i": 0, "ii": 2, "iii": 4, "iv": 5, "v": 7, "vi": 9, "vii": 11}
+_TOKEN_RE = re.compile(r"^([b#]?)([ivIV]+)(?::(\w+))?(?:/([b#]*\d+))?(?:@([\d.]+))?$")
+
+
+class ProgressionError(ValueError):
+    pass
+
+
+def parse_template(text: str, tonic: int = 0, beats_per_bar: int = 4) -> list[ChordSpan]:
+    from models.chords.vocabulary import degree_semitones
+
+    spans = []
+    for token in text.split():
+        m = _TOKEN_RE.match(token)
+        if not m or m.group(2).lower() not in _NUMERALS:
+            raise ProgressionError(f"bad template token {token!r}")
+        acc, numeral, quality, bass, beats = m.groups()
+        root = (tonic + _NUMERALS[numeral.lower()] + acc.count("#") - acc.count("b")) % 12
+        quality = quality or ("maj" if numeral.isupper() else "min")
+        spans.append(ChordSpan(Chord(root, quality, degree_semitones(bass) if bass else 0),
+                               float(beats) if beats else float(beats_per_bar)))
+    return spans
+
+
+def template_names() -> list[str]:
+    return [f"{style}/{name}" for style, names in TEMPLATES.items() for name in names]
+
+
+def from_template(name: str, tonic: int, repeats: int = 1, beats_per_bar: int = 4,
+                  halve: bool = False) -> Progression:
+    """The template ``style/name`` in the key of ``tonic``, ``repeats`` times; ``halve``
+    gives every chord half its beats (two chords a bar)."""
+    style, short = name.split("/")
+    spans = parse_template(TEMPLATES[style][short], tonic, beats_per_bar) * repeats
+    if halve:
+        spans = [ChordSpan(s.chord, s.beats / 2) for s in spans]
+    return Progression(spans, beats_per_bar, f"template:{name}", {"tonic": tonic})
+
+
+def random_template(rng: np.random.Generator, beats_per_bar: int = 4,
+                    styles: tuple[str, ...] = STYLES) -> Progression:
+    names = [n for n in template_names() if n.split("/")[0] in styles]
+    name = names[int(rng.integers(len(names)))]
+    return from_template(name, int(rng.integers(12)), int(rng.integers(1, 4)), beats_per_bar,
+                         halve=bool(rng.random() < 0.2))
+
+
+# Root motion of a walk: fifths and steps are common, tritones rare.
+_STEPS = np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])
+_STEP_WEIGHTS = np.array([0.5, 1, 2, 1.5, 1, 4, 0.5, 4, 1, 1.5, 2, 1], dtype=float)
+
+
+def random_walk(rng: np.random.Generator, n_chords: int, beats_per_bar: int = 4,
+                inversion_p: float = 0.2, no_chord_p: float = 0.03) -> Progression:
+    """Chords drawn over the whole vocabulary (every quality equally likely, so rare
+    qualities get data), roots moving by weighted intervals, 1 to 8 beats each, with
+    occasional inversions and no-chord gaps."""
+    root = int(rng.integers(12))
+    spans: list[ChordSpan] = []
+    prev: Chord | None = None
+    while len(spans) < n_chords:
+        if rng.random() < no_chord_p and spans and not spans[-1].chord.is_no_chord:
+            spans.append(ChordSpan(NO_CHORD_CHORD, float(rng.choice([1, 2]))))
+            continue
+        root = (root + int(rng.choice(_STEPS, p=_STEP_WEIGHTS / _STEP_WEIGHTS.sum()))) % 12
+        chord = Chord(root, QUALITIES[int(rng.integers(len(QUALITIES)))])
+        if rng.random() < inversion_p:
+            chord = chord.with_bass_tone(int(rng.integers(1, len(chord.intervals))))
+        if chord == prev:
+            continue
+        beats = float(rng.choice([1, 2, 2, 3, 4, 4, 4, 6, 8]))
+        spans.append(ChordSpan(chord, beats))
+        prev = chord
+    return Progression(spans, beats_per_bar, "walk")
+
+
+def from_music21(path: str | Path, min_beats: float = 0.5, max_beats: float | None = None
+                 ) -> Progression:
+    """The harmony of a music21 corpus piece: chordify every part, label each sonority
+    with the best vocabulary chord (bass = lowest note), fold sonorities shorter than
+    ``min_beats`` (passing notes) into the chord before them and merge repeats.
+    ``path`` is relative to music21's corpus (``bach/bwv269.mxl``) or absolute."""
+    from music21 import chord as m21chord
+    from music21 import corpus, meter
+
+    score = corpus.parse(str(path))
+    chords = score.chordify().flatten()
+    ts = next(iter(score.recurse().getElementsByClass(meter.TimeSignature)), None)
+    beats_per_bar = int(ts.numerator) if ts is not None and ts.denominator == 4 else 4
+    raw: list[tuple[float, float, Chord]] = []
+    for el in chords.notesAndRests:
+        offset, ql = float(el.offset), float(el.quarterLength)
+        if ql <= 0:
+            continue
+        if isinstance(el, m21chord.Chord) and len(el.pitches):
+            pcs = {p.pitchClass for p in el.pitches}
+            raw.append((offset, ql, match_pitch_classes(pcs, el.bass().pitchClass)))
+        else:
+            raw.append((offset, ql, NO_CHORD_CHORD))
+    spans: list[ChordSpan] = []
+    for _offset, ql, chord in raw:
+        if spans and (chord == spans[-1].chord or ql < min_beats):
+            spans[-1] = ChordSpan(spans[-1].chord, spans[-1].beats + ql)
+        else:
+            spans.append(ChordSpan(chord, ql))
+        if max_beats is not None and sum(s.beats for s in spans) >= max_beats:
+            break
+    # A leading short no-chord (pickup rest) stays: it is silence in the audio too.
+    return Progression(spans, beats_per_bar, f"music21:{path}")
+
+
+def music21_pieces(pattern: str = "bach/bwv*.mxl") -> list[str]:
+    """Corpus paths (relative, sorted) of the pieces a music21 set draws from."""
+    from music21 import common
+
+    root = Path(str(common.getCorpusFilePath()))
+    return sorted(p.relative_to(root).as_posix() for p in root.glob(pattern))

@@ -1,0 +1,70 @@
+"""Render manifest clips to audio and MIREX .lab labels, deterministically."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models.chords import augment
+from models.chords.manifest import programs_of, progression_of, style_of
+from models.chords.performance import Performance, perform
+from models.chords.soundfonts import SOUNDFONTS_BY_NAME
+from models.chords.synth_offline import OfflineSynth
+
+
+class SynthPool:
+    """One OfflineSynth per SoundFont, loaded on first use (sf3 files take seconds)."""
+
+    def __init__(self, sample_rate: int) -> None:
+        self.sample_rate = sample_rate
+        self._synths: dict[str, OfflineSynth] = {}
+
+    def get(self, name: str) -> OfflineSynth:
+        if name not in self._synths:
+            sf = SOUNDFONTS_BY_NAME[name]
+            self._synths[name] = OfflineSynth(Path(sf.path), self.sample_rate)
+        return self._synths[name]
+
+    def close(self) -> None:
+        for s in self._synths.values():
+            s.close()
+        self._synths.clear()
+
+
+def performance_of(entry: dict[str, Any]) -> Performance:
+    rng = np.random.default_rng([int(entry["seed"]), 2])
+    return perform(progression_of(entry), style_of(entry), rng)
+
+
+def render_clip(entry: dict[str, Any], pool: SynthPool, with_augment: bool = True
+                ) -> tuple[np.ndarray, Performance]:
+    """Mono float32 audio at the manifest's rate, and the performance (labels, notes)."""
+    perf = performance_of(entry)
+    aug = entry["augment"]
+    stereo = pool.get(entry["soundfont"]).render(
+        perf, programs_of(entry), aug.get("detune_cents", 0.0) if with_augment else 0.0)
+    if with_augment:
+        mono = augment.apply(stereo, pool.sample_rate, aug, int(entry["seed"]))
+    else:
+        mono = stereo.mean(axis=1)
+    return mono, perf
+
+
+def write_clip(entry: dict[str, Any], audio: np.ndarray, perf: Performance, out: Path,
+               sample_rate: int) -> dict[str, Any]:
+    import soundfile as sf
+
+    (out / "audio").mkdir(parents=True, exist_ok=True)
+    (out / "labels").mkdir(parents=True, exist_ok=True)
+    audio_path = out / "audio" / f"{entry['id']}.flac"
+    tmp = audio_path.with_suffix(".tmp.flac")
+    sf.write(tmp, audio, sample_rate, subtype="PCM_16")
+    tmp.replace(audio_path)
+    (out / "labels" / f"{entry['id']}.lab").write_text(perf.lab())
+    pcm = np.round(np.clip(audio, -1, 1) * 32767).astype("<i2")
+    return {"seconds": round(audio.shape[0] / sample_rate, 3),
+            "bytes": audio_path.stat().st_size,
+            "sha256_pcm16": hashlib.sha256(pcm.tobytes()).hexdigest()}
