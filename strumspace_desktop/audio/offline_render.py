@@ -28,8 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from strumspace_desktop.audio.graph import FX_RETURN, EngineGraph
+from strumspace_desktop.audio.graph import FX_RETURN, MAX_FRAMES, EngineGraph
 from strumspace_desktop.audio.protocol import Cmd
+from strumspace_desktop.audio.render_pipeline import RenderPipeline
 from strumspace_desktop.audio.shared_block import SharedBlock
 from strumspace_desktop.audio.song_data import MIDI_STRIPS, mix_state, song_update, strips_of
 from strumspace_desktop.audio.song_loader import SongLoader
@@ -42,7 +43,9 @@ from strumspace_desktop.audio.synth import (
 from strumspace_desktop.core.document.compile import CompiledSong, compile_document
 from strumspace_desktop.core.timing import PPQ
 
-BLOCK = 1024  # frames per graph call: cheaper per frame than the live 256
+# Frames per graph call: the Python work per block is shared by more frames (on the
+# benchmark song 4,096-frame blocks render about 1.3 times faster than 1,024).
+BLOCK = MAX_FRAMES
 FORMATS = {"wav": "WAV", "flac": "FLAC"}
 SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
 
@@ -104,7 +107,8 @@ def _parts(project: Any) -> tuple[Any, Callable[[str], Path | None], set[str]]:
 class _Renderer:
     """One graph playing the song from start to end, block by block."""
 
-    def __init__(self, project: Any, options: RenderOptions, stems: bool) -> None:
+    def __init__(self, project: Any, options: RenderOptions, stems: bool,
+                 workers: int | None = None) -> None:
         options.check()
         self.options = options
         rate = options.sample_rate
@@ -126,6 +130,8 @@ class _Renderer:
         self.messages: list[str] = list(result["messages"])
         if stems:
             self.graph.stem_out = np.zeros_like(self.graph.strip_buf)
+        # The next block's synth runs while worker threads run this one's effects.
+        self.pipeline = RenderPipeline(self.graph, workers)
         tempo = self.document.tempo_map()
         sigs = self.document.time_signatures()
         first = sigs[0] if sigs else None
@@ -147,19 +153,19 @@ class _Renderer:
 
     def blocks(self, cancel: threading.Event | None,
                progress: Progress | None) -> Any:
-        out = np.zeros((BLOCK, 2), np.float32)
+        sizes = [BLOCK] * (self.total // BLOCK) + ([self.total % BLOCK]
+                                                   if self.total % BLOCK else [])
         done = 0
-        while done < self.total:
+        for chunk, n in self.pipeline.blocks(sizes):
             if cancel is not None and cancel.is_set():
                 raise RenderCancelled("The render was cancelled.")
-            n = min(BLOCK, self.total - done)
-            self.graph.process(out, n)
-            yield out[:n], n
+            yield chunk, n
             done += n
             if progress is not None:
                 progress(done / self.total)
 
     def close(self) -> None:
+        self.pipeline.close()
         inst = self.graph.instrument
         if inst is not None:
             inst.close()

@@ -1,0 +1,123 @@
+"""Offline renders faster than one core allows, with the callback's result to the bit.
+
+`RenderPipeline.blocks` runs an EngineGraph block by block like the live callback
+does, but overlaps its two halves: while worker threads run the strips' effect
+chains of block k (pedalboard releases the GIL), the calling thread renders block
+k+1's front half (transport, song, FluidSynth, whose ctypes calls release the GIL
+too, and the audio regions) into the other set of strip buffers, then joins the
+workers on what is left of block k's chains. Block k is then summed in the
+callback's order, so the samples are exactly those of `EngineGraph.process`.
+
+Every chain still processes its strip's blocks in order, one at a time; the front
+half never reads what the back half writes. Never used in the engine process: the
+callback must not wait on other threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import threading
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+from strumspace_desktop.audio.graph import MAX_FRAMES, STRIP_ROWS, EngineGraph
+
+JOIN_TIMEOUT_S = 10.0
+
+
+def default_workers() -> int:
+    """Worker threads beside the calling one: one per further core."""
+    return max(0, min(8, os.cpu_count() or 1) - 1)
+
+
+class RenderPipeline:
+    def __init__(self, graph: EngineGraph, workers: int | None = None) -> None:
+        self.graph = graph
+        n = default_workers() if workers is None else max(0, workers)
+        self._start = threading.Barrier(n + 1)
+        self._done = threading.Barrier(n + 1)
+        self._jobs: list[int] = []
+        self._counter = itertools.count()
+        self._slot = 0
+        self._frames = 0
+        self._processed: list[np.ndarray | None] = [None] * STRIP_ROWS
+        self._closing = False
+        self._threads = [threading.Thread(target=self._work, name=f"render-fx-{i}",
+                                          daemon=True) for i in range(n)]
+        for t in self._threads:
+            t.start()
+
+    @property
+    def workers(self) -> int:
+        return len(self._threads)
+
+    def _work(self) -> None:
+        while True:
+            try:
+                self._start.wait()
+            except threading.BrokenBarrierError:
+                return
+            if self._closing:
+                return
+            self._run_jobs()
+            try:
+                self._done.wait()
+            except threading.BrokenBarrierError:
+                return
+
+    def _run_jobs(self) -> None:
+        """Take chains off the shared list until none is left (workers and caller)."""
+        jobs, counter, out = self._jobs, self._counter, self._processed
+        graph, slot, frames = self.graph, self._slot, self._frames
+        while True:
+            i = next(counter)  # atomic under the GIL: each chain is taken once
+            if i >= len(jobs):
+                return
+            strip = jobs[i]
+            out[strip] = graph.run_chain(slot, strip, frames)
+
+    def blocks(self, sizes: Iterable[int]) -> Iterator[tuple[np.ndarray, int]]:
+        """Render blocks of the given sizes (each at most MAX_FRAMES); yields the
+        block's stereo frames (valid until the next one) and its size."""
+        graph = self.graph
+        out = np.zeros((MAX_FRAMES, 2), np.float32)
+        it = iter(sizes)
+        n = next(it, None)
+        if n is None:
+            return
+        slot = 0
+        graph._select_slot(slot)
+        graph._front(n)
+        while n is not None:
+            nxt = next(it, None)
+            self._jobs = graph.chain_jobs(slot)
+            self._counter = itertools.count()
+            self._slot, self._frames = slot, n
+            if self._threads:
+                self._start.wait()
+            try:
+                if nxt is not None:
+                    graph._select_slot(1 - slot)
+                    graph._front(nxt)
+            finally:
+                self._run_jobs()
+                if self._threads:
+                    self._done.wait()
+            graph._finish(out, n, slot, self._processed)
+            yield out[:n], n
+            slot = 1 - slot
+            n = nxt
+        graph._select_slot(0)
+
+    def close(self) -> None:
+        if not self._threads:
+            return
+        self._closing = True
+        with contextlib.suppress(threading.BrokenBarrierError):
+            self._start.wait(JOIN_TIMEOUT_S)
+        for t in self._threads:
+            t.join(JOIN_TIMEOUT_S)
+        self._threads = []
