@@ -6,7 +6,7 @@
         --out build/chords/unseen_timbre [--limit 5]
 
 Rendering is deterministic (seeds in the manifest) and resumable: a clip whose audio
-and label files exist is skipped. The process lowers its own priority (nice 19).
+and label files exist is skipped. Run as a module, it lowers its own priority (nice 19).
 Needs the Debian SoundFont packages the manifest names (DATA.md).
 """
 
@@ -40,6 +40,10 @@ def _render_cmd(args: argparse.Namespace) -> int:
 
     data = mf.load(args.manifest)
     clips = data["clips"][: args.limit]
+    unknown = sorted({c["soundfont"] for c in clips} - set(SOUNDFONTS_BY_NAME))
+    if unknown:
+        print(f"error: the manifest names unknown SoundFonts {unknown}", file=sys.stderr)
+        return 2
     missing = sorted({c["soundfont"] for c in clips
                       if not SOUNDFONTS_BY_NAME[c["soundfont"]].installed})
     if missing:
@@ -51,7 +55,8 @@ def _render_cmd(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     log_path = out / "render_log.json"
     log = json.loads(log_path.read_text()) if log_path.exists() else {}
-    pool = SynthPool(mf.SAMPLE_RATE)
+    # Evaluation sets: a fresh synth per clip makes every clip bit-exact (manifest.py).
+    pool = SynthPool(mf.SAMPLE_RATE, fresh=data["set"] != "train")
     # Group by SoundFont so each loads once; the log keeps manifest order.
     order = sorted(range(len(clips)), key=lambda i: (clips[i]["soundfont"], i))
     for n, i in enumerate(order, 1):
@@ -96,7 +101,6 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--limit", type=int, default=None, help="first N clips only")
     r.add_argument("--no-augment", action="store_true")
     args = ap.parse_args(argv)
-    os.nice(19)
     try:
         return _manifest_cmd(args) if args.cmd == "manifest" else _render_cmd(args)
     except mf.ManifestError as exc:
@@ -105,4 +109,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    os.nice(19)  # minutes of CPU: leave the machine to interactive work
     sys.exit(main())

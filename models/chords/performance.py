@@ -140,8 +140,8 @@ def perform(prog: Progression, style: PlayStyle, rng: np.random.Generator) -> Pe
         while beat < span.beats - 1e-9:
             for frac, stroke in pattern:
                 pos = beat + frac
-                if pos >= span.beats - 1e-9:
-                    continue
+                if pos >= span.beats - 1e-9 or (stroke == "H" and beat > 0):
+                    continue  # a held chord is struck once
                 if style.swing and abs(frac - 0.5) < 1e-9:
                     pos += style.swing
                 onset = t0 + pos * spb + (float(rng.uniform(0, jitter)) if pos > 0 else 0.0)

@@ -16,13 +16,17 @@ from models.chords.synth_offline import OfflineSynth
 
 
 class SynthPool:
-    """One OfflineSynth per SoundFont, loaded on first use (sf3 files take seconds)."""
+    """One OfflineSynth per SoundFont, loaded on first use (sf3 files take seconds);
+    ``fresh``: a new synth for every clip, for bit-exact evaluation sets."""
 
-    def __init__(self, sample_rate: int) -> None:
+    def __init__(self, sample_rate: int, fresh: bool = False) -> None:
         self.sample_rate = sample_rate
+        self.fresh = fresh
         self._synths: dict[str, OfflineSynth] = {}
 
     def get(self, name: str) -> OfflineSynth:
+        if self.fresh and name in self._synths:
+            self._synths.pop(name).close()
         if name not in self._synths:
             sf = SOUNDFONTS_BY_NAME[name]
             self._synths[name] = OfflineSynth(Path(sf.path), self.sample_rate)

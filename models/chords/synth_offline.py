@@ -41,7 +41,7 @@ def _lib() -> ctypes.CDLL:
         ("fluid_synth_noteon", [vp, ci, ci, ci], ci), ("fluid_synth_noteoff", [vp, ci, ci], ci),
         ("fluid_synth_cc", [vp, ci, ci, ci], ci), ("fluid_synth_pitch_bend", [vp, ci, ci], ci),
         ("fluid_synth_pitch_wheel_sens", [vp, ci, ci], ci),
-        ("fluid_synth_system_reset", [vp], ci),
+        ("fluid_synth_system_reset", [vp], ci), ("fluid_synth_all_sounds_off", [vp, ci], ci),
         ("fluid_synth_write_float", [vp, ci, vp, ci, ci, vp, ci, ci], ci),
         ("fluid_synth_get_active_voice_count", [vp], ci),
         ("delete_fluid_synth", [vp], None), ("delete_fluid_settings", [vp], None),
@@ -56,8 +56,13 @@ def _lib() -> ctypes.CDLL:
 
 
 class OfflineSynth:
-    """One synth with one SoundFont, reused for many clips (loading a .sf3 takes
-    seconds). Not thread-safe: one per worker process."""
+    """One synth with one SoundFont, reusable for many clips (loading a .sf3 takes
+    seconds). Not thread-safe: one per worker process.
+
+    A fresh synth renders a clip bit for bit the same every time. A reused one
+    differs from that by up to about -60 dB around note starts (FluidSynth voices keep
+    a little state from earlier notes), which is fine for training data; evaluation
+    sets are rendered with a fresh synth per clip."""
 
     def __init__(self, soundfont: Path, sample_rate: int = DEFAULT_RATE,
                  fluid_effects: bool = False, gain: float = 0.5) -> None:
@@ -79,6 +84,25 @@ class OfflineSynth:
             raise SoundFontLoadError(f"FluidSynth could not load {soundfont}")
         self.sample_rate = sample_rate
         self.soundfont = Path(soundfont)
+        self._frames_done = 0  # FluidSynth renders in 64-frame blocks: track the phase
+
+    def _silence(self) -> None:
+        """Stop the previous clip's voices and start on a fresh 64-frame block.
+
+        all_sounds_off takes effect in the next rendered block and a system reset
+        before then revives the voices, so: kill, render past the leftover of the
+        current block and one more, reset, render one more block. Starting on a block
+        boundary keeps event timing independent of the previous clip's length."""
+        lib, synth = self._l, self._synth
+        for ch in range(16):
+            lib.fluid_synth_all_sounds_off(synth, ch)
+        pad = (-self._frames_done) % 64 + 64
+        scratch = np.zeros((pad, 2), dtype=np.float32)
+        ptr = scratch.ctypes.data
+        lib.fluid_synth_write_float(synth, pad, ptr, 0, 2, ptr, 1, 2)
+        lib.fluid_synth_system_reset(synth)
+        lib.fluid_synth_write_float(synth, 64, ptr, 0, 2, ptr, 1, 2)
+        self._frames_done += pad + 64
 
     def has_program(self, program: int, bank: int = 0) -> bool:
         ok = self._l.fluid_synth_program_select(self._synth, 0, self.sfid, bank, program) == 0
@@ -89,7 +113,7 @@ class OfflineSynth:
                ) -> np.ndarray:
         """Stereo float32 audio, shape (frames, 2), of the whole performance."""
         lib, synth, sr = self._l, self._synth, self.sample_rate
-        lib.fluid_synth_system_reset(synth)
+        self._silence()
         for ch, prog in programs.items():
             bank = 128 if ch == DRUM_CH else 0
             if lib.fluid_synth_program_select(synth, ch, self.sfid, bank, prog) != 0:
@@ -123,6 +147,7 @@ class OfflineSynth:
             else:
                 lib.fluid_synth_noteoff(synth, n.channel, n.pitch)
         run_to(total)
+        self._frames_done += total
         return out
 
     def close(self) -> None:
