@@ -15,7 +15,10 @@ PACKAGES=(
     libxkbcommon-x11-0 libxcb-cursor0 libegl1 libgl1 libfontconfig1 libdbus-1-3
     redis-server zam-plugins
 )
-# Extra packages for one target (e.g. `make briefcase-dev`: the headers Briefcase checks).
+# Extra packages for one target (e.g. `make briefcase-dev`: the headers Briefcase checks;
+# rendering the chord data, models/chords/DATA.md: `bash installer/setup-system.sh
+# timgm6mb-soundfont csound-soundfont opl3-soundfont fluidr3mono-gm-soundfont
+# musescore-general-soundfont-small`).
 PACKAGES+=("$@")
 APT_LINE="apt-get update && apt-get install -y --no-install-recommends ${PACKAGES[*]}"
 
