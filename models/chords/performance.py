@@ -136,6 +136,7 @@ def perform(prog: Progression, style: PlayStyle, rng: np.random.Generator) -> Pe
         pitches = voice(span.chord, rng, style.low, style.high, style.voices, prev)
         prev = pitches
         chord_notes: list[Note] = []
+        uppers = sum(1 for _, k in pattern if k.startswith("A") and k != "A0")
         beat = 0.0
         while beat < span.beats - 1e-9:
             for frac, stroke in pattern:
@@ -157,11 +158,24 @@ def perform(prog: Progression, style: PlayStyle, rng: np.random.Generator) -> Pe
                         chord_notes.append(Note(onset + k * style.strum_ms / 1000, end, p,
                                                 max(20, vel - 2 * k), HARMONY_CH))
                 elif stroke.startswith("A"):
-                    p = pitches[int(stroke[1:]) % len(pitches)]
+                    # The bass stays on A0; the upper strokes walk on through the
+                    # voicing beat after beat, so a long chord shows all its tones.
+                    n = int(stroke[1:])
+                    if n and len(pitches) > 1:
+                        n = 1 + (n - 1 + int(beat) * uppers) % (len(pitches) - 1)
+                    p = pitches[n % len(pitches)]
                     chord_notes.append(Note(onset, t1 if pos == 0 else end, p, vel, HARMONY_CH))
                 else:
                     chord_notes.extend(Note(onset, end, p, vel, HARMONY_CH) for p in pitches)
             beat += 1.0
+        # Every tone the label names must sound: a short chord under a picking
+        # pattern would otherwise leave out the very tone that tells F:7 from F:maj.
+        heard = {n.pitch % 12 for n in chord_notes}
+        start = min((n.start for n in chord_notes), default=t0)
+        for p in pitches:
+            if p % 12 not in heard:
+                chord_notes.append(Note(start, t1, p, max(20, style.velocity - 10), HARMONY_CH))
+                heard.add(p % 12)
         if style.bass:
             b = 28 + (span.chord.bass_pc - 28) % 12
             for k in range(int(np.ceil(span.beats / 2))):

@@ -175,11 +175,12 @@ def random_walk(rng: np.random.Generator, n_chords: int, beats_per_bar: int = 4,
     return Progression(spans, beats_per_bar, "walk")
 
 
-def from_music21(path: str | Path, min_beats: float = 0.5, max_beats: float | None = None
+def from_music21(path: str | Path, min_beats: float = 1.0, max_beats: float | None = None
                  ) -> Progression:
     """The harmony of a music21 corpus piece: chordify every part, label each sonority
     with the best vocabulary chord (bass = lowest note), fold sonorities shorter than
-    ``min_beats`` (passing notes) into the chord before them and merge repeats.
+    ``min_beats`` (passing chords; default a quarter, the usual chord-per-beat
+    annotation) into the chord before them and merge repeats.
     ``path`` is relative to music21's corpus (``bach/bwv269.mxl``) or absolute."""
     from music21 import chord as m21chord
     from music21 import corpus, meter

@@ -46,9 +46,12 @@ def test_segments_tile_the_clip_and_start_at_each_chords_first_note(texture: str
             inside = [n for n in perf.notes if n.channel != 9
                       and seg.start - 1e-9 <= n.start < seg.end - 1e-9]
             assert inside and min(n.start for n in inside) == pytest.approx(seg.start)
-            # Harmony and bass play only the labelled chord's tones.
+            # Harmony and bass play the labelled chord's tones, every one of them but
+            # perhaps a perfect fifth (left out of thin voicings, as players do).
             chord = parse(seg.label)
-            assert {n.pitch % 12 for n in inside} <= set(chord.pitch_classes)
+            heard = {n.pitch % 12 for n in inside}
+            fifth = (chord.root + 7) % 12
+            assert set(chord.pitch_classes) - {fifth} <= heard <= set(chord.pitch_classes)
 
 
 def test_voicing_puts_the_labelled_bass_lowest_and_keeps_every_defining_tone() -> None:
