@@ -1,7 +1,9 @@
 """The UI process's handle on the engine process (no Qt: the Qt adapter wraps it).
 
 Real-time commands go through the shared command ring; slow requests (open a
-device, load a SoundFont) go over a pipe and wait for their reply. The client
+device, load a SoundFont) go over a pipe and wait for their reply, or, for the
+song and the mix, return at once (`submit`) and leave the reply to be picked up
+later (`reply`), so that the UI never waits while the engine decodes audio files. The client
 remembers the last value of every setting it sent, and sends them again whenever
 the engine builds a new graph (a new sample rate), so nothing is lost.
 """
@@ -83,6 +85,10 @@ class EngineClient:
         self._mix: MixState | None = None
         self._restarter: threading.Thread | None = None
         self._stopping = False
+        # Requests sent without waiting: id -> the engine (generation) that got it.
+        self._generation = 0
+        self._awaited: dict[int, int] = {}
+        self._replies: dict[int, tuple[bool, Any]] = {}
 
     # Lifetime --------------------------------------------------------------------------------
     def start(self, timeout: float = 20.0) -> None:
@@ -97,6 +103,7 @@ class EngineClient:
         family = "AF_UNIX" if sys.platform != "win32" else "AF_INET"
         listener = Listener(family=family, authkey=authkey)
         env = dict(os.environ, STRUMSPACE_ENGINE_KEY=authkey.hex())
+        self._generation += 1
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "strumspace_desktop.audio.engine_process",
              "--shm", self.block.name, "--address", repr(listener.address)],
@@ -196,7 +203,50 @@ class EngineClient:
                 return msg[3]
             self._stash(msg)
 
+    def submit(self, op: str, **args: Any) -> int:
+        """Send a request without waiting for its reply (see `reply`); its id."""
+        conn = self._conn
+        if self._restarter is not None and threading.current_thread() is not self._restarter:
+            raise EngineError("The audio engine is restarting; try again in a moment.")
+        if conn is None or not self.alive:
+            raise EngineError("The audio engine is not running.")
+        req_id = next(self._ids)
+        try:
+            conn.send((req_id, op, args))
+        except OSError as exc:
+            raise EngineError("The audio engine stopped unexpectedly.") from exc
+        self._awaited[req_id] = self._generation
+        return req_id
+
+    def reply(self, req_id: int) -> tuple[bool, Any] | None:
+        """The reply to a submitted request once it came: (True, result) or (False,
+        message); None while it is on its way. A request whose engine ended first
+        never gets one: `lost` says so (a restarted engine gets the song and mix
+        whole anyway)."""
+        conn = self._conn
+        if req_id not in self._replies and conn is not None and self._restarter is None:
+            try:
+                while conn.poll(0):
+                    self._stash(conn.recv())
+            except (EOFError, OSError):
+                pass  # poll_notifications notices the exit and restarts the engine
+        return self._replies.pop(req_id, None)
+
+    def lost(self, req_id: int) -> bool:
+        """Whether a submitted request will never be answered (its engine ended)."""
+        generation = self._awaited.get(req_id)
+        if generation is None:
+            return req_id not in self._replies
+        if generation != self._generation or not self.alive:
+            del self._awaited[req_id]
+            return True
+        return False
+
     def _stash(self, msg: tuple[Any, ...]) -> None:
+        if msg[0] == "reply":
+            if self._awaited.pop(msg[1], None) is not None:
+                self._replies[msg[1]] = (bool(msg[2]), msg[3])
+            return
         if msg[0] == "notify":
             kind, payload = msg[1], msg[2]
             if kind == "graph_reset":
@@ -280,6 +330,16 @@ class EngineClient:
     def set_song(self, update: SongUpdate) -> dict[str, Any]:
         """Send the song (update.full) or the tracks that changed; the engine swaps
         them in at a block boundary. Remembered even when the engine is restarting."""
+        self._remember_song(update)
+        result: dict[str, Any] = self.request("set_song", timeout=120.0, update=update)
+        return result
+
+    def submit_song(self, update: SongUpdate) -> int:
+        """`set_song` without waiting: the request's id for `reply`."""
+        self._remember_song(update)
+        return self.submit("set_song", update=update)
+
+    def _remember_song(self, update: SongUpdate) -> None:
         if update.full:
             self._song_tracks = {}
         for t in update.tracks:
@@ -287,8 +347,6 @@ class EngineClient:
         for gone in set(self._song_tracks) - set(update.order):
             del self._song_tracks[gone]
         self._song_last = update
-        result: dict[str, Any] = self.request("set_song", timeout=120.0, update=update)
-        return result
 
     def full_song(self) -> SongUpdate | None:
         last = self._song_last
@@ -303,6 +361,11 @@ class EngineClient:
         self._mix = mix
         result: dict[str, Any] = self.request("set_mix", timeout=60.0, mix=mix)
         return result
+
+    def submit_mix(self, mix: MixState) -> int:
+        """`set_mix` without waiting: the request's id for `reply`."""
+        self._mix = mix
+        return self.submit("set_mix", mix=mix)
 
     def track_peaks(self, strip: int) -> tuple[float, float]:
         """A mixer strip's decaying post-fader peak (left, right), linear."""

@@ -2,11 +2,11 @@
 
 `RenderPipeline.blocks` runs an EngineGraph block by block like the live callback
 does, but overlaps its two halves: while worker threads run the strips' effect
-chains of block k (pedalboard releases the GIL), the calling thread renders block
-k+1's front half (transport, song, FluidSynth, whose ctypes calls release the GIL
-too, and the audio regions) into the other set of strip buffers, then joins the
-workers on what is left of block k's chains. Block k is then summed in the
-callback's order, so the samples are exactly those of `EngineGraph.process`.
+chains of block k+1 (pedalboard releases the GIL), the calling thread sums block k
+(in the callback's order, so the samples are exactly those of
+`EngineGraph.process`), hands it out, renders block k+2's front half (transport,
+song, FluidSynth, whose ctypes calls release the GIL too, and the audio regions)
+into block k's set of strip buffers, then joins the workers on what is left.
 
 Every chain still processes its strip's blocks in order, one at a time; the front
 half never reads what the back half writes. Never used in the engine process: the
@@ -43,7 +43,8 @@ class RenderPipeline:
         self._counter = itertools.count()
         self._slot = 0
         self._frames = 0
-        self._processed: list[np.ndarray | None] = [None] * STRIP_ROWS
+        self._processed: list[list[np.ndarray | None]] = [[None] * STRIP_ROWS,
+                                                          [None] * STRIP_ROWS]
         self._closing = False
         self._threads = [threading.Thread(target=self._work, name=f"render-fx-{i}",
                                           daemon=True) for i in range(n)]
@@ -70,8 +71,9 @@ class RenderPipeline:
 
     def _run_jobs(self) -> None:
         """Take chains off the shared list until none is left (workers and caller)."""
-        jobs, counter, out = self._jobs, self._counter, self._processed
+        jobs, counter = self._jobs, self._counter
         graph, slot, frames = self.graph, self._slot, self._frames
+        out = self._processed[slot]
         while True:
             i = next(counter)  # atomic under the GIL: each chain is taken once
             if i >= len(jobs):
@@ -79,37 +81,53 @@ class RenderPipeline:
             strip = jobs[i]
             out[strip] = graph.run_chain(slot, strip, frames)
 
+    def _start_chains(self, slot: int, frames: int) -> None:
+        self._jobs = self.graph.chain_jobs(slot)
+        self._counter = itertools.count()
+        self._slot, self._frames = slot, frames
+        if self._threads:
+            self._start.wait()
+
+    def _join_chains(self) -> None:
+        self._run_jobs()
+        if self._threads:
+            self._done.wait()
+
     def blocks(self, sizes: Iterable[int]) -> Iterator[tuple[np.ndarray, int]]:
         """Render blocks of the given sizes (each at most MAX_FRAMES); yields the
-        block's stereo frames (valid until the next one) and its size."""
+        block's stereo frames (valid until the next one) and its size.
+
+        Per step, with block k's chains done and block k+1 synthesized: the workers
+        start on block k+1's chains while this thread sums block k, hands it out,
+        synthesizes block k+2 into block k's buffers, and helps with the chains."""
         graph = self.graph
         out = np.zeros((MAX_FRAMES, 2), np.float32)
-        it = iter(sizes)
-        n = next(it, None)
-        if n is None:
+        todo = list(sizes)
+        if not todo:
             return
-        slot = 0
-        graph._select_slot(slot)
-        graph._front(n)
-        while n is not None:
-            nxt = next(it, None)
-            self._jobs = graph.chain_jobs(slot)
-            self._counter = itertools.count()
-            self._slot, self._frames = slot, n
-            if self._threads:
-                self._start.wait()
+        graph._select_slot(0)
+        graph._front(todo[0])
+        self._start_chains(0, todo[0])
+        try:
+            if len(todo) > 1:
+                graph._select_slot(1)
+                graph._front(todo[1])
+        finally:
+            self._join_chains()
+        for k, n in enumerate(todo):
+            slot = k % 2
+            more = k + 1 < len(todo)
+            if more:
+                self._start_chains(1 - slot, todo[k + 1])
             try:
-                if nxt is not None:
-                    graph._select_slot(1 - slot)
-                    graph._front(nxt)
+                graph._finish(out, n, slot, self._processed[slot])
+                yield out[:n], n
+                if k + 2 < len(todo):
+                    graph._select_slot(slot)
+                    graph._front(todo[k + 2])
             finally:
-                self._run_jobs()
-                if self._threads:
-                    self._done.wait()
-            graph._finish(out, n, slot, self._processed)
-            yield out[:n], n
-            slot = 1 - slot
-            n = nxt
+                if more:
+                    self._join_chains()
         graph._select_slot(0)
 
     def close(self) -> None:

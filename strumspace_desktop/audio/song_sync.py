@@ -8,6 +8,11 @@ whose notes, regions or instrument differ from what the engine has, and the mix
 (a new engine) or a new sample rate it sends everything. A request that fails
 (the engine is restarting) is retried in full at a later poll; EngineClient also
 resends its merged copy to an engine it restarted after a device loss.
+
+`poll` never waits for the engine: it sends and returns, and a later poll picks up
+the replies (the engine may take seconds to decode a long audio file the first
+time). While a request is on its way nothing more is sent; the edits made in the
+meantime go out together once it is answered. `flush` sends and waits (tests).
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ class SongSync:
         self._song: CompiledSong | None = None
         self._due: float | None = None
         self._full = True
+        self._in_flight: list[int] = []  # submitted requests not answered yet
         self.set_project(project)
 
     # Wiring ------------------------------------------------------------------------------
@@ -75,6 +81,7 @@ class SongSync:
     def attach(self, client: EngineClient | None) -> None:
         """Use another engine client (the window restarted the engine)."""
         self.client = client
+        self._in_flight.clear()  # the old client's replies no longer matter
         self.resend_all()
 
     def close(self) -> None:
@@ -90,6 +97,11 @@ class SongSync:
         self._sent.clear()
         self._sent_mix = None
         self._due = self._clock()
+
+    @property
+    def busy(self) -> bool:
+        """Whether a request sent by `poll` is still waiting for the engine's reply."""
+        return bool(self._in_flight)
 
     def strip_of(self, track_id: str) -> int | None:
         """The mixer strip a track plays through (its peaks: client.track_peaks)."""
@@ -117,23 +129,53 @@ class SongSync:
             return set()
 
     def poll(self) -> bool:
-        """Send what is due; True when something was sent."""
+        """Pick up the engine's replies and send what is due without waiting for
+        the engine; True when something was sent."""
         client = self.client
-        if client is None or not client.alive:
+        if client is None:
+            return False
+        if self._in_flight:
+            self._collect(client)
+        if not client.alive:
             return False
         rate = int(client.status().sample_rate) or DEFAULT_RATE
         if rate != self._rate:
             self._rate = rate
             self._compiler_reset()
-        if self._due is None or self._clock() < self._due:
+        if self._in_flight or self._due is None or self._clock() < self._due:
             return False
         self._due = None
         try:
-            return self.flush()
+            return self._send(wait=False)
         except EngineError:
-            self.resend_all()  # try again, whole, at a later poll
-            self._due = self._clock() + max(0.5, self.debounce_s)
+            self._retry()
             return False
+
+    def _retry(self) -> None:
+        self.resend_all()  # try again, whole, at a later poll
+        self._due = self._clock() + max(0.5, self.debounce_s)
+
+    def _collect(self, client: EngineClient) -> None:
+        """Replies that came in: their messages for the UI; a failed request makes
+        everything go again."""
+        waiting = []
+        failed = False
+        for req_id in self._in_flight:
+            got = client.reply(req_id)
+            if got is None:
+                if not client.lost(req_id):
+                    waiting.append(req_id)
+                # A request whose engine ended is answered by the restart: the client
+                # resends the song and mix it remembers to the new engine.
+                continue
+            ok, result = got
+            if ok:
+                self.messages.extend(result.get("messages", []))
+            else:
+                failed = True
+        self._in_flight = waiting
+        if failed:
+            self._retry()
 
     def _compiler_reset(self) -> None:
         if self._compiler is not None:
@@ -142,7 +184,10 @@ class SongSync:
         self.resend_all()
 
     def flush(self) -> bool:
-        """Compile and send now (tests and the first play call this directly)."""
+        """Compile, send now and wait for the engine to take it (tests)."""
+        return self._send(wait=True)
+
+    def _send(self, wait: bool) -> bool:
         client = self.client
         doc = self._document
         if client is None or doc is None:
@@ -168,8 +213,11 @@ class SongSync:
             update = song_update(song, self._audio_path, changed) if changed or removed \
                 else None
         if update is not None:
-            result = client.set_song(update)
-            self.messages.extend(result.get("messages", []))
+            if wait:
+                result = client.set_song(update)
+                self.messages.extend(result.get("messages", []))
+            else:
+                self._in_flight.append(client.submit_song(update))
             if self._full:
                 self._sent = dict(song.tracks)
             else:
@@ -181,8 +229,11 @@ class SongSync:
             sent = True
         mix = mix_state(doc, song)
         if mix != self._sent_mix:
-            result = client.set_mix(mix)
-            self.messages.extend(result.get("messages", []))
+            if wait:
+                result = client.set_mix(mix)
+                self.messages.extend(result.get("messages", []))
+            else:
+                self._in_flight.append(client.submit_mix(mix))
             self._sent_mix = mix
             sent = True
         return sent
