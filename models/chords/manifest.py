@@ -129,7 +129,7 @@ def build(set_name: str, count: int | None = None) -> dict[str, Any]:
         return _wrap(set_name, split, clips)
     names = template_names()
     chorales = [p for p, s in music21_split().items() if s == "train"]
-    n = count if count is not None else {"unseen_timbre": 60, "valid": 40}.get(set_name, 1000)
+    n = count if count is not None else {"unseen_timbre": 60, "valid": 60}.get(set_name, 1000)
     for i in range(n):
         rng = np.random.default_rng(SET_SEEDS[set_name] + i)
         kind_draw = rng.random()

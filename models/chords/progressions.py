@@ -175,39 +175,59 @@ def random_walk(rng: np.random.Generator, n_chords: int, beats_per_bar: int = 4,
     return Progression(spans, beats_per_bar, "walk")
 
 
-def from_music21(path: str | Path, min_beats: float = 1.0, max_beats: float | None = None
+def from_music21(path: str | Path, beat: float = 1.0, max_beats: float | None = None
                  ) -> Progression:
-    """The harmony of a music21 corpus piece: chordify every part, label each sonority
-    with the best vocabulary chord (bass = lowest note), fold sonorities shorter than
-    ``min_beats`` (passing chords; default a quarter, the usual chord-per-beat
-    annotation) into the chord before them and merge repeats.
-    ``path`` is relative to music21's corpus (``bach/bwv269.mxl``) or absolute."""
+    """The harmony of a music21 corpus piece, one chord per beat (``beat`` quarter
+    lengths, the usual chord-per-beat annotation): chordify every part, weigh each
+    pitch class by how long it sounds within the beat, keep those sounding at least
+    30 % as long as the strongest, label them with the best-fitting vocabulary chord
+    (bass: the lowest note sounding at the beat's start) and merge repeats. A beat in
+    which every part rests is no-chord. ``path`` is relative to music21's corpus
+    (``bach/bwv269.mxl``) or absolute."""
     from music21 import chord as m21chord
     from music21 import corpus, meter
 
     score = corpus.parse(str(path))
-    chords = score.chordify().flatten()
+    elements = score.chordify().flatten().notesAndRests
     ts = next(iter(score.recurse().getElementsByClass(meter.TimeSignature)), None)
     beats_per_bar = int(ts.numerator) if ts is not None and ts.denominator == 4 else 4
-    raw: list[tuple[float, float, Chord]] = []
-    for el in chords.notesAndRests:
-        offset, ql = float(el.offset), float(el.quarterLength)
-        if ql <= 0:
+    end = max((float(e.offset + e.quarterLength) for e in elements), default=0.0)
+    n_beats = int(np.ceil(end / beat - 1e-9))
+    weights = np.zeros((n_beats, 12))
+    bass: list[tuple[float, int] | None] = [None] * n_beats
+    for el in elements:
+        if not isinstance(el, m21chord.Chord) or not len(el.pitches):
             continue
-        if isinstance(el, m21chord.Chord) and len(el.pitches):
-            pcs = {p.pitchClass for p in el.pitches}
-            raw.append((offset, ql, match_pitch_classes(pcs, el.bass().pitchClass)))
-        else:
-            raw.append((offset, ql, NO_CHORD_CHORD))
+        t0, t1 = float(el.offset), float(el.offset + el.quarterLength)
+        lowest = min(p.midi for p in el.pitches)
+        for b in range(int(t0 // beat), min(n_beats, int(np.ceil(t1 / beat - 1e-9)))):
+            overlap = min(t1, (b + 1) * beat) - max(t0, b * beat)
+            if overlap <= 0:
+                continue
+            for p in el.pitches:
+                weights[b, p.pitchClass] += overlap
+            # The bass heard first in the beat (earliest onset, then lowest).
+            key = (max(t0, b * beat), lowest)
+            if bass[b] is None or key < bass[b]:  # type: ignore[operator]
+                bass[b] = key
     spans: list[ChordSpan] = []
-    for _offset, ql, chord in raw:
-        if spans and (chord == spans[-1].chord or ql < min_beats):
-            spans[-1] = ChordSpan(spans[-1].chord, spans[-1].beats + ql)
+    for b in range(n_beats):
+        w = weights[b]
+        if w.max() <= 0:
+            chord = NO_CHORD_CHORD
         else:
-            spans.append(ChordSpan(chord, ql))
-        if max_beats is not None and sum(s.beats for s in spans) >= max_beats:
+            pcs = {int(pc) for pc in np.flatnonzero(w >= 0.3 * w.max())}
+            low = bass[b]
+            # Always the best-fitting chord: the renderer plays the label, so label
+            # and audio agree whatever Bach's passing notes were.
+            chord = match_pitch_classes(pcs, low[1] % 12 if low else None, min_score=-1.0)
+        length = min(beat, end - b * beat)
+        if spans and spans[-1].chord == chord:
+            spans[-1] = ChordSpan(chord, spans[-1].beats + length)
+        else:
+            spans.append(ChordSpan(chord, length))
+        if max_beats is not None and (b + 1) * beat >= max_beats:
             break
-    # A leading short no-chord (pickup rest) stays: it is silence in the audio too.
     return Progression(spans, beats_per_bar, f"music21:{path}")
 
 
