@@ -144,6 +144,8 @@ class EngineGraph:
         self.plugin_failures = 0  # chains dropped because a plugin raised while processing
         self.peaks = np.zeros(2, np.float64)
         self._abs = np.zeros(4096 * 2, np.float32)
+        if instrument is not None:
+            self._prime(instrument)
         st = block.status
         st[St.SAMPLE_RATE] = sample_rate
         self._publish_transport()
@@ -312,20 +314,26 @@ class EngineGraph:
             return
         self.pending_instrument = None
         old = self.instrument
-        for ch in range(16):
-            new.program_select(ch, int(self.programs[ch, 0]), int(self.programs[ch, 1]))
-            new.cc(new.ptr, ch, 7, self._cc7(ch))
         if old is not None:
             old.all_sounds_off(-1)
             new.reverb_cc[:] = old.reverb_cc
             new.chorus_cc[:] = old.chorus_cc
-        new.set_send_gains(self.mix.send_gains)
+        self._prime(new)
         self.instrument = new
-        self._set_synth_effects()
         self.sounding[:] = self._no_notes
         self.n_sounding = 0
         self.retired_instrument = old  # freed by the control thread, never here
         self.synth_generation += 1
+
+    def _prime(self, inst: FluidSynthInstrument) -> None:
+        """Give a synth the graph's channel state (programs, volume controllers, send
+        gains, effects): the first one and every swapped-in one alike, so that a
+        SoundFont loaded later plays exactly like one the graph started with."""
+        for ch in range(16):
+            inst.program_select(ch, int(self.programs[ch, 0]), int(self.programs[ch, 1]))
+            inst.cc(inst.ptr, ch, 7, self._cc7(ch))
+        inst.set_send_gains(self.mix.send_gains)
+        inst.set_effects(self.reverb_on, self.chorus_on)
 
     def _set_synth_effects(self) -> None:
         """FluidSynth's shared reverb and chorus on or off."""

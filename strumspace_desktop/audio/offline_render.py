@@ -113,20 +113,44 @@ class _Renderer:
         self.options = options
         rate = options.sample_rate
         self.document, audio_path, offline = _parts(project)
-        self.song: CompiledSong = compile_document(self.document, rate, offline)
+        # The SoundFont loads on a thread of its own while the song is compiled and its
+        # audio files decoded (both release the GIL); the graph swaps it in at its
+        # first block, as the engine swaps in a SoundFont loaded later.
         font = options.soundfont or find_default_soundfont()
-        try:
-            instrument = FluidSynthInstrument(rate, font)
-        except (SoundFontError, SynthUnavailableError) as exc:
-            raise RenderError(str(exc)) from exc
+        made: list[FluidSynthInstrument | BaseException] = []
+
+        def load() -> None:
+            try:
+                made.append(FluidSynthInstrument(rate, font))
+            except BaseException as exc:
+                made.append(exc)
+
+        loading = threading.Thread(target=load, name="render-soundfont", daemon=True)
+        loading.start()
         self.block = SharedBlock.create()
-        self.graph = EngineGraph(self.block, rate, instrument)
-        self.graph.master_gain = 1.0
-        self.graph.transport.metronome_on = False
-        self.graph.transport.count_in_bars = 0
-        loader = SongLoader(rate)
-        loader.set_song(self.graph, song_update(self.song, audio_path))
-        result = loader.set_mix(self.graph, mix_state(self.document, self.song))
+        try:
+            self.song: CompiledSong = compile_document(self.document, rate, offline)
+            self.graph = EngineGraph(self.block, rate, None)
+            self.graph.master_gain = 1.0
+            self.graph.transport.metronome_on = False
+            self.graph.transport.count_in_bars = 0
+            loader = SongLoader(rate)
+            loader.set_song(self.graph, song_update(self.song, audio_path))
+            result = loader.set_mix(self.graph, mix_state(self.document, self.song))
+        except BaseException:
+            loading.join()
+            if made and isinstance(made[0], FluidSynthInstrument):
+                made[0].close()
+            self.block.close()
+            raise
+        loading.join()
+        instrument = made[0] if made else RuntimeError("the SoundFont did not load")
+        if not isinstance(instrument, FluidSynthInstrument):
+            self.block.close()
+            if isinstance(instrument, (SoundFontError, SynthUnavailableError)):
+                raise RenderError(str(instrument)) from instrument
+            raise instrument
+        self.graph.pending_instrument = instrument
         self.messages: list[str] = list(result["messages"])
         if stems:
             self.graph.stem_out = np.zeros_like(self.graph.strip_buf)
@@ -166,9 +190,9 @@ class _Renderer:
 
     def close(self) -> None:
         self.pipeline.close()
-        inst = self.graph.instrument
-        if inst is not None:
-            inst.close()
+        for inst in (self.graph.instrument, self.graph.pending_instrument):
+            if inst is not None:
+                inst.close()
         self.block.close()
 
 

@@ -151,3 +151,12 @@ def test_pipelined_render_equals_the_callback_order() -> None:
     a, b = np.concatenate(expected), np.concatenate(got)
     assert np.abs(a).max() > 0.05
     assert np.array_equal(a, b)
+
+
+def test_a_damaged_soundfont_is_a_clear_error(tmp_path: Path) -> None:
+    doc, _, _ = two_track_song()
+    bad = tmp_path / "bad.sf2"
+    bad.write_bytes(b"RIFF\x00\x00\x00\x00not a soundfont")
+    with pytest.raises(RenderError, match=r"bad\.sf2"):
+        render_mixdown(doc, tmp_path / "mix.wav", RenderOptions(soundfont=bad))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.sf2"]

@@ -51,6 +51,7 @@ def _quiet_engine(engine: EngineClient) -> None:
 def test_song_plays_live_and_equals_the_offline_render(engine: EngineClient,
                                                        tmp_path: Path) -> None:
     doc, piano, _ = _song()
+    engine.load_soundfont(None)  # as the app does at start: a synth swapped in later
     _quiet_engine(engine)
     sync = SongSync(doc, engine)
     assert sync.flush()
