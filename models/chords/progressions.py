@@ -14,7 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from models.chords.vocabulary import NO_CHORD_CHORD, QUALITIES, Chord, match_pitch_classes
+from models.chords.vocabulary import (
+    NO_CHORD_CHORD,
+    QUALITIES,
+    QUALITY_TONES,
+    Chord,
+)
 
 
 @dataclass(frozen=True)
@@ -193,7 +198,7 @@ def from_music21(path: str | Path, beat: float = 1.0, max_beats: float | None = 
     beats_per_bar = int(ts.numerator) if ts is not None and ts.denominator == 4 else 4
     end = max((float(e.offset + e.quarterLength) for e in elements), default=0.0)
     n_beats = int(np.ceil(end / beat - 1e-9))
-    weights = np.zeros((n_beats, 12))
+    weights = np.zeros((n_beats, 12))  # quarter lengths sounding, summed over voices
     bass: list[tuple[float, int] | None] = [None] * n_beats
     for el in elements:
         if not isinstance(el, m21chord.Chord) or not len(el.pitches):
@@ -216,11 +221,8 @@ def from_music21(path: str | Path, beat: float = 1.0, max_beats: float | None = 
         if w.max() <= 0:
             chord = NO_CHORD_CHORD
         else:
-            pcs = {int(pc) for pc in np.flatnonzero(w >= 0.3 * w.max())}
             low = bass[b]
-            # Always the best-fitting chord: the renderer plays the label, so label
-            # and audio agree whatever Bach's passing notes were.
-            chord = match_pitch_classes(pcs, low[1] % 12 if low else None, min_score=-1.0)
+            chord = _best_chord_for_weights(w / w.max(), low[1] % 12 if low else None)
         length = min(beat, end - b * beat)
         if spans and spans[-1].chord == chord:
             spans[-1] = ChordSpan(chord, spans[-1].beats + length)
@@ -229,6 +231,32 @@ def from_music21(path: str | Path, beat: float = 1.0, max_beats: float | None = 
         if max_beats is not None and (b + 1) * beat >= max_beats:
             break
     return Progression(spans, beats_per_bar, f"music21:{path}")
+
+
+# Four-note chords must earn their fourth tone: passing notes within a beat would
+# otherwise turn plain triads into sevenths and sixths.
+_TETRAD_COST = 0.6
+_CHORD_PCS = [(Chord(r, q), np.array([(r + s) % 12 for s, _ in QUALITY_TONES[q]]))
+              for r in range(12) for q in QUALITIES]
+
+
+def _best_chord_for_weights(w: np.ndarray, bass_pc: int | None) -> Chord:
+    """The vocabulary chord that best explains pitch-class weights (max 1): weight its
+    tones cover, minus half the weight outside it, a cost per tone that is silent, a
+    cost for tetrads, a small bonus for a root on the bass. Always a chord (the
+    renderer plays the label, so label and audio agree whatever the passing notes)."""
+    best_key = -np.inf
+    best = NO_CHORD_CHORD
+    total = float(w.sum())
+    for chord, pcs in _CHORD_PCS:
+        covered = float(w[pcs].sum())
+        score = (covered - 0.5 * (total - covered) - 0.5 * int((w[pcs] < 0.05).sum())
+                 - _TETRAD_COST * (len(pcs) == 4) + 0.1 * (chord.root == bass_pc))
+        if score > best_key:
+            best_key, best = score, chord
+    if bass_pc is not None and bass_pc in best.pitch_classes:
+        best = Chord(best.root, best.quality, (bass_pc - best.root) % 12)
+    return best
 
 
 def music21_pieces(pattern: str = "bach/bwv*.mxl") -> list[str]:
