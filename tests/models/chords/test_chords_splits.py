@@ -93,3 +93,13 @@ def test_committed_manifests_are_what_the_builder_makes(committed: dict[str, dic
     # (music21 is left out here: chordifying 37 chorales takes seconds).
     for name in ("unseen_timbre", "valid"):
         assert mf.build(name) == committed[name]
+
+
+def test_detune_and_tempo_ranges(committed: dict[str, dict], train: dict) -> None:
+    for data in committed.values():
+        for clip in data["clips"]:
+            assert abs(clip["augment"]["detune_cents"]) <= mf.MAX_DETUNE_EVAL
+            if clip["source"]["kind"] == "music21":
+                assert 50 <= clip["style"]["tempo"] <= 100
+    detunes = [abs(c["augment"]["detune_cents"]) for c in train["clips"]]
+    assert max(detunes) <= mf.MAX_DETUNE_TRAIN and max(detunes) > mf.MAX_DETUNE_EVAL
