@@ -176,6 +176,8 @@ class FluidSynthInstrument:
             if lib.fluid_synth_get_cc(self._synth, ch, 93, ctypes.byref(level)) == 0:
                 self.chorus_cc[ch] = level.value
         self._next_note_id = 0  # FluidSynth numbers every note-on that starts voices
+        self._dirty = [False] * CHANNELS  # channels whose sounding voices need new sends
+        self._clean = [False] * CHANNELS
         self._voice_buf = (ctypes.c_void_p * (polyphony + 1))()
         self._voicelist = lib.fluid_synth_get_voicelist
         self._gen_get = lib.fluid_voice_gen_get
@@ -230,29 +232,35 @@ class FluidSynthInstrument:
 
     def set_send_gains(self, gains: list[float]) -> None:
         """Every channel's send gain at once; voices already sounding follow."""
-        if gains != self.send_gain:
-            self.send_gain[:] = gains
-            self._set_sends(-1, False)
+        if gains == self.send_gain:
+            return
+        dirty, current = self._dirty, self.send_gain
+        for ch in range(CHANNELS):
+            if gains[ch] != current[ch]:
+                current[ch] = gains[ch]
+                dirty[ch] = True
+        self._set_sends(-1, False)
 
     def set_send_cc(self, channel: int, controller: int, value: int) -> None:
         """CC91 (reverb) or CC93 (chorus) on `channel`: voices sounding follow."""
         levels = self.reverb_cc if controller == 91 else self.chorus_cc
         if levels[channel] != value:
             levels[channel] = value
-            self._set_sends(-1, False, channel)
+            self._dirty[channel] = True
+            self._set_sends(-1, False)
 
-    def _set_sends(self, note_id: int, new: bool, channel: int = -1) -> None:
-        """The sends of the voices of note `note_id` (new voices: their SoundFont sends
-        are kept aside first), or of every sounding voice (-1) of `channel` (-1: all)."""
+    def _set_sends(self, note_id: int, new: bool) -> None:
+        """The sends of the new voices of note `note_id` (their SoundFont sends are
+        kept aside first), or (-1) of the sounding voices of the channels marked dirty."""
         buf = self._voice_buf
         self._voicelist(self._synth, buf, len(buf), note_id)
         gen_get, gen_set, update = self._gen_get, self._gen_set, self._update
-        gains, rev, cho = self.send_gain, self.reverb_cc, self.chorus_cc
+        gains, rev, cho, dirty = self.send_gain, self.reverb_cc, self.chorus_cc, self._dirty
         for voice in buf:
             if not voice:
                 break
             ch = self._voice_channel(voice)
-            if channel >= 0 and ch != channel:
+            if not new and not dirty[ch]:
                 continue
             if new:
                 base_rev = gen_get(voice, GEN_REVERB_SEND)
@@ -267,6 +275,8 @@ class FluidSynthInstrument:
             gen_set(voice, GEN_CHORUS_SEND, g * (base_cho + SEND_CC_AMOUNT * cho[ch] / 128.0))
             update(voice, GEN_REVERB_SEND)
             update(voice, GEN_CHORUS_SEND)
+        if not new:
+            dirty[:] = self._clean
         # Voice updates wait in FluidSynth's queue until a public call returns.
         self._flush(self._synth, 0, GEN_REVERB_SEND)
 
