@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,12 +100,28 @@ class AudioFiles:
         hit = self._cache.get(path)
         if hit is not None:
             return hit
+        decoded = self._decode(path)
+        if decoded is not None:
+            self._cache[path] = decoded
+        return decoded
+
+    def prefetch(self, paths: set[str]) -> None:
+        """Decode the files not decoded yet side by side (soundfile and soxr release
+        the GIL): a song with several long files loads in a fraction of the time."""
+        todo = sorted(p for p in paths if p and p not in self._cache)
+        if len(todo) < 2:
+            return
+        workers = min(len(todo), os.cpu_count() or 1, 4)
+        with ThreadPoolExecutor(workers, "decode-audio") as pool:
+            for path, decoded in zip(todo, pool.map(self._decode, todo), strict=True):
+                if decoded is not None:
+                    self._cache[path] = decoded
+
+    def _decode(self, path: str) -> tuple[np.ndarray, int] | None:
         try:
-            decoded = decode_audio(Path(path), self.sample_rate)
+            return decode_audio(Path(path), self.sample_rate)
         except (OSError, RuntimeError, ValueError):
             return None
-        self._cache[path] = decoded
-        return decoded
 
     def keep_only(self, paths: set[str]) -> None:
         for p in list(self._cache):
@@ -209,6 +227,15 @@ class SongBuilder:
         audio = []
         messages: list[str] = []
         used: set[str] = set()
+        wanted = set()
+        for tid in self.order:
+            t = self.tracks.get(tid)
+            if t is not None and t.kind == "audio":
+                for r in t.regions:
+                    blob = int(r["blob"])
+                    if bool(r["online"]) and 0 <= blob < len(t.files):
+                        wanted.add(t.files[blob])
+        self.files.prefetch(wanted)
         for tid in self.order:
             t = self.tracks.get(tid)
             if t is None or t.kind != "audio":
