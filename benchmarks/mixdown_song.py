@@ -5,7 +5,9 @@ distinct channels, drums on channel 10, with thousands of notes; 5 audio tracks
 whose regions play audio rendered from a MIDI part by the same engine), with a
 reverb, delay, chorus, compressor and EQ on every track and the master limiter
 on. Then it renders the mixdown with audio.offline_render and reports how many
-seconds of audio one wall-clock second renders (`mixdown_xrt`). The last line
+seconds of audio one wall-clock second renders (`mixdown_xrt`), with the load of
+the machine before the render and the cores the render kept busy (process CPU time
+over wall time): on a shared machine read the speed next to them. The last line
 printed is a JSON object; `benchmarks.editing` imports `measure_mixdown`.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import tempfile
 import time
@@ -125,9 +128,12 @@ def measure_mixdown(quick: bool = False) -> dict[str, Any]:
         options = RenderOptions(sample_rate=48000, format="wav", subtype="PCM_24",
                                 tail_seconds=2.0)
         out = Path(tmp) / "mix.wav"
+        load = os.getloadavg()[0]
         t1 = time.perf_counter()
+        c1 = time.process_time()
         render_mixdown(project, out, options)
         wall = time.perf_counter() - t1
+        cpu = time.process_time() - c1
         import soundfile as sf
 
         seconds = sf.info(str(out)).duration
@@ -135,7 +141,8 @@ def measure_mixdown(quick: bool = False) -> dict[str, Any]:
                 if not hasattr(c, "blob"))
     return {"mixdown_xrt": seconds / wall, "mixdown_wall_s": wall, "audio_s": seconds,
             "tracks": len(project.document.tracks()), "notes": notes,
-            "effects_per_track": len(EFFECTS), "build_s": built, "quick": quick}
+            "effects_per_track": len(EFFECTS), "build_s": built, "quick": quick,
+            "load_avg_1min": load, "cpu_cores_used": cpu / wall, "cores": os.cpu_count()}
 
 
 def main() -> None:
