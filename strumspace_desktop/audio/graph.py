@@ -577,6 +577,8 @@ class EngineGraph:
         raised. Safe on a worker thread: pedalboard releases the GIL, and each chain
         sees exactly the samples it would see in the callback."""
         chain = self._slot_mix[slot].chains[strip]
+        if chain is None:  # dropped after a failure while this block waited
+            return None
         try:
             out: np.ndarray = chain.process(self._slots[slot][strip, :, :frames],
                                             self.sample_rate, PEDALBOARD_BLOCK, False)
