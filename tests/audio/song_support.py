@@ -106,3 +106,21 @@ def vst3_chain_check(plugin: str) -> tuple[list[str], int, bool]:
                                                                     atol=1e-3)))
     finally:
         wet.close()
+
+
+def failing_plugin_render(plugin: str, workers: int) -> tuple[np.ndarray, int]:
+    """Run in a child process: the two-track song rendered offline with `plugin` (a
+    mono-only VST3, which raises on stereo blocks) forced into the piano's chain
+    after the loader's checks. (the audio, the plugin failures counted)."""
+    import pedalboard
+
+    from strumspace_desktop.audio.offline_render import RenderOptions, _Renderer
+
+    doc, _piano, _bass = two_track_song()
+    r = _Renderer(doc, RenderOptions(tail_seconds=0.5), stems=False, workers=workers)
+    try:
+        r.graph.mix.chains[0] = pedalboard.Pedalboard([pedalboard.load_plugin(plugin)])
+        audio = np.concatenate([chunk.copy() for chunk, _n in r.blocks(None, None)])
+        return audio, r.graph.plugin_failures
+    finally:
+        r.close()
