@@ -72,7 +72,7 @@ PROGRAMS: dict[str, dict[str, tuple[int, ...]]] = {
 # Which textures suit a category (a strummed organ sounds like no musician).
 TEXTURES_FOR: dict[str, tuple[str, ...]] = {
     "piano": ("block", "pick", "hold"), "electric_piano": ("block", "pick", "hold"),
-    "organ": ("hold", "block"), "guitar": ("strum", "pick"),
+    "organ": ("hold", "block"), "guitar": ("strum", "strum", "pick"),
     "strings": ("hold", "block"), "pad": ("hold",), "mallet": ("pick", "block"),
 }
 HARMONY_CATEGORIES = tuple(TEXTURES_FOR)
