@@ -19,7 +19,7 @@ import contextlib
 import itertools
 import os
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 
 import numpy as np
 
@@ -46,6 +46,7 @@ class RenderPipeline:
         self._processed: list[list[np.ndarray | None]] = [[None] * STRIP_ROWS,
                                                           [None] * STRIP_ROWS]
         self._closing = False
+        self._active: Generator[tuple[np.ndarray, int], None, None] | None = None
         self._threads = [threading.Thread(target=self._work, name=f"render-fx-{i}",
                                           daemon=True) for i in range(n)]
         for t in self._threads:
@@ -94,6 +95,11 @@ class RenderPipeline:
             self._done.wait()
 
     def blocks(self, sizes: Iterable[int]) -> Iterator[tuple[np.ndarray, int]]:
+        """See `_blocks`; `close` finishes a render left half way."""
+        self._active = self._blocks(sizes)
+        return self._active
+
+    def _blocks(self, sizes: Iterable[int]) -> Generator[tuple[np.ndarray, int], None, None]:
         """Render blocks of the given sizes (each at most MAX_FRAMES); yields the
         block's stereo frames (valid until the next one) and its size.
 
@@ -131,6 +137,11 @@ class RenderPipeline:
         graph._select_slot(0)
 
     def close(self) -> None:
+        if self._active is not None:
+            # A render left at a block (an error while writing it): its workers finish
+            # the chains they were given before they are told to stop.
+            self._active.close()
+            self._active = None
         if not self._threads:
             return
         self._closing = True

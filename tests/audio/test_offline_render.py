@@ -178,3 +178,18 @@ def test_a_plugin_failing_mid_render_is_dropped_alike_with_workers() -> None:
     assert failed_serial == failed_piped == 1  # dropped once, the render went on
     assert np.abs(serial).max() > 0.05
     assert np.array_equal(serial, piped)
+
+
+def test_a_render_left_half_way_stops_its_workers() -> None:
+    """The consumer stops between blocks (a write failed) and keeps the generator:
+    closing the renderer still ends its worker threads."""
+    doc, _, _ = two_track_song()
+    r = _Renderer(doc, RenderOptions(), stems=False, workers=2)
+    threads = list(r.pipeline._threads)
+    blocks = r.blocks(None, None)
+    next(blocks)
+    r.close()
+    for t in threads:
+        t.join(30)
+    assert not any(t.is_alive() for t in threads)
+    del blocks
