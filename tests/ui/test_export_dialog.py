@@ -136,7 +136,11 @@ def test_stems_end_to_end_and_cancel(qtbot: QtBot, tmp_path: Path) -> None:
     d.wait()
     # The job's `finished` signal is queued: the dialog takes a new export once it ran.
     qtbot.waitUntil(lambda: d.job is None, timeout=WAIT_MS)
-    assert len(paths) == 2 and all(p.suffix == ".flac" and p.is_file() for p in paths)
+    # One stem per track, plus the synth's shared reverb/chorus return, so that the
+    # stems add up to the mix.
+    assert all(p.suffix == ".flac" and p.is_file() for p in paths)
+    assert sorted(p.name for p in paths)[-1].endswith("Synth reverb and chorus.flac")
+    assert len(paths) == 3
     # Cancelled at once: the dialog says so and stays usable.
     with qtbot.waitSignal(d.export_finished, timeout=WAIT_MS):
         assert d.start()
