@@ -8,9 +8,16 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
-from PySide6.QtGui import QMouseEvent, QWheelEvent
-from PySide6.QtWidgets import QApplication, QWidget
+from mouse_support import LEFT as LEFT
+from mouse_support import NO_MODS as NO_MODS
+from mouse_support import click as click
+from mouse_support import double_click as double_click
+from mouse_support import drag as drag
+from mouse_support import move as move
+from mouse_support import press as press
+from mouse_support import release as release
+from mouse_support import wheel as wheel
+from PySide6.QtCore import QPointF, Qt
 from pytestqt.qtbot import QtBot
 
 from strumspace_desktop.core.document import Document, Note
@@ -29,11 +36,9 @@ from strumspace_desktop.ui.track_list import ROW_HEIGHT
 os.environ.setdefault(CACHE_ENV, tempfile.mkdtemp(prefix="strumspace-test-peaks-"))
 
 BAR = PPQ * 4
-NO_MODS = Qt.KeyboardModifier.NoModifier
 CTRL = Qt.KeyboardModifier.ControlModifier
 SHIFT = Qt.KeyboardModifier.ShiftModifier
 ALT = Qt.KeyboardModifier.AltModifier
-LEFT = Qt.MouseButton.LeftButton
 
 
 @dataclass
@@ -87,45 +92,3 @@ def lane_index(song: Song, track_id: str) -> int:
     return lane.index
 
 
-def _send(widget: QWidget, kind: QEvent.Type, pos: QPointF, button: Qt.MouseButton,
-          buttons: Qt.MouseButton, mods: Qt.KeyboardModifier) -> None:
-    glob = QPointF(widget.mapToGlobal(pos.toPoint()))
-    QApplication.sendEvent(widget, QMouseEvent(kind, pos, glob, button, buttons, mods))
-
-
-def press(widget: QWidget, pos: QPointF, mods: Qt.KeyboardModifier = NO_MODS) -> None:
-    _send(widget, QEvent.Type.MouseButtonPress, pos, LEFT, LEFT, mods)
-
-
-def release(widget: QWidget, pos: QPointF, mods: Qt.KeyboardModifier = NO_MODS) -> None:
-    _send(widget, QEvent.Type.MouseButtonRelease, pos, LEFT, Qt.MouseButton.NoButton, mods)
-
-
-def click(widget: QWidget, pos: QPointF, mods: Qt.KeyboardModifier = NO_MODS) -> None:
-    press(widget, pos, mods)
-    release(widget, pos, mods)
-
-
-def double_click(widget: QWidget, pos: QPointF, mods: Qt.KeyboardModifier = NO_MODS) -> None:
-    click(widget, pos, mods)
-    _send(widget, QEvent.Type.MouseButtonDblClick, pos, LEFT, LEFT, mods)
-    release(widget, pos, mods)
-
-
-def drag(widget: QWidget, start: QPointF, end: QPointF,
-         mods: Qt.KeyboardModifier = NO_MODS, steps: int = 6) -> None:
-    """Press, move in steps and release, holding `mods` all along."""
-    press(widget, start, mods)
-    for i in range(1, steps + 1):
-        p = start + (end - start) * (i / steps)
-        _send(widget, QEvent.Type.MouseMove, p, Qt.MouseButton.NoButton, LEFT, mods)
-    release(widget, end, mods)
-
-
-def wheel(widget: QWidget, pos: QPointF, dy: int, mods: Qt.KeyboardModifier = NO_MODS,
-          dx: int = 0) -> QWheelEvent:
-    event = QWheelEvent(pos, QPointF(widget.mapToGlobal(pos.toPoint())), QPoint(0, 0),
-                        QPoint(dx, dy), Qt.MouseButton.NoButton, mods,
-                        Qt.ScrollPhase.NoScrollPhase, False)
-    QApplication.sendEvent(widget, event)
-    return event

@@ -6,9 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QPointF, Qt
-from PySide6.QtGui import QMouseEvent
-from PySide6.QtWidgets import QApplication, QWidget
+from mouse_support import LEFT as LEFT
+from mouse_support import NO_MODS as NO_MODS
+from mouse_support import double_click as double_click
+from mouse_support import move as move
+from mouse_support import press as press
+from mouse_support import release as release
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from strumspace_desktop.core.document import Document, Instrument
@@ -16,9 +20,6 @@ from strumspace_desktop.ui.mixer import MixerPanel
 from strumspace_desktop.ui.mixer.gesture_slider import GestureSlider
 from strumspace_desktop.ui.mixer.strips import ChannelStrip
 from strumspace_desktop.ui.theme import apply_dark_theme
-
-LEFT = Qt.MouseButton.LeftButton
-NO_MODS = Qt.KeyboardModifier.NoModifier
 
 
 @dataclass
@@ -54,24 +55,6 @@ def make_mix(qtbot: QtBot, qapp: object, adapter: object = None) -> Mix:
     return Mix(doc, panel, piano, bass, vocals, chords)
 
 
-def _send(widget: QWidget, kind: QEvent.Type, pos: QPointF, button: Qt.MouseButton,
-          buttons: Qt.MouseButton, mods: Qt.KeyboardModifier) -> None:
-    glob = QPointF(widget.mapToGlobal(pos.toPoint()))
-    QApplication.sendEvent(widget, QMouseEvent(kind, pos, glob, button, buttons, mods))
-
-
-def press(widget: QWidget, pos: QPointF, mods: Qt.KeyboardModifier = NO_MODS) -> None:
-    _send(widget, QEvent.Type.MouseButtonPress, pos, LEFT, LEFT, mods)
-
-
-def release(widget: QWidget, pos: QPointF, mods: Qt.KeyboardModifier = NO_MODS) -> None:
-    _send(widget, QEvent.Type.MouseButtonRelease, pos, LEFT, Qt.MouseButton.NoButton, mods)
-
-
-def move(widget: QWidget, pos: QPointF, mods: Qt.KeyboardModifier = NO_MODS) -> None:
-    _send(widget, QEvent.Type.MouseMove, pos, Qt.MouseButton.NoButton, LEFT, mods)
-
-
 def drag_slider(slider: GestureSlider, to_pos: float, steps: int = 8,
                 mods: Qt.KeyboardModifier = NO_MODS) -> None:
     """Grab the handle and move it (in steps, as a hand does) to position `to_pos`."""
@@ -81,13 +64,6 @@ def drag_slider(slider: GestureSlider, to_pos: float, steps: int = 8,
     for i in range(1, steps + 1):
         move(slider, start + (end - start) * (i / steps), mods)
     release(slider, end, mods)
-
-
-def double_click(widget: QWidget, pos: QPointF) -> None:
-    press(widget, pos)
-    release(widget, pos)
-    _send(widget, QEvent.Type.MouseButtonDblClick, pos, LEFT, LEFT, NO_MODS)
-    release(widget, pos)
 
 
 def fake_bundle(folder: Path, name: str) -> Path:

@@ -5,9 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
-from PySide6.QtGui import QMouseEvent
-from PySide6.QtWidgets import QApplication, QWidget
+from mouse_support import NO_MODS as NO_MODS
+from mouse_support import click as click
+from mouse_support import double_click as double_click
+from mouse_support import drag as _drag
+from mouse_support import move as move
+from mouse_support import press as press
+from mouse_support import release as release
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 from strumspace_desktop.core.document import Document, Instrument, Note
@@ -16,7 +22,6 @@ from strumspace_desktop.ui.piano_roll import PianoRoll
 
 BAR = PPQ * 4
 SIXTEENTH = PPQ // 4
-NO_MODS = Qt.KeyboardModifier.NoModifier
 
 
 @dataclass
@@ -62,48 +67,10 @@ def at(roll: PianoRoll, tick: float, pitch: int) -> QPointF:
     return QPointF(vp.x_of(tick), vp.y_of(pitch) + vp.row_height / 2)
 
 
-def _send(widget: QWidget, kind: QEvent.Type, pos: QPointF, button: Qt.MouseButton,
-          buttons: Qt.MouseButton, mods: Qt.KeyboardModifier) -> None:
-    global_pos = QPointF(widget.mapToGlobal(pos.toPoint()))
-    event = QMouseEvent(kind, pos, global_pos, button, buttons, mods)
-    QApplication.sendEvent(widget, event)
-
-
-def press(widget: QWidget, pos: QPointF, mods: Qt.KeyboardModifier = NO_MODS,
-          button: Qt.MouseButton = Qt.MouseButton.LeftButton) -> None:
-    _send(widget, QEvent.Type.MouseButtonPress, pos, button, button, mods)
-
-
-def move(widget: QWidget, pos: QPointF, mods: Qt.KeyboardModifier = NO_MODS) -> None:
-    _send(widget, QEvent.Type.MouseMove, pos, Qt.MouseButton.NoButton,
-          Qt.MouseButton.LeftButton, mods)
-
-
-def release(widget: QWidget, pos: QPointF, mods: Qt.KeyboardModifier = NO_MODS,
-            button: Qt.MouseButton = Qt.MouseButton.LeftButton) -> None:
-    _send(widget, QEvent.Type.MouseButtonRelease, pos, button, Qt.MouseButton.NoButton, mods)
-
-
 def drag(widget: QWidget, start: QPointF, end: QPointF,
          mods: Qt.KeyboardModifier = NO_MODS, steps: int = 4) -> None:
     """Press, move in a few steps, release: one gesture."""
-    press(widget, start, mods)
-    for i in range(1, steps + 1):
-        move(widget, start + (end - start) * (i / steps), mods)
-    release(widget, end, mods)
-
-
-def click(widget: QWidget, pos: QPointF, mods: Qt.KeyboardModifier = NO_MODS,
-          button: Qt.MouseButton = Qt.MouseButton.LeftButton) -> None:
-    press(widget, pos, mods, button)
-    release(widget, pos, mods, button)
-
-
-def double_click(widget: QWidget, pos: QPointF) -> None:
-    click(widget, pos)
-    _send(widget, QEvent.Type.MouseButtonDblClick, pos, Qt.MouseButton.LeftButton,
-          Qt.MouseButton.LeftButton, NO_MODS)
-    release(widget, pos)
+    _drag(widget, start, end, mods, steps)
 
 
 def point(pos: QPointF) -> QPoint:
