@@ -27,7 +27,6 @@ region's start (`region_length_ticks`).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import math
 import os
 import re
@@ -43,7 +42,7 @@ import numpy as np
 import soundfile as sf
 
 from strumspace_desktop.core.document import BlobInfo, Document, DocumentError
-from strumspace_desktop.core.document.project_files import Project
+from strumspace_desktop.core.document.project_files import Project, sha256_file
 from strumspace_desktop.core.timing import TempoMap
 
 BLOCK_FRAMES = 65536
@@ -209,14 +208,6 @@ def decode_blocks(f: sf.SoundFile, blocksize: int, dtype: str) -> Iterator[np.nd
         yield block
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def prepare_audio(source: Path, audio_dir: Path, *, progress: Progress | None = None,
                   cancel: threading.Event | None = None) -> PreparedAudio:
     """Decode and check `source` completely, then store the project's copy in `audio_dir`.
@@ -287,7 +278,7 @@ def prepare_audio(source: Path, audio_dir: Path, *, progress: Progress | None = 
             shutil.copyfile(source, tmp)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
-        sha = _sha256_file(tmp)
+        sha = sha256_file(tmp)
         final = audio_dir / f"{sha}.{ext}"
         created = not final.exists()
         if created:

@@ -90,7 +90,7 @@ def atomic_write(path: Path, data: bytes) -> None:
     _fsync_dir(path.parent)
 
 
-def _sha256_file(path: Path) -> str:
+def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -229,7 +229,7 @@ def _manifest_bytes(document: Document, state: bytes, previous_sha256: str | Non
 def _write_project(document: Document, path: Path) -> None:
     state = document.state()
     try:
-        previous: str | None = _sha256_file(path / DOCUMENT_FILE)
+        previous: str | None = sha256_file(path / DOCUMENT_FILE)
     except FileNotFoundError:
         previous = None
     # Manifest first, naming both checksums: whenever a save stops, the document on
