@@ -5,27 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from pytestqt.qtbot import QtBot
+from ui_support import window_without_engine
 
 from strumspace_desktop.core.document import Note
-from strumspace_desktop.core.settings import AppSettings
 from strumspace_desktop.core.timing import PPQ
-from strumspace_desktop.ui.adapter import EngineAdapter
-from strumspace_desktop.ui.main_window import MainWindow
-from strumspace_desktop.ui.project_controller import UnsavedChoice
-
-
-def _window(qtbot: QtBot, tmp_path: Path) -> MainWindow:
-    window = MainWindow(AppSettings(), EngineAdapter(), config_dir=tmp_path,
-                        ask_unsaved=lambda _action: UnsavedChoice.DISCARD)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    return window
 
 
 def test_quantize_the_arrangements_clips_then_the_piano_rolls_selection(
         qtbot: QtBot, tmp_path: Path) -> None:
-    window = _window(qtbot, tmp_path)
+    window = window_without_engine(qtbot, tmp_path)
     doc = window.projects.document
     track = window.tracks.tracks[0].id
     clip = doc.add_midi_clip(track, 4 * PPQ, 8 * PPQ)

@@ -11,7 +11,16 @@ from pathlib import Path
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QDialogButtonBox, QLabel
 from pytestqt.qtbot import QtBot
-from ui_support import AUDIBLE, SILENT, UI, WAIT_MS, falls_silent, peak, when_dialog_opens
+from ui_support import (
+    AUDIBLE,
+    SILENT,
+    UI,
+    WAIT_MS,
+    falls_silent,
+    peak,
+    when_dialog_opens,
+    window_without_engine,
+)
 
 from strumspace_desktop.audio.protocol import St
 from strumspace_desktop.core.document.model import AudioRegion
@@ -123,15 +132,6 @@ def test_the_track_live_midi_plays_is_named_from_the_start(ui: UI) -> None:
 # Every kind of track -----------------------------------------------------------------
 
 
-def _window(qtbot: QtBot, tmp_path: Path) -> MainWindow:
-    window = MainWindow(AppSettings(), EngineAdapter(), config_dir=tmp_path,
-                       ask_unsaved=lambda _action: UnsavedChoice.DISCARD)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    return window
-
-
 def _add_through_dialog(qtbot: QtBot, window: MainWindow, kind: str,
                         name: str) -> tuple[Track | None, dict[str, object]]:
     seen: dict[str, object] = {}
@@ -161,7 +161,7 @@ def _controls(row: TrackRow) -> set[str]:
 
 def test_add_audio_and_chord_tracks_rows_and_lanes_line_up(qtbot: QtBot,
                                                             tmp_path: Path) -> None:
-    w = _window(qtbot, tmp_path)
+    w = window_without_engine(qtbot, tmp_path)
     drums = w.tracks.tracks[2]
     w.tracks.select(drums.id)
     audio, seen = _add_through_dialog(qtbot, w, "audio", "Vocals")
@@ -221,7 +221,7 @@ def test_add_audio_and_chord_tracks_rows_and_lanes_line_up(qtbot: QtBot,
 
 
 def test_tracks_menu_adds_audio_and_chord_tracks(qtbot: QtBot, tmp_path: Path) -> None:
-    w = _window(qtbot, tmp_path)
+    w = window_without_engine(qtbot, tmp_path)
     actions = {a.text(): a for a in w.track_actions}
     actions["Add A&udio Track"].trigger()
     actions["Add C&hord Track"].trigger()

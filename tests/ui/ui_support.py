@@ -73,3 +73,16 @@ def falls_silent(qtbot: QtBot, engine: EngineClient, blocks: int = 60) -> None:
 
     qtbot.waitUntil(quiet_long_enough, timeout=WAIT_MS)
     assert engine.status().voices > 0  # silent because muted, not because it ended
+
+
+def window_without_engine(qtbot: QtBot, tmp_path: Path) -> MainWindow:
+    """The main window with no engine attached (editing needs none), its own config
+    folder, and unsaved test edits discarded at the end instead of asked about."""
+    from strumspace_desktop.ui.project_controller import UnsavedChoice
+
+    window = MainWindow(AppSettings(), EngineAdapter(), config_dir=tmp_path,
+                        ask_unsaved=lambda _action: UnsavedChoice.DISCARD)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    return window

@@ -8,22 +8,15 @@ from pathlib import Path
 from arrange_support import BAR
 from PySide6.QtCore import QPoint
 from pytestqt.qtbot import QtBot
+from ui_support import window_without_engine
 
-from strumspace_desktop.core.settings import AppSettings
-from strumspace_desktop.ui.adapter import EngineAdapter
 from strumspace_desktop.ui.arrange import ArrangeView
 from strumspace_desktop.ui.arrange.hits import lane_top
-from strumspace_desktop.ui.main_window import MainWindow
-from strumspace_desktop.ui.project_controller import UnsavedChoice
 
 
 def test_the_window_shows_the_project_and_lanes_match_rows(qtbot: QtBot,
                                                            tmp_path: Path) -> None:
-    window = MainWindow(AppSettings(), EngineAdapter(), config_dir=tmp_path,
-                        ask_unsaved=lambda _action: UnsavedChoice.DISCARD)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
+    window = window_without_engine(qtbot, tmp_path)
     arrange = window.arrange
     assert isinstance(arrange, ArrangeView)
     doc = window.projects.document
@@ -51,11 +44,7 @@ def test_window_wiring_piano_roll_recorder_imports_and_latency_dialog(
 
     from strumspace_desktop.ui.arrange.hits import lane_top as top
 
-    window = MainWindow(AppSettings(), EngineAdapter(), config_dir=tmp_path,
-                        ask_unsaved=lambda _action: UnsavedChoice.DISCARD)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
+    window = window_without_engine(qtbot, tmp_path)
     canvas = window.arrange.canvas
     doc = window.projects.document
     lane = canvas.model.lanes[0]

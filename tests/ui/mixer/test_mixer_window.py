@@ -9,20 +9,13 @@ from pathlib import Path
 from mixer_support import drag_slider
 from PySide6.QtGui import QKeySequence
 from pytestqt.qtbot import QtBot
+from ui_support import window_without_engine
 
-from strumspace_desktop.core.settings import AppSettings
-from strumspace_desktop.ui.adapter import EngineAdapter
-from strumspace_desktop.ui.main_window import MainWindow
 from strumspace_desktop.ui.mixer.scales import FaderTaper
-from strumspace_desktop.ui.project_controller import UnsavedChoice
 
 
 def test_view_mixer_shows_the_projects_mix(qtbot: QtBot, tmp_path: Path) -> None:
-    window = MainWindow(AppSettings(), EngineAdapter(), config_dir=tmp_path,
-                        ask_unsaved=lambda _action: UnsavedChoice.DISCARD)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
+    window = window_without_engine(qtbot, tmp_path)
     dock = window.mixer_dock
     panel = dock.panel
     assert not dock.isVisible()
