@@ -190,6 +190,9 @@ class EngineGraph:
                 for ch in range(16) if a < 0 else (int(a),):
                     inst.all_notes_off(ch)
         elif op == Cmd.PLAY:
+            if inst is not None and t.state == TransportState.STOPPED:
+                # The reverb and chorus start as in an offline render (a new synth).
+                inst.reset_effects()
             t.play(self.clock)
             self.metronome.reset()
         elif op == Cmd.STOP:

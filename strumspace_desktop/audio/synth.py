@@ -124,6 +124,7 @@ class FluidSynthInstrument:
             "fluid_synth_process": [vp, ci, ci, vp, ci, vp],
             "fluid_synth_reverb_on": [vp, ci, ci],
             "fluid_synth_chorus_on": [vp, ci, ci],
+            "fluid_synth_set_sample_rate": [vp, ctypes.c_float],
             "fluid_synth_get_voicelist": [vp, vp, ci, ci],
             "fluid_voice_gen_get": [vp, ci],
             "fluid_voice_gen_set": [vp, ci, ctypes.c_float],
@@ -194,6 +195,7 @@ class FluidSynthInstrument:
         self.key_pressure = lib.fluid_synth_key_pressure
         self._process = lib.fluid_synth_process
         self._voices = lib.fluid_synth_get_active_voice_count
+        self._set_rate = lib.fluid_synth_set_sample_rate
 
     def _load(self, path: Path) -> None:
         check_soundfont(path)
@@ -296,6 +298,23 @@ class FluidSynthInstrument:
         """Switch the built-in reverb and chorus units (the shared send bus)."""
         self._lib.fluid_synth_reverb_on(self._synth, -1, int(reverb))
         self._lib.fluid_synth_chorus_on(self._synth, -1, int(chorus))
+
+    def reset_effects(self) -> bool:
+        """Bring the reverb and chorus back to the state of a new synth, so that a song
+        played now sounds exactly like an offline render (a fresh synth). Their
+        modulators and delay lines otherwise carry on from the synth's creation.
+        Only while no voice sounds (FluidSynth would stop them); False if skipped.
+
+        FluidSynth 2.3 exports no effect reset but system reset, which also resets
+        every channel; setting the same sample rate again re-initialises both units
+        (delay lines, read positions, LFO phases) in place: no allocation, no lock
+        (`synth.threadsafe-api` 0), a few hundred queue entries (one per voice slot).
+        """
+        rate = self.sample_rate
+        if rate > 96000 or self._voices(self._synth):  # FluidSynth clips above 96 kHz
+            return False
+        self._set_rate(self._synth, float(rate))
+        return True
 
     def all_notes_off(self, channel: int) -> None:
         self._lib.fluid_synth_all_notes_off(self._synth, channel)
