@@ -114,40 +114,58 @@ class StreamData:
 
 
 class Batches:
-    """Deterministic training batches: the epoch's order and each item's transposition
-    and window come from seeds (seed, epoch[, item]), so (epoch, position) is all a
-    checkpoint needs to continue the same sequence of batches."""
+    """Deterministic training batches. Each epoch shuffles every item (a piece once per
+    `max_len` stretch of its tokens), sorts runs of 32 batches' worth by length so a
+    batch pads little, and shuffles the batches; the order, each item's transposition
+    and window all come from seeds (seed, epoch[, batch, row]), so (epoch, batch) is
+    all a checkpoint needs to continue the same sequence of batches."""
+
+    SORT_RUN = 32  # batches per length-sorted run
 
     def __init__(self, streams: list[StreamData], max_len: int, batch_size: int,
                  seed: int) -> None:
         self.streams, self.max_len, self.batch_size, self.seed = (
             streams, max_len, batch_size, seed)
         self.body = max_len - PREFIX_LENGTH
-        items = []
+        items, lengths = [], []
         for si, st in enumerate(streams):
             for pi, n in enumerate(st.lengths.tolist()):
-                body = n - tokens.HEADER_LENGTH
-                items += [(si, pi)] * max(1, math.ceil(body / self.body))
+                windows = max(1, math.ceil((n - tokens.HEADER_LENGTH) / self.body))
+                items += [(si, pi)] * windows
+                lengths += [min(n + 1, max_len)] * windows
         self.items = np.array(items, dtype=np.int64)
+        self.lengths = np.array(lengths, dtype=np.int64)
         self.epoch, self.pos = 0, 0
-        self._order = self._permutation(0)
+        self._plan = self._epoch_plan(0)
         self._memo: dict[tuple[int, int, int], np.ndarray] = {}
 
-    def _permutation(self, epoch: int) -> np.ndarray:
-        return np.random.default_rng([self.seed, epoch]).permutation(len(self.items))
+    def _epoch_plan(self, epoch: int) -> list[np.ndarray]:
+        rng = np.random.default_rng([self.seed, epoch])
+        order = rng.permutation(len(self.items))
+        run = self.SORT_RUN * self.batch_size
+        batches = []
+        for r in range(0, len(order), run):
+            chunk = order[r:r + run]
+            chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
+            batches += [chunk[i:i + self.batch_size]
+                        for i in range(0, len(chunk), self.batch_size)]
+        return [batches[i] for i in rng.permutation(len(batches))]
 
     def tokens_per_epoch(self) -> int:
         return int(sum(int(st.lengths.sum()) for st in self.streams))
+
+    def batches_per_epoch(self) -> int:
+        return len(self._plan)
 
     def state(self) -> dict[str, int]:
         return {"epoch": self.epoch, "pos": self.pos}
 
     def load_state(self, state: dict[str, int]) -> None:
         self.epoch, self.pos = int(state["epoch"]), int(state["pos"])
-        self._order = self._permutation(self.epoch)
+        self._plan = self._epoch_plan(self.epoch)
 
-    def _window(self, j: int) -> np.ndarray:
-        si, pi = (int(v) for v in self.items[self._order[self.pos]])
+    def _window(self, item: int, j: int) -> np.ndarray:
+        si, pi = (int(v) for v in self.items[item])
         rng = np.random.default_rng([self.seed, self.epoch, self.pos, j])
         st = self.streams[si]
         shift = int(rng.choice(st.shifts[pi]))
@@ -163,13 +181,11 @@ class Batches:
 
     def next(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(inputs, targets), each (B, T); targets IGNORE on the prefix and padding."""
-        rows = []
-        for j in range(self.batch_size):
-            rows.append(self._window(j))
-            self.pos += 1
-            if self.pos == len(self.items):
-                self.epoch, self.pos = self.epoch + 1, 0
-                self._order = self._permutation(self.epoch)
+        rows = [self._window(int(item), j) for j, item in enumerate(self._plan[self.pos])]
+        self.pos += 1
+        if self.pos == len(self._plan):
+            self.epoch, self.pos = self.epoch + 1, 0
+            self._plan = self._epoch_plan(self.epoch)
         t = max(len(r) for r in rows) - 1
         inp = np.full((len(rows), t), tokens.PAD, np.int64)
         tgt = np.full((len(rows), t), IGNORE, np.int64)
@@ -443,7 +459,7 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print) -> dict[str, A
         if step % opts.log_every == 0:
             rec = {"step": step, "loss": round(sum(losses) / len(losses), 4),
                    "lr": lr, "epoch": round(batches.epoch + batches.pos
-                                            / len(batches.items), 3)}
+                                            / batches.batches_per_epoch(), 3)}
             log["train"].append(rec)
             losses = []
             say(f"step {step}: loss {rec['loss']:.4f} lr {lr:.2e} epoch {rec['epoch']}"
