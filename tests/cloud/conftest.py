@@ -4,6 +4,8 @@ tests import live in cloud_support.py."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,12 +22,24 @@ from cloud.db.models import Base
 
 
 @pytest.fixture(scope="session")
-def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """URL of the session's server (its `postgres` maintenance database)."""
-    pg = EmbeddedPostgres(tmp_path_factory.mktemp("embedded-pg"))
-    url = pg.start()
-    yield url
-    pg.stop()
+def pg_url() -> Iterator[str]:
+    """URL of the session's server (its `postgres` maintenance database).
+
+    Its folder is not under pytest's /tmp/pytest-of-<user>: as root the server runs as
+    another user, and any other pytest session starting meanwhile resets that folder
+    to mode 0700, which locked the server out of its own data in a full run."""
+    root = Path(tempfile.mkdtemp(prefix="strumspace-test-pg-"))
+    pg = EmbeddedPostgres(root)
+    try:
+        url = pg.start()
+    except BaseException:
+        shutil.rmtree(root, ignore_errors=True)
+        raise
+    try:
+        yield url
+    finally:
+        pg.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
