@@ -70,6 +70,7 @@ class TrainOptions:
     eval_every: int | None = None
     eval_pieces: int | None = None  # validate on the first N pieces per stream (None: all)
     threads: int = 2
+    device: str = ""  # "" = cuda when available, else cpu
     log_every: int = 10
     test: bool = True  # score best.pt on the test split at the end
     stop_at: int | None = None  # stop (with a checkpoint) at this step: resume tests
@@ -246,7 +247,8 @@ def stream_logprobs(model: GPT, task: int, sequences: Sequence[np.ndarray],
         inp = np.full((len(group), t), tokens.PAD, np.int64)
         for r, g in enumerate(group):
             inp[r, :len(g[0])] = g[0]
-        logp = torch.log_softmax(model(torch.from_numpy(inp)).float(), dim=-1)
+        dev = model.embed.weight.device
+        logp = torch.log_softmax(model(torch.from_numpy(inp).to(dev)).float(), dim=-1).cpu()
         for r, (ids, si, first, b) in enumerate(group):
             n = b - first  # targets x[first:b] sit at the input's last n positions
             pos = np.arange(len(ids) - n, len(ids))
@@ -382,7 +384,8 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print) -> dict[str, A
             StreamData.build(TASK_CHORDS, train_pieces["chords"], train_streams["chords"])]
     config = GPTConfig(**ckpt["config"]) if ckpt else opts.model_config()
     torch.manual_seed(opts.seed)
-    model = GPT(config)
+    device = torch.device(opts.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    model = GPT(config).to(device)
     optim = make_optimizer(model, opts)
     batches = Batches(data, config.max_len, opts.batch_size, opts.seed)
     log: dict[str, Any] = {"config": config.to_dict(), "options": _jsonable(opts),
@@ -398,7 +401,7 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print) -> dict[str, A
         torch.set_rng_state(ckpt["torch_rng"])
         step, total, best, log = ckpt["step"], ckpt["total_steps"], ckpt["best"], ckpt["log"]
         say(f"resumed at step {step} of {total}")
-    say(f"{config}: {model.num_parameters():,} parameters, "
+    say(f"{config} on {device}: {model.num_parameters():,} parameters, "
         f"{batches.tokens_per_epoch():,} tokens per epoch")
 
     def checkpoint(path: Path) -> None:
@@ -445,6 +448,7 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print) -> dict[str, A
         for g in optim.param_groups:
             g["lr"] = lr
         inp, tgt = batches.next()
+        inp, tgt = inp.to(device), tgt.to(device)
         logits = model(inp)
         loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), tgt.reshape(-1),
                                ignore_index=IGNORE)
@@ -477,7 +481,7 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print) -> dict[str, A
         validate()
     if finished and opts.test and (out / "best.pt").exists():
         test_streams, _ = _streams(ds, "test")
-        best_model = load_model(out / "best.pt")
+        best_model = load_model(out / "best.pt").to(device)
         res = evaluate(best_model, test_streams, opts.eval_pieces)
         log["test"] = {"step": load_checkpoint(out / "best.pt")["step"],
                        **{k: round(v, 4) for k, v in res.items()},
@@ -494,8 +498,9 @@ def _jsonable(opts: TrainOptions) -> dict[str, Any]:
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(opts).items()}
 
 
-SMOKE = {"config": "smoke", "steps": 120, "batch_size": 8, "lr": 3e-3, "warmup": 20,
-         "evals": 2, "eval_pieces": 40, "threads": 1, "log_every": 10}
+# About a minute on this machine (CI): enough to see the loss fall and a validation.
+SMOKE = {"config": "smoke", "steps": 3000, "batch_size": 8, "lr": 3e-3, "warmup": 100,
+         "evals": 2, "eval_pieces": 40, "threads": 1, "log_every": 50}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -510,12 +515,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch-size", type=int)
     ap.add_argument("--lr", type=float)
     ap.add_argument("--threads", type=int)
+    ap.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     ap.add_argument("--evals", type=int)
     ap.add_argument("--eval-pieces", type=int, help="validate on N pieces per stream")
     ap.add_argument("--no-test", action="store_true", help="skip the final test scoring")
     a = ap.parse_args(argv)
     kw: dict[str, Any] = dict(SMOKE) if a.smoke else {"config": a.config}
-    for name in ("steps", "minutes", "batch_size", "lr", "threads", "evals", "eval_pieces"):
+    for name in ("steps", "minutes", "batch_size", "lr", "threads", "evals", "eval_pieces",
+                 "device"):
         if getattr(a, name) is not None:
             kw[name] = getattr(a, name)
     if not a.smoke and kw.get("steps") is None and kw.get("minutes") is None:
