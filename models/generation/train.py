@@ -22,7 +22,9 @@ import argparse
 import json
 import math
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -74,6 +76,7 @@ class TrainOptions:
     log_every: int = 10
     test: bool = True  # score best.pt on the test split at the end
     stop_at: int | None = None  # stop (with a checkpoint) at this step: resume tests
+    save_every_s: float = 300.0  # also write last.pt this often between validations
     data: Path = dataset_cache.DEFAULT_PATH
     model_overrides: dict[str, Any] = field(default_factory=dict)
 
@@ -430,48 +433,59 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print) -> dict[str, A
     log["runs"].append(run)
     model.train()
     tokens_seen, losses = 0, []
-    t_loop = time.monotonic()
+    t_loop = last_save = time.monotonic()
     calib_at = step + 12
-    while total is None or step < total:
-        if total is None and step == calib_at:
-            # Fit the cosine to the time budget: measured step time, minus validations
-            # (forward only, costed at half a training token each).
-            per_step = (time.monotonic() - t_loop) / 12
-            valid_tokens = sum(len(s) for st in valid_streams.values() for s in st.sequences)
-            per_token = per_step / max(1, tokens_seen / 12)
-            reserve = (opts.evals + 2) * valid_tokens * per_token * 0.5 + 30
-            total = max(step + 1, int((deadline - time.monotonic() - reserve) / per_step))
-            say(f"{per_step:.3f} s/step: {total} steps fit in the budget")
-        if time.monotonic() > deadline or (opts.stop_at is not None and step >= opts.stop_at):
-            break
-        lr = lr_at(step, opts, total or 10**9)
-        for g in optim.param_groups:
-            g["lr"] = lr
-        inp, tgt = batches.next()
-        inp, tgt = inp.to(device), tgt.to(device)
-        logits = model(inp)
-        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), tgt.reshape(-1),
-                               ignore_index=IGNORE)
-        optim.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), opts.clip)
-        optim.step()
-        step += 1
-        n = int((tgt != IGNORE).sum())
-        tokens_seen += int((inp != tokens.PAD).sum())
-        losses.append(float(loss.detach()))
-        if step % opts.log_every == 0:
-            rec = {"step": step, "loss": round(sum(losses) / len(losses), 4),
-                   "lr": lr, "epoch": round(batches.epoch + batches.pos
-                                            / batches.batches_per_epoch(), 3)}
-            log["train"].append(rec)
-            losses = []
-            say(f"step {step}: loss {rec['loss']:.4f} lr {lr:.2e} epoch {rec['epoch']}"
-                f" ({n} targets)")
-        every = opts.eval_every or max(1, (total or 10**9) // max(1, opts.evals))
-        if total is not None and step % every == 0 and step < total:
-            validate()
-            checkpoint(last)
+    stop = _StopFlag()
+    try:
+        while total is None or step < total:
+            if total is None and step == calib_at:
+                # Fit the cosine to the time budget: measured step time, minus validations
+                # (forward only, costed at half a training token each).
+                per_step = (time.monotonic() - t_loop) / 12
+                valid_tokens = sum(len(s) for st in valid_streams.values() for s in st.sequences)
+                per_token = per_step / max(1, tokens_seen / 12)
+                reserve = (opts.evals + 2) * valid_tokens * per_token * 0.5 + 30
+                total = max(step + 1, int((deadline - time.monotonic() - reserve) / per_step))
+                say(f"{per_step:.3f} s/step: {total} steps fit in the budget")
+            if (time.monotonic() > deadline or stop.raised
+                    or (opts.stop_at is not None and step >= opts.stop_at)):
+                if stop.raised:
+                    say("interrupted: saving the checkpoint (resume with --resume)")
+                break
+            lr = lr_at(step, opts, total or 10**9)
+            for g in optim.param_groups:
+                g["lr"] = lr
+            inp, tgt = batches.next()
+            inp, tgt = inp.to(device), tgt.to(device)
+            logits = model(inp)
+            loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), tgt.reshape(-1),
+                                   ignore_index=IGNORE)
+            optim.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), opts.clip)
+            optim.step()
+            step += 1
+            n = int((tgt != IGNORE).sum())
+            tokens_seen += int((inp != tokens.PAD).sum())
+            losses.append(float(loss.detach()))
+            if step % opts.log_every == 0:
+                rec = {"step": step, "loss": round(sum(losses) / len(losses), 4),
+                       "lr": lr, "epoch": round(batches.epoch + batches.pos
+                                                / batches.batches_per_epoch(), 3)}
+                log["train"].append(rec)
+                losses = []
+                say(f"step {step}: loss {rec['loss']:.4f} lr {lr:.2e} epoch {rec['epoch']}"
+                    f" ({n} targets)")
+            every = opts.eval_every or max(1, (total or 10**9) // max(1, opts.evals))
+            if total is not None and step % every == 0 and step < total:
+                validate()
+                checkpoint(last)
+                last_save = time.monotonic()
+            elif time.monotonic() - last_save > opts.save_every_s:
+                checkpoint(last)
+                last_save = time.monotonic()
+    finally:
+        stop.restore()
     elapsed = time.monotonic() - t_loop
     run.update(tokens=tokens_seen, seconds=round(elapsed, 1), end_step=step,
                steps_per_s=round((step - run["start_step"]) / max(elapsed, 1e-9), 3),
@@ -492,6 +506,25 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print) -> dict[str, A
     write_json(log, out / "log.json")
     write_plot(log, out / "loss.png")
     return log
+
+
+class _StopFlag:
+    """SIGINT / SIGTERM end the training loop at the next step (the run then saves
+    its checkpoint) instead of killing it mid-write; the main thread only."""
+
+    def __init__(self) -> None:
+        self.raised = False
+        self._old: dict[int, Any] = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handle)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.raised = True
+
+    def restore(self) -> None:
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
 
 
 def _jsonable(opts: TrainOptions) -> dict[str, Any]:
