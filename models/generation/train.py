@@ -76,6 +76,7 @@ class TrainOptions:
     log_every: int = 10
     test: bool = True  # score best.pt on the test split at the end
     stop_at: int | None = None  # stop (with a checkpoint) at this step: resume tests
+    key_relative_eval: bool = False  # also score melodies moved to C
     save_every_s: float = 300.0  # also write last.pt this often between validations
     data: Path = dataset_cache.DEFAULT_PATH
     model_overrides: dict[str, Any] = field(default_factory=dict)
@@ -276,7 +277,7 @@ def evaluate(model: GPT, streams: dict[str, Stream], limit: int | None = None
     out = {}
     for name, st in streams.items():
         seqs, ev = st.sequences[:limit], st.events[:limit]
-        task = TASK_MELODY if name == "melody" else TASK_CHORDS
+        task = TASK_MELODY if name.startswith("melody") else TASK_CHORDS
         out[name] = nll_per_event(stream_logprobs(model, task, seqs), ev)
     return out
 
@@ -329,11 +330,16 @@ def load_model(path: Path) -> GPT:
     return model.eval()
 
 
-def _streams(ds: dataset_cache.Dataset, split: str) -> tuple[dict[str, Stream],
-                                                           dict[str, list[Piece]]]:
+def _streams(ds: dataset_cache.Dataset, split: str, key_relative: bool = False
+             ) -> tuple[dict[str, Stream], dict[str, list[Piece]]]:
+    """The absolute streams (what the model is compared on), plus with `key_relative`
+    the melodies moved to C as well (the n-gram's chosen melody variant; one-to-one
+    given the Key token, so it is also a model of the original pieces)."""
     mel, ch = ds.melodies(split), ds.chord_pieces(split)
-    return ({"melody": melody_stream(mel), "chords": chord_stream(ch)},
-            {"melody": mel, "chords": ch})
+    streams = {"melody": melody_stream(mel), "chords": chord_stream(ch)}
+    if key_relative:
+        streams["melody_key_relative"] = melody_stream(mel, key_relative=True)
+    return streams, {"melody": mel, "chords": ch}
 
 
 def write_plot(log: dict[str, Any], path: Path) -> None:
@@ -382,7 +388,7 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print) -> dict[str, A
         say(f"no checkpoint in {out}: starting a new run")
     ds = dataset_cache.load(opts.data)
     train_streams, train_pieces = _streams(ds, "train")
-    valid_streams, _ = _streams(ds, "valid")
+    valid_streams, _ = _streams(ds, "valid", opts.key_relative_eval)
     data = [StreamData.build(TASK_MELODY, train_pieces["melody"], train_streams["melody"]),
             StreamData.build(TASK_CHORDS, train_pieces["chords"], train_streams["chords"])]
     config = GPTConfig(**ckpt["config"]) if ckpt else opts.model_config()
@@ -417,12 +423,12 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print) -> dict[str, A
         nonlocal best
         t0 = time.monotonic()
         res = evaluate(model, valid_streams, opts.eval_pieces)
-        score = sum(res[k] / NGRAM_VALID[k] for k in res) / len(res)
+        score = sum(res[k] / NGRAM_VALID[k] for k in NGRAM_VALID) / len(NGRAM_VALID)
         rec = {"step": step, **{k: round(v, 4) for k, v in res.items()},
                "score": round(score, 4), "seconds": round(time.monotonic() - t0, 1)}
         log["valid"].append(rec)
-        say(f"valid step {step}: melody {res['melody']:.4f} nats/note, chords "
-            f"{res['chords']:.4f} nats/chord change ({rec['seconds']} s)")
+        say(f"valid step {step} (nats per note / chord change): "
+            + ", ".join(f"{k} {v:.4f}" for k, v in res.items()) + f" ({rec['seconds']} s)")
         if score < best:
             best = score
             checkpoint(out / "best.pt")
@@ -494,7 +500,7 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print) -> dict[str, A
     if not log["valid"] or log["valid"][-1]["step"] != step:
         validate()
     if finished and opts.test and (out / "best.pt").exists():
-        test_streams, _ = _streams(ds, "test")
+        test_streams, _ = _streams(ds, "test", opts.key_relative_eval)
         best_model = load_model(out / "best.pt").to(device)
         res = evaluate(best_model, test_streams, opts.eval_pieces)
         log["test"] = {"step": load_checkpoint(out / "best.pt")["step"],
@@ -552,6 +558,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--evals", type=int)
     ap.add_argument("--eval-pieces", type=int, help="validate on N pieces per stream")
     ap.add_argument("--no-test", action="store_true", help="skip the final test scoring")
+    ap.add_argument("--key-relative-eval", action="store_true",
+                    help="also score the melodies moved to C (the n-gram's variant)")
     a = ap.parse_args(argv)
     kw: dict[str, Any] = dict(SMOKE) if a.smoke else {"config": a.config}
     for name in ("steps", "minutes", "batch_size", "lr", "threads", "evals", "eval_pieces",
@@ -560,7 +568,8 @@ def main(argv: list[str] | None = None) -> int:
             kw[name] = getattr(a, name)
     if not a.smoke and kw.get("steps") is None and kw.get("minutes") is None:
         ap.error("give --minutes or --steps")
-    opts = TrainOptions(out=a.out, resume=a.resume, seed=a.seed, test=not a.no_test, **kw)
+    opts = TrainOptions(out=a.out, resume=a.resume, seed=a.seed, test=not a.no_test,
+                        key_relative_eval=a.key_relative_eval, **kw)
     try:
         train(opts, say=lambda s: print(s, flush=True))
     except (RuntimeError, dataset_cache.DatasetError) as exc:
