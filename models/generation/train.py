@@ -286,10 +286,12 @@ def evaluate(model: GPT, streams: dict[str, Stream], limit: int | None = None
 
 
 def lr_at(step: int, opts: TrainOptions, total: int) -> float:
-    """Linear warm-up, then cosine from lr down to lr * min_lr_ratio at `total`."""
-    if step < opts.warmup:
-        return opts.lr * (step + 1) / opts.warmup
-    frac = min(1.0, (step - opts.warmup) / max(1, total - opts.warmup))
+    """Linear warm-up (at most a tenth of the run), then cosine from lr down to
+    lr * min_lr_ratio at `total`."""
+    warmup = max(1, min(opts.warmup, total // 10))
+    if step < warmup:
+        return opts.lr * (step + 1) / warmup
+    frac = min(1.0, (step - warmup) / max(1, total - warmup))
     return opts.lr * (opts.min_lr_ratio + (1 - opts.min_lr_ratio)
                       * 0.5 * (1 + math.cos(math.pi * frac)))
 
