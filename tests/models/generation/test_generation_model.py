@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import replace
 from pathlib import Path
@@ -26,6 +27,7 @@ from models.generation.streams import chord_stream, melody_stream
 from models.generation.train import (
     TrainOptions,
     load_model,
+    main,
     nll_per_event,
     stream_logprobs,
     train,
@@ -175,3 +177,15 @@ def test_a_damaged_checkpoint_is_refused_with_a_clear_message(tmp_path: Path) ->
     with pytest.raises(RuntimeError, match="cannot be read"):
         train(_opts(tmp_path, resume=True), say=lambda s: None)
     assert (tmp_path / "last.pt").read_bytes() == b"not a checkpoint"
+
+
+def test_command_line_trains_and_reports_bad_checkpoints(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--config", "smoke", "--steps", "6", "--threads", "1", "--evals", "1",
+            "--eval-pieces", "3", "--out", str(tmp_path)]
+    assert main(args) == 0
+    log = json.loads((tmp_path / "log.json").read_text())
+    assert log["finished"] and log["valid"][-1]["step"] == 6 and "test" in log
+    (tmp_path / "last.pt").write_bytes(b"\0" * 10)
+    assert main([*args, "--resume"]) == 1
+    assert "cannot be read" in capsys.readouterr().err
