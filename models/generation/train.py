@@ -448,12 +448,12 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print) -> dict[str, A
         while total is None or step < total:
             if total is None and step == calib_at:
                 # Fit the cosine to the time budget: measured step time, minus validations
-                # (forward only, costed at half a training token each).
+                # (forward only: measured at about a quarter of a training token each).
                 per_step = (time.monotonic() - t_loop) / 12
                 valid_tokens = sum(len(s) for st in valid_streams.values()
                                    for s in st.sequences[:opts.eval_pieces])
                 per_token = per_step / max(1, tokens_seen / 12)
-                reserve = (opts.evals + 2) * valid_tokens * per_token * 0.5 + 30
+                reserve = (opts.evals + 2) * valid_tokens * per_token * 0.3 + 30
                 total = max(step + 1, int((deadline - time.monotonic() - reserve) / per_step))
                 say(f"{per_step:.3f} s/step: {total} steps fit in the budget")
             if (time.monotonic() > deadline or stop.raised
