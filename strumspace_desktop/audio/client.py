@@ -179,14 +179,22 @@ class EngineClient:
         self._proc = self._conn = None
 
     # Slow requests ---------------------------------------------------------------------------
-    def request(self, op: str, timeout: float = 15.0, **args: Any) -> Any:
+    def _send_request(self, op: str, args: dict[str, Any]) -> tuple[Connection, int]:
+        """Send one request to the running engine; its connection and request id."""
         conn = self._conn
         if self._restarter is not None and threading.current_thread() is not self._restarter:
             raise EngineError("The audio engine is restarting; try again in a moment.")
         if conn is None or not self.alive:
             raise EngineError("The audio engine is not running.")
         req_id = next(self._ids)
-        conn.send((req_id, op, args))
+        try:
+            conn.send((req_id, op, args))
+        except OSError as exc:
+            raise EngineError("The audio engine stopped unexpectedly.") from exc
+        return conn, req_id
+
+    def request(self, op: str, timeout: float = 15.0, **args: Any) -> Any:
+        conn, req_id = self._send_request(op, args)
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
@@ -205,16 +213,7 @@ class EngineClient:
 
     def submit(self, op: str, **args: Any) -> int:
         """Send a request without waiting for its reply (see `reply`); its id."""
-        conn = self._conn
-        if self._restarter is not None and threading.current_thread() is not self._restarter:
-            raise EngineError("The audio engine is restarting; try again in a moment.")
-        if conn is None or not self.alive:
-            raise EngineError("The audio engine is not running.")
-        req_id = next(self._ids)
-        try:
-            conn.send((req_id, op, args))
-        except OSError as exc:
-            raise EngineError("The audio engine stopped unexpectedly.") from exc
+        _, req_id = self._send_request(op, args)
         self._awaited[req_id] = self._generation
         return req_id
 

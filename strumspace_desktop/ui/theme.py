@@ -7,8 +7,9 @@ palette cannot (toggle colours of transport buttons, track rows, the LCD display
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QToolButton
 
 BACKGROUND = "#1e2024"
 PANEL = "#26292e"
@@ -122,3 +123,15 @@ def apply_dark_theme(app: QApplication) -> None:
 
 def track_colour(channel: int) -> QColor:
     return QColor(TRACK_COLOURS[channel % len(TRACK_COLOURS)])
+
+
+def toggle_button(name: str, text: str, tip: str) -> QToolButton:
+    """A checkable tool button styled by its object name (MuteButton, SoloButton, ...)
+    that never takes the keyboard focus from the computer-keyboard piano."""
+    b = QToolButton()
+    b.setObjectName(name)
+    b.setText(text)
+    b.setToolTip(tip)
+    b.setCheckable(True)
+    b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    return b

@@ -93,9 +93,10 @@ class TrackRow(QFrame):
         self.channel_label.setObjectName("ChannelBadge")
         self.channel_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.channel_label.setFixedSize(52, 16)
-        self.mute_button = self._toggle("MuteButton", "M", "Mute")
-        self.solo_button = self._toggle("SoloButton", "S", "Solo")
-        self.arm_button = self._toggle("ArmButton", "●", "Record arm: record + play records here")
+        self.mute_button = theme.toggle_button("MuteButton", "M", "Mute")
+        self.solo_button = theme.toggle_button("SoloButton", "S", "Solo")
+        self.arm_button = theme.toggle_button("ArmButton", "●",
+                                              "Record arm: record + play records here")
         arms = arm_state()
         self.arm_button.setChecked(self.track_id in arms.armed)
         self.arm_button.toggled.connect(lambda on: arms.set_armed(self.track_id, on))
@@ -172,15 +173,6 @@ class TrackRow(QFrame):
         if own and QColor.isValidColorName(own):
             return QColor(own)
         return QColor(AUDIO_COLOUR if track.kind == "audio" else CHORD_COLOUR)
-
-    def _toggle(self, name: str, text: str, tip: str) -> QToolButton:
-        b = QToolButton()
-        b.setObjectName(name)
-        b.setText(text)
-        b.setToolTip(tip)
-        b.setCheckable(True)
-        b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        return b
 
     def show_track(self, track: Track, selected: bool) -> None:
         self._colour = self._colour_of(track)

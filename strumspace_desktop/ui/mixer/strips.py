@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -133,16 +132,6 @@ class StripBase(QFrame):
         self.effects.set_editable(editable)
 
 
-def _toggle(name: str, text: str, tip: str) -> QToolButton:
-    b = QToolButton()
-    b.setObjectName(name)
-    b.setText(text)
-    b.setToolTip(tip)
-    b.setCheckable(True)
-    b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-    return b
-
-
 class ChannelStrip(StripBase):
     def __init__(self, track: Track, edits: MixerEdits, parent: QWidget | None = None) -> None:
         super().__init__(track.id, edits, 2, parent)
@@ -160,8 +149,8 @@ class ChannelStrip(StripBase):
         self.pan.value_changed.connect(lambda v: self.pan_label.setText(format_pan(v)))
         edits.bind_slider(self.pan, lambda d, v: d.set_mixer(tid, pan=v))
         edits.bind_slider(self.fader, lambda d, v: d.set_mixer(tid, volume_db=v))
-        self.mute_button = _toggle("MuteButton", "M", "Mute")
-        self.solo_button = _toggle("SoloButton", "S", "Solo")
+        self.mute_button = theme.toggle_button("MuteButton", "M", "Mute")
+        self.solo_button = theme.toggle_button("SoloButton", "S", "Solo")
         self.mute_button.clicked.connect(
             lambda on: edits.run(lambda d: d.set_mixer(tid, mute=on)))
         self.solo_button.clicked.connect(
@@ -214,7 +203,8 @@ class MasterStrip(StripBase):
         self.header.show("Master", QColor(MASTER_COLOUR))
         self.fader.colour = QColor(MASTER_COLOUR)
         edits.bind_slider(self.fader, lambda d, v: d.set_master(volume_db=v))
-        self.limiter_button = _toggle("LimiterButton", "Limiter", "Master limiter on/off")
+        self.limiter_button = theme.toggle_button("LimiterButton", "Limiter",
+                                                  "Master limiter on/off")
         self.limiter_button.clicked.connect(
             lambda on: edits.run(lambda d: d.set_master(limiter=on)))
         self.threshold = GestureSlider(LinearMap(*LIMITER_RANGE), LIMITER_DEFAULT,
