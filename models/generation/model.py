@@ -5,7 +5,8 @@ GELU MLP), tied input/output embeddings, and a preallocated key/value cache so t
 sampling costs one block pass per new token (`new_cache`, `prefill`, `generate_step`).
 
 One model serves both streams: every sequence starts with a task token
-(`TASK_MELODY` or `TASK_CHORDS`, appended after the 733 data tokens) before the
+(`TASK_MELODY`, `TASK_CHORDS` or `TASK_LEAD`, appended after the 733 data tokens:
+a melody alone, a progression alone, or a melody with its chords interleaved) before the
 stream's own header (BOS Key TimeSig). Tokens that can never follow the header
 (PAD, BOS and the task tokens) get zero probability: their logits are -inf, so
 the NLL counts probability only over tokens that can occur.
@@ -24,10 +25,11 @@ from models.generation import tokens
 
 TASK_MELODY = len(tokens.VOCAB)
 TASK_CHORDS = len(tokens.VOCAB) + 1
-MODEL_VOCAB = len(tokens.VOCAB) + 2
-TASKS = {"melody": TASK_MELODY, "chords": TASK_CHORDS}
+TASK_LEAD = len(tokens.VOCAB) + 2  # melody + chords: melody over chords, harmonize
+MODEL_VOCAB = len(tokens.VOCAB) + 3
+TASKS = {"melody": TASK_MELODY, "chords": TASK_CHORDS, "lead": TASK_LEAD}
 PREFIX_LENGTH = 1 + tokens.HEADER_LENGTH  # task token + BOS Key TimeSig
-NEVER_PREDICTED = (tokens.PAD, tokens.BOS, TASK_MELODY, TASK_CHORDS)
+NEVER_PREDICTED = (tokens.PAD, tokens.BOS, TASK_MELODY, TASK_CHORDS, TASK_LEAD)
 
 
 @dataclass(frozen=True)

@@ -62,3 +62,10 @@ def chord_stream(pieces: list[Piece], key_relative: bool = False) -> Stream:
         seqs.append(tokens.encode(q, notes=False, chords=True))
         events.append(len(q.chords))
     return Stream("chords", seqs, events)
+
+
+def lead_stream(pieces: list[Piece]) -> Stream:
+    """Melodies with their chords interleaved (a lead sheet): what melody-over-chords
+    and harmonize condition on. Trained on, never compared with the n-gram."""
+    seqs = [tokens.encode(p, notes=True, chords=True) for p in pieces]
+    return Stream("lead", seqs, [len(p.notes) for p in pieces])

@@ -41,17 +41,19 @@ from models.generation.model import (
     GPT,
     PREFIX_LENGTH,
     TASK_CHORDS,
+    TASK_LEAD,
     TASK_MELODY,
     GPTConfig,
 )
 from models.generation.piece import Piece
-from models.generation.streams import Stream, chord_stream, melody_stream
+from models.generation.streams import Stream, chord_stream, lead_stream, melody_stream
 
 # The n-gram yardstick (ngram_baseline.json): validation figures of the chosen
 # n-grams, and the test targets.
 NGRAM_VALID = {"melody": 2.6151, "chords": 3.2771}
 TARGETS_TEST = {"melody": 2.402, "chords": 3.263}
 IGNORE = -100
+LEAD_WEIGHT = 0.4  # share of lead sheets per epoch: most time goes to the scored streams
 
 
 @dataclass
@@ -95,12 +97,15 @@ class StreamData:
     task: int
     pieces: list[Piece]
     notes: bool
+    chords: bool
     lengths: np.ndarray  # tokens per piece (transposition does not change it)
     shifts: list[list[int]]  # transpositions that keep each piece's notes in range
+    weight: float = 1.0  # the share of this stream's items drawn in each epoch
 
     @classmethod
-    def build(cls, task: int, pieces: list[Piece], stream: Stream) -> StreamData:
-        notes = task == TASK_MELODY
+    def build(cls, task: int, pieces: list[Piece], stream: Stream,
+              weight: float = 1.0) -> StreamData:
+        notes, chords = task in (TASK_MELODY, TASK_LEAD), task in (TASK_CHORDS, TASK_LEAD)
         lo, hi = tokens.PITCH_RANGE
         shifts = []
         for p in pieces:
@@ -111,11 +116,11 @@ class StreamData:
             else:
                 shifts.append(list(range(-6, 6)))
         lengths = np.array([len(s) for s in stream.sequences])
-        return cls(task, pieces, notes, lengths, shifts)
+        return cls(task, pieces, notes, chords, lengths, shifts, weight)
 
     def encode(self, i: int, shift: int) -> np.ndarray:
         piece = self.pieces[i].transposed(shift) if shift else self.pieces[i]
-        return tokens.encode(piece, notes=self.notes, chords=not self.notes)
+        return tokens.encode(piece, notes=self.notes, chords=self.chords)
 
 
 class Batches:
@@ -132,14 +137,16 @@ class Batches:
         self.streams, self.max_len, self.batch_size, self.seed = (
             streams, max_len, batch_size, seed)
         self.body = max_len - PREFIX_LENGTH
-        items, lengths = [], []
+        items, lengths, weights = [], [], []
         for si, st in enumerate(streams):
             for pi, n in enumerate(st.lengths.tolist()):
                 windows = max(1, math.ceil((n - tokens.HEADER_LENGTH) / self.body))
                 items += [(si, pi)] * windows
                 lengths += [min(n + 1, max_len)] * windows
+                weights += [st.weight] * windows
         self.items = np.array(items, dtype=np.int64)
         self.lengths = np.array(lengths, dtype=np.int64)
+        self.weights = np.array(weights, dtype=np.float64)
         self.epoch, self.pos = 0, 0
         self._plan = self._epoch_plan(0)
         self._memo: dict[tuple[int, int, int], np.ndarray] = {}
@@ -147,6 +154,8 @@ class Batches:
     def _epoch_plan(self, epoch: int) -> list[np.ndarray]:
         rng = np.random.default_rng([self.seed, epoch])
         order = rng.permutation(len(self.items))
+        # A stream of weight w < 1 gives a fresh random share w of its items each epoch.
+        order = order[rng.random(len(order)) < self.weights[order]]
         run = self.SORT_RUN * self.batch_size
         batches = []
         for r in range(0, len(order), run):
@@ -157,7 +166,7 @@ class Batches:
         return [batches[i] for i in rng.permutation(len(batches))]
 
     def tokens_per_epoch(self) -> int:
-        return int(sum(int(st.lengths.sum()) for st in self.streams))
+        return int(sum(st.weight * int(st.lengths.sum()) for st in self.streams))
 
     def batches_per_epoch(self) -> int:
         return len(self._plan)
@@ -391,8 +400,10 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print) -> dict[str, A
     ds = dataset_cache.load(opts.data)
     train_streams, train_pieces = _streams(ds, "train")
     valid_streams, _ = _streams(ds, "valid", opts.key_relative_eval)
+    lead = [p for p in train_pieces["melody"] if len(p.chords)]
     data = [StreamData.build(TASK_MELODY, train_pieces["melody"], train_streams["melody"]),
-            StreamData.build(TASK_CHORDS, train_pieces["chords"], train_streams["chords"])]
+            StreamData.build(TASK_CHORDS, train_pieces["chords"], train_streams["chords"]),
+            StreamData.build(TASK_LEAD, lead, lead_stream(lead), LEAD_WEIGHT)]
     config = GPTConfig(**ckpt["config"]) if ckpt else opts.model_config()
     torch.manual_seed(opts.seed)
     device = torch.device(opts.device or ("cuda" if torch.cuda.is_available() else "cpu"))
