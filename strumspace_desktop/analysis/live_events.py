@@ -1,0 +1,39 @@
+"""What the live chord worker reports (plain, picklable values; no Qt)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class LiveChord:
+    """A chord recognised in the input: shown at once, large."""
+
+    label: str  # Harte label ("N" for no chord)
+    confidence: float  # 0..1
+    clock: int  # engine clock (frames) where the recogniser places its start
+    seconds: float  # the same on the stream's time line (clock / sample rate)
+
+
+class LiveState(enum.Enum):
+    OFF = "off"  # not started, or stopped on purpose
+    STARTING = "starting"  # the worker is loading the model
+    LISTENING = "listening"  # reading the input
+    NO_INPUT = "no-input"  # the input stopped coming (engine gone or restarting)
+    FAILED = "failed"  # the worker could not run (see the message)
+
+
+@dataclass(frozen=True)
+class LiveStatus:
+    state: LiveState
+    message: str = ""  # for musicians; empty while all is well
+
+
+@dataclass(frozen=True)
+class LiveStats:
+    """Sent about once a second: how much input the worker read and skipped."""
+
+    frames_read: int
+    frames_skipped: int  # dropped to catch up with the newest audio
+    clock: int  # engine clock of the next frame the worker reads
