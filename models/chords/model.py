@@ -1,0 +1,211 @@
+"""The chord CRNN (issue #5): a convolutional front end over the log-frequency
+spectrogram (features.py), a shared trunk, then two branches.
+
+* offline: a bidirectional LSTM; heads for CTC (158 = 157 classes + blank last), frame
+  chords (157) and bass (13: pitch class 0..11, 12 = N), and a clip embedding (mean and
+  standard deviation over time of the BiLSTM output, the layer under the heads);
+* live: a unidirectional LSTM over the same trunk with frame and bass heads.
+
+The convolutions see ``CONTEXT_LEFT`` frames before and ``LOOKAHEAD`` frames after each
+frame (the live branch's bounded look-ahead: one frame, 23 ms). Offline, the trunk pads
+the clip with zero frames (silence: features are exactly 0 there); live, the caller
+feeds ``CONTEXT_LEFT + K + LOOKAHEAD`` frames and gets K (``LiveGraph``).
+
+LSTM rather than GRU because onnxruntime's dynamic int8 quantization has an integer
+LSTM kernel (DynamicQuantizeLSTM) and leaves GRU in float. Every op exports to ONNX.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from models.chords import features as feat
+from models.chords.vocabulary import NUM_CLASSES
+
+CTC_CLASSES = NUM_CLASSES + 1  # blank last
+BLANK = NUM_CLASSES  # 157
+BASS_CLASSES = 13  # pitch class of the bass, 12 = N
+CONTEXT_LEFT = 3  # frames before a frame the convolutions read
+LOOKAHEAD = 1  # frames after it (live look-ahead)
+CHECKPOINT_FORMAT = "strumspace-chords-crnn-1"
+
+
+@dataclass
+class ModelConfig:
+    n_bins: int = feat.N_BINS
+    c1: int = 16  # channels: first conv (one output per semitone)
+    c2: int = 32
+    c3: int = 64
+    trunk: int = 192  # trunk width per frame
+    hidden: int = 96  # offline BiLSTM per direction
+    layers: int = 2  # offline BiLSTM layers
+    live_hidden: int = 128
+    dropout: float = 0.2
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def embedding_dim(self) -> int:
+        return 4 * self.hidden  # mean and std of the 2*hidden BiLSTM output
+
+    @classmethod
+    def tiny(cls) -> ModelConfig:
+        return cls(c1=4, c2=8, c3=8, trunk=32, hidden=16, layers=1, live_hidden=16)
+
+
+class Trunk(nn.Module):
+    """[B, T_in, n_bins] -> [B, T_in - CONTEXT_LEFT - LOOKAHEAD, trunk] (valid in time)."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        bins_per = feat.BINS_PER_SEMITONE
+        # Conv 1: a 3-semitone kernel striding one semitone: learns tuning-robust pitch.
+        self.conv1 = nn.Conv2d(1, cfg.c1, (3, 3 * bins_per), stride=(1, bins_per),
+                               padding=(0, bins_per), bias=False)
+        self.bn1 = nn.BatchNorm2d(cfg.c1)
+        self.conv2 = nn.Conv2d(cfg.c1, cfg.c2, (3, 3), padding=(0, 1), bias=False)
+        self.bn2 = nn.BatchNorm2d(cfg.c2)
+        self.conv3 = nn.Conv2d(cfg.c2, cfg.c3, (1, 3), padding=(0, 1), bias=False)
+        self.bn3 = nn.BatchNorm2d(cfg.c3)
+        semis = (cfg.n_bins + 2 * bins_per - 3 * bins_per) // bins_per + 1
+        f = semis // 3 // 3
+        self.proj = nn.Linear(cfg.c3 * f, cfg.trunk)
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = x.unsqueeze(1)  # [B, 1, T, F]
+        h = F.relu(self.bn1(self.conv1(h)))
+        h = F.relu(self.bn2(self.conv2(h)))
+        h = F.max_pool2d(h, (1, 3))
+        h = F.relu(self.bn3(self.conv3(h)))
+        h = F.max_pool2d(h, (1, 3))  # [B, C3, T', f]
+        h = h.permute(0, 2, 1, 3).flatten(2)  # [B, T', C3*f]
+        return self.drop(F.relu(self.proj(h)))
+
+
+class ChordCRNN(nn.Module):
+    def __init__(self, cfg: ModelConfig | None = None) -> None:
+        super().__init__()
+        self.cfg = cfg = cfg or ModelConfig()
+        self.trunk = Trunk(cfg)
+        self.rnn = nn.LSTM(cfg.trunk, cfg.hidden, num_layers=cfg.layers, batch_first=True,
+                           bidirectional=True, dropout=cfg.dropout if cfg.layers > 1 else 0.0)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.ctc_head = nn.Linear(2 * cfg.hidden, CTC_CLASSES)
+        self.frame_head = nn.Linear(2 * cfg.hidden, NUM_CLASSES)
+        self.bass_head = nn.Linear(2 * cfg.hidden, BASS_CLASSES)
+        self.live_rnn = nn.LSTM(cfg.trunk, cfg.live_hidden, batch_first=True)
+        self.live_frame_head = nn.Linear(cfg.live_hidden, NUM_CLASSES)
+        self.live_bass_head = nn.Linear(cfg.live_hidden, BASS_CLASSES)
+
+    # -- shared -------------------------------------------------------------------
+    def trunk_padded(self, features: Tensor) -> Tensor:
+        """Trunk over a whole clip [B, T, F] -> [B, T, trunk] (zero frames = silence
+        around it)."""
+        x = F.pad(features, (0, 0, CONTEXT_LEFT, LOOKAHEAD))
+        return self.trunk(x)
+
+    # -- offline ------------------------------------------------------------------
+    def offline(self, features: Tensor) -> dict[str, Tensor]:
+        """features [B, T, F] -> logits ``ctc`` [B,T,158], ``frame`` [B,T,157], ``bass``
+        [B,T,13] (offline branch), ``live_frame``, ``live_bass`` (causal branch, same
+        trunk: used in training), ``hidden`` [B,T,2H] (penultimate layer)."""
+        z = self.trunk_padded(features)
+        h, _ = self.rnn(z)
+        h = self.drop(h)
+        lz, _ = self.live_rnn(z)
+        lz = self.drop(lz)
+        return {"ctc": self.ctc_head(h), "frame": self.frame_head(h),
+                "bass": self.bass_head(h), "live_frame": self.live_frame_head(lz),
+                "live_bass": self.live_bass_head(lz), "hidden": h}
+
+    def forward(self, features: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """The offline graph (ONNX contract): features [1, T, F] -> ctc_logprobs
+        [1,T,158], frame_logprobs [1,T,157], bass_logprobs [1,T,13], embedding [1,D]."""
+        z = self.trunk_padded(features)
+        h, _ = self.rnn(z)
+        return (F.log_softmax(self.ctc_head(h), -1), F.log_softmax(self.frame_head(h), -1),
+                F.log_softmax(self.bass_head(h), -1), embedding_of(h))
+
+    # -- live ---------------------------------------------------------------------
+    def live_step(self, features: Tensor, state: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """The live graph: features [1, CONTEXT_LEFT + K + LOOKAHEAD, F] (K >= 1), state
+        [2, 1, live_hidden] (h and c; zeros at the start) -> frame_logprobs [1,K,157],
+        bass_logprobs [1,K,13], state_out. At the start of a stream the caller feeds
+        CONTEXT_LEFT zero frames first, as ``trunk_padded`` does offline."""
+        z = self.trunk(features)
+        lz, (h, c) = self.live_rnn(z, (state[0:1], state[1:2]))
+        return (F.log_softmax(self.live_frame_head(lz), -1),
+                F.log_softmax(self.live_bass_head(lz), -1), torch.cat([h, c], 0))
+
+    def initial_state(self) -> Tensor:
+        return torch.zeros(2, 1, self.cfg.live_hidden)
+
+
+def embedding_of(h: Tensor) -> Tensor:
+    """Clip vector [B, 4H]: mean and standard deviation over time of [B, T, 2H]."""
+    mean = h.mean(dim=1)
+    std = torch.sqrt(((h - mean.unsqueeze(1)) ** 2).mean(dim=1) + 1e-6)
+    return torch.cat([mean, std], dim=-1)
+
+
+class LiveGraph(nn.Module):
+    """``ChordCRNN.live_step`` as a module's forward (for export)."""
+
+    def __init__(self, model: ChordCRNN) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, features: Tensor, state: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        return self.model.live_step(features, state)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def meta(model: ChordCRNN) -> dict[str, Any]:
+    """What an exporter records beside the graphs (chords.json)."""
+    return {
+        "sample_rate": feat.SAMPLE_RATE, "hop": feat.HOP, "fps": feat.FPS,
+        "n_bins": feat.N_BINS, "num_classes": NUM_CLASSES, "ctc_classes": CTC_CLASSES,
+        "blank": BLANK, "bass_classes": BASS_CLASSES,
+        "embedding_dim": model.cfg.embedding_dim,
+        "live_context_left": CONTEXT_LEFT, "live_lookahead": LOOKAHEAD,
+        "live_state_shape": [2, 1, model.cfg.live_hidden],
+        "feature_latency_s": feat.LATENCY_S,
+        "parameters": count_parameters(model),
+    }
+
+
+class CheckpointError(RuntimeError):
+    """A missing, damaged or foreign checkpoint file."""
+
+
+def load_checkpoint(path: str | Path, map_location: str = "cpu"
+                    ) -> tuple[ChordCRNN, dict[str, Any]]:
+    """The model (eval mode) and the checkpoint's dictionary (config, step, metrics...)
+    from a train.py checkpoint (last.pt or best.pt)."""
+    p = Path(path)
+    try:
+        ck = torch.load(p, map_location=map_location, weights_only=False)
+    except FileNotFoundError as e:
+        raise CheckpointError(f"no checkpoint at {p}") from e
+    except Exception as e:  # a truncated or foreign file
+        raise CheckpointError(f"{p} is not a readable checkpoint: {e}") from e
+    if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{p} is not a chord model checkpoint ({CHECKPOINT_FORMAT})")
+    cfg = ModelConfig(**ck["config"])
+    model = ChordCRNN(cfg)
+    model.load_state_dict(ck["model"])
+    model.eval()
+    return model, ck
+
+
+def config_dict(cfg: ModelConfig) -> dict[str, Any]:
+    return asdict(cfg)
