@@ -13,6 +13,9 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from strumspace_desktop.analysis.file_job import FileAnalysisJob, JobState
+from strumspace_desktop.analysis.live import LiveChordService
+from strumspace_desktop.analysis.live_events import LiveChord, LiveStatus
 from strumspace_desktop.audio.client import EngineClient, EngineError, EngineStatus
 from strumspace_desktop.audio.protocol import Evt, TransportState
 from strumspace_desktop.core.settings import AudioSettings
@@ -39,6 +42,11 @@ class EngineAdapter(QObject):
     midi_error = Signal(str)
     engine_died = Signal(str)
     events_polled = Signal(list)  # the raw event records of one poll (the recorder's)
+    live_chord = Signal(object)  # analysis.live_events.LiveChord (attach_live_chords)
+    live_chord_status = Signal(object)  # analysis.live_events.LiveStatus
+    analysis_progress = Signal(float)  # the watched file analysis (watch_analysis), 0..1
+    analysis_finished = Signal(object)  # its models.chords.runtime.Analysis
+    analysis_failed = Signal(str)  # its message for musicians (not sent on cancel)
 
     def __init__(self, client: EngineClient | None = None, parent: QObject | None = None,
                  interval_ms: int = POLL_INTERVAL_MS) -> None:
@@ -48,6 +56,8 @@ class EngineAdapter(QObject):
         self._last_xruns = -1
         self._last_midi_in = -1
         self._intent: tuple[bool, int] | None = None  # last play/stop sent, block count
+        self._live: LiveChordService | None = None
+        self._job: FileAnalysisJob | None = None
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self.poll)
@@ -88,11 +98,56 @@ class EngineAdapter(QObject):
         """Stop polling and stop the engine process (on quit)."""
         self._timer.stop()
         client, self._client = self._client, None
+        if self._live is not None:
+            self._live.stop()
+        if self._job is not None:
+            self._job.cancel()
         if client is not None:
             client.stop()
 
+    # Chord analysis (worker processes; see strumspace_desktop/analysis) -------------
+    def attach_live_chords(self, service: LiveChordService | None) -> None:
+        """Follow the engine's input with this service: it (re)starts on every stream
+        opened or recovered and pauses while the engine is gone; its chords and status
+        come out as `live_chord` and `live_chord_status`."""
+        self._live = service
+        if service is not None and self.engine_running and self._client is not None:
+            try:  # a stream already open: listen to it now
+                service.follow(self._client.request("info")["stream"])
+            except EngineError as exc:
+                service.engine_lost(str(exc))
+
+    def watch_analysis(self, job: FileAnalysisJob) -> None:
+        """Report a started file analysis job through the analysis_* signals."""
+        self._job = job
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def _poll_analysis(self) -> None:
+        if self._live is not None:
+            for event in self._live.poll():
+                if isinstance(event, LiveChord):
+                    self.live_chord.emit(event)
+                elif isinstance(event, LiveStatus):
+                    self.live_chord_status.emit(event)
+        job = self._job
+        if job is not None:
+            before = job.progress
+            state = job.poll()
+            if job.progress != before:
+                self.analysis_progress.emit(job.progress)
+            if job.finished:
+                self._job = None
+                if state is JobState.DONE:
+                    self.analysis_finished.emit(job.result)
+                elif state is JobState.FAILED:
+                    self.analysis_failed.emit(job.error)
+            if self._client is None and self._live is None and self._job is None:
+                self._timer.stop()
+
     # Polling -------------------------------------------------------------------------
     def poll(self) -> None:
+        self._poll_analysis()
         client = self._client
         if client is None:
             return
@@ -121,6 +176,11 @@ class EngineAdapter(QObject):
 
     def _notification(self, kind: str, payload: dict[str, Any]) -> None:
         message = str(payload.get("message", ""))
+        if self._live is not None:
+            if kind in ("stream_lost", "engine_died"):
+                self._live.engine_lost(message)
+            elif kind == "stream_recovered":
+                self._live.follow(payload)
         if kind == "stream_lost":
             self.stream_lost.emit(message)
         elif kind == "stream_recovered":
@@ -163,6 +223,8 @@ class EngineAdapter(QObject):
             host_api=audio.host_api, output_device=audio.output_device,
             input_device=audio.input_device, sample_rate=audio.sample_rate,
             blocksize=audio.blocksize)
+        if self._live is not None:
+            self._live.follow(info)
         self.stream_opened.emit(info)
         self.poll()
         return info
