@@ -3,6 +3,8 @@ recognized items replaced in the analysed range, hand-made ones kept."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from analysis_support import Result, Seg
 from hypothesis import given
@@ -120,9 +122,9 @@ def test_written_items_never_overlap_and_hand_items_survive(
             taken.append((a, b))
             hand_ids[doc.add_chord(tid, ChordItem(a, b, "E:min", 4, 1.0, "played"))] = (a, b)
     t, rows = 0.0, []
-    for length, label in segs:
-        rows.append(Seg(t, t + length, label))
-        t += length
+    for seconds, label in segs:
+        rows.append(Seg(t, t + seconds, label))
+        t += seconds
     for _ in range(2):  # twice: the second replaces the first
         done = write_analysis(doc, tid, Result(rows, t), start_tick=start_tick,
                               skip_seconds=skip)
@@ -130,7 +132,7 @@ def test_written_items_never_overlap_and_hand_items_survive(
     for cid, span in hand_ids.items():
         assert (chords[cid].start, chords[cid].end) == span and chords[cid].source == "played"
     spans = sorted((c.start, c.end) for c in chords.values())
-    for (_, b), (a, _) in zip(spans, spans[1:], strict=False):
+    for (_, b), (a, _) in itertools.pairwise(spans):
         assert b <= a
     for c in chords.values():
         if c.source == "recognized":
