@@ -255,14 +255,19 @@ def _check(worst: dict[str, float], what: str, tol: float = FP32_TOLERANCE) -> N
 
 def quantize(src: Path, dst: Path, ops: Sequence[str]) -> None:
     """Dynamic int8 (weights per output channel, activations quantized at run time)."""
+    import logging
+
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    quiet = logging.getLogger().level
+    logging.getLogger().setLevel(logging.ERROR)  # its advice to pre-process, every call
     with tempfile.TemporaryDirectory() as tmp:
         # quantize_dynamic writes helper files beside its output; keep them out of dst's dir
         out = Path(tmp) / dst.name
         quantize_dynamic(src, out, op_types_to_quantize=list(ops), per_channel=True,
                          reduce_range=False, weight_type=QuantType.QInt8)
         shutil.copyfile(out, dst)
+    logging.getLogger().setLevel(quiet)
 
 
 def pruned_copy(model: Any, amount: float = PRUNE_AMOUNT) -> Any:
@@ -362,6 +367,35 @@ def run_torch(model: Any, clips: Sequence[Clip]) -> tuple[list[np.ndarray], floa
     return out, cpu
 
 
+def run_torch_live(model: Any, clips: Sequence[Clip]) -> list[np.ndarray]:
+    """The causal branch's frame log-probabilities per clip (torch, whole clip)."""
+    import torch
+
+    out = []
+    with torch.no_grad():
+        for c in clips:
+            r = model.offline(torch.from_numpy(c.features[None]))["live_frame"]
+            out.append(torch.log_softmax(r, -1)[0].numpy())
+    return out
+
+
+def run_live(path: Path, clips: Sequence[Clip]) -> tuple[list[np.ndarray], float]:
+    """The live graph through LiveNet, each clip pushed in LIVE_CHUNK-frame chunks as
+    the live recognizer would, and the CPU seconds it took."""
+    net = LiveNet.load(path, threads=1)
+    out = []
+    cpu = 0.0
+    for c in clips:
+        net.reset()
+        t0 = time.process_time()
+        parts = [net.push(c.features[i:i + LIVE_CHUNK])[0]
+                 for i in range(0, len(c.features), LIVE_CHUNK)]
+        parts.append(net.flush()[0])
+        cpu += time.process_time() - t0
+        out.append(np.concatenate(parts))
+    return out, cpu
+
+
 def run_onnx(path: Path, clips: Sequence[Clip]) -> tuple[list[np.ndarray], float]:
     net = ChordNet.load(path, threads=1)
     net.offline(clips[0].features[:50])  # warm-up (allocations, kernel choice)
@@ -436,6 +470,7 @@ def base_meta(loaded: Loaded, version: str) -> dict[str, Any]:
     import torch
 
     m = loaded.model
+    live = live_params(m)
     return {
         "model_version": version,
         "features": {"sample_rate": feats.SAMPLE_RATE, "hop": feats.HOP, "fps": feats.FPS,
@@ -445,8 +480,11 @@ def base_meta(loaded: Loaded, version: str) -> dict[str, Any]:
         "num_classes": NUM_CLASSES, "no_chord": N_INDEX, "blank": NUM_CLASSES,
         "ctc_classes": NUM_CLASSES + 1, "bass_classes": BASS_CLASSES,
         "embedding_dim": embedding_dim(m),
-        "live": {**live_params(m),
-                 "lookahead_s": round(live_params(m)["lookahead"] / feats.FPS, 4)},
+        "live": {**live, "lookahead_s": round(live["lookahead"] / feats.FPS, 4),
+                 # audio a frame's label waits for: the feature window's right half
+                 # plus the model's look-ahead frames (compute time not included)
+                 "algorithmic_latency_s": round(feats.LATENCY_S + live["lookahead"] * feats.HOP
+                                                / feats.SAMPLE_RATE, 4)},
         "model_config": loaded.config,
         "training": loaded.info,
         "exporter": {"torch": torch.__version__, "onnxruntime": onnxruntime.__version__,
@@ -524,6 +562,14 @@ def export_all(ckpt: Path, out: Path, work: Path, valid_dir: Path | None, limit:
         evaluation["note"] = "no validation set given: accuracy not measured"
     kept = choose(variants, ref)
     log(f"kept: {kept.name}")
+    if valid_dir is not None:
+        live_ref = score(clips, run_torch_live(kept_model(models, kept), clips))
+        outs, cpu = run_live(kept.live, clips)
+        evaluation["live"] = {
+            "torch": live_ref, "onnx": score(clips, outs),
+            "xrt_one_thread_chunked": round(seconds / max(cpu, 1e-9), 1),
+            "chunk_frames": LIVE_CHUNK, "variant": kept.name}
+        log(f"live ({kept.name}, chunks of {LIVE_CHUNK}): {evaluation['live']}")
 
     shutil.copyfile(kept.offline, out / OFFLINE_FILE)
     shutil.copyfile(kept.live, out / LIVE_FILE)
@@ -544,6 +590,10 @@ def export_all(ckpt: Path, out: Path, work: Path, valid_dir: Path | None, limit:
     ChordNet.load(out / OFFLINE_FILE).offline(np.zeros((5, feats.N_BINS), np.float32))
     LiveNet.load(out / LIVE_FILE).push(np.zeros((5, feats.N_BINS), np.float32))
     return record
+
+
+def kept_model(models: dict[str, Any], kept: Variant) -> Any:
+    return models["pruned" if kept.name.startswith("pruned") else "plain"]
 
 
 def _speed_only(path: Path, seconds: float = 60.0) -> float:
