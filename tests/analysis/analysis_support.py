@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -25,3 +28,88 @@ class Result:
     key: Any = None
     tempo: float | None = None
     beats: list[float] = field(default_factory=list)
+
+
+def render_clip(rate: int, template: str = "pop/axis", tonic: int = 0, repeats: int = 1,
+                tempo: float = 100.0, program: int = 0) -> tuple[np.ndarray, list[Any]]:
+    """A FluidSynth render (FluidR3 GM, the CI SoundFont) of a template progression:
+    stereo float32 at `rate`, and its labelled segments (seconds, Harte)."""
+    from models.chords.performance import PlayStyle, perform
+    from models.chords.progressions import from_template
+    from models.chords.soundfonts import SOUNDFONTS_BY_NAME
+    from models.chords.synth_offline import OfflineSynth
+
+    prog = from_template(template, tonic, repeats)
+    perf = perform(prog, PlayStyle(texture="strum", tempo=tempo, lead_in=0.3, tail=0.5),
+                   np.random.default_rng(7))
+    synth = OfflineSynth(Path(SOUNDFONTS_BY_NAME["FluidR3_GM"].path), rate)
+    try:
+        audio = synth.render(perf, {0: program})
+    finally:
+        synth.close()
+    return audio, list(perf.segments)
+
+
+def write_wav(path: Path, audio: np.ndarray, rate: int) -> Path:
+    import soundfile as sf
+
+    sf.write(str(path), audio, rate, subtype="PCM_16")
+    return path
+
+
+class JackPlayer:
+    """A separate JACK client that loops a clip into the engine's audio inputs (as a
+    guitar on the sound card's input would), connected to every
+    `StrumSpace-audio:in_*` port and to nothing else."""
+
+    def __init__(self, audio: np.ndarray, name: str = "StrumSpace-test-player") -> None:
+        import jack
+
+        self.audio = np.ascontiguousarray(audio.mean(axis=1) if audio.ndim == 2 else audio,
+                                          dtype=np.float32)
+        self.pos = 0
+        self.client = jack.Client(name, no_start_server=True)
+        self.port = self.client.outports.register("out")
+        self.client.set_process_callback(self._process)
+        self.client.activate()
+
+    def _process(self, frames: int) -> None:
+        buf = self.port.get_array()
+        n, clip = 0, self.audio
+        while n < frames:
+            take = min(frames - n, len(clip) - self.pos)
+            buf[n:n + take] = clip[self.pos:self.pos + take]
+            n += take
+            self.pos = (self.pos + take) % len(clip)
+
+    def connect_to_engine(self) -> int:
+        ins = [p.name for p in self.client.get_ports("StrumSpace-audio:in_", is_input=True)]
+        for name in ins:
+            for src in self.client.get_all_connections(name):
+                self.client.disconnect(src, name)
+            self.client.connect(self.port, name)
+        return len(ins)
+
+    def close(self) -> None:
+        self.client.deactivate()
+        self.client.close()
+
+
+def wait_for(pred: Any, timeout: float = 30.0, what: str = "condition",
+             every: float = 0.05) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(every)
+
+
+def process_gone(pid: int) -> bool:
+    """Whether process `pid` has exited (gone, or a zombie waiting to be reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(") ", 1)[1].startswith("Z")
+    except FileNotFoundError:
+        return True

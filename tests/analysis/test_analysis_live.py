@@ -1,0 +1,190 @@
+"""The live chord worker on the real path: a separate JACK client plays a rendered
+progression into the engine's input (JACK dummy server); the worker, a process of its
+own, reads the engine's input ring and reports chords; it stops cleanly, skips ahead
+when it falls behind without the engine noticing, follows a restarted engine's new
+ring and reports (never raises) a vanished one."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from typing import Any
+
+import pytest
+from analysis_support import JackPlayer, process_gone, render_clip, wait_for
+
+from models.chords.vocabulary import NO_CHORD, parse
+from strumspace_desktop.analysis.live import LiveChordService
+from strumspace_desktop.analysis.live_events import LiveChord, LiveState, LiveStats
+from strumspace_desktop.audio.client import EngineClient
+from strumspace_desktop.audio.input_ring import InputRing
+
+pytestmark = [pytest.mark.jack, pytest.mark.slow]
+
+
+class Collector:
+    def __init__(self, service: LiveChordService) -> None:
+        self.service = service
+        self.chords: list[LiveChord] = []
+        self.stats: list[LiveStats] = []
+        self.states: list[LiveState] = []
+
+    def poll(self) -> int:
+        """Take what the worker reported; how many chords came so far."""
+        for e in self.service.poll():
+            if isinstance(e, LiveChord):
+                self.chords.append(e)
+            elif isinstance(e, LiveStats):
+                self.stats.append(e)
+            else:
+                self.states.append(e.state)
+        return len(self.chords)
+
+    def saw(self, state: LiveState) -> bool:
+        self.poll()
+        return state in self.states
+
+    def read(self) -> int:
+        self.poll()
+        return self.stats[-1].frames_read if self.stats else 0
+
+    def skipped(self) -> int:
+        self.poll()
+        return self.stats[-1].frames_skipped if self.stats else 0
+
+
+def _player(engine: EngineClient) -> tuple[JackPlayer, dict[str, Any]]:
+    info: dict[str, Any] = engine.request("info")["stream"]
+    assert info["input_ring"], "the engine opened no input"
+    audio, _ = render_clip(int(info["sample_rate"]), repeats=2)
+    player = JackPlayer(audio)
+    assert player.connect_to_engine() >= 1
+    return player, info
+
+
+def _check_chord(c: LiveChord, rate: int) -> None:
+    assert c.label == NO_CHORD or parse(c.label).root >= 0
+    assert 0.0 <= c.confidence <= 1.0
+    assert c.seconds == pytest.approx(c.clock / rate)
+
+
+def test_live_chords_from_the_engine_input_then_a_clean_stop(engine: EngineClient) -> None:
+    player, info = _player(engine)
+    service = LiveChordService()
+    got = Collector(service)
+    try:
+        clock_at_start = engine.status().clock
+        service.follow(info)
+        pid = service.pid
+        assert pid is not None and pid != os.getpid() and pid != engine.pid
+        wait_for(lambda: got.poll() > 0, timeout=90, what="a live chord")
+        wait_for(lambda: got.read() > int(info["sample_rate"]), what="a second of input read")
+    finally:
+        service.stop()
+        player.close()
+    assert got.states[:2] == [LiveState.STARTING, LiveState.LISTENING], got.states
+    assert service.status.state is LiveState.OFF and not service.running
+    assert process_gone(pid)
+    rate = int(info["sample_rate"])
+    for c in got.chords:
+        _check_chord(c, rate)
+    # A chord is placed on the engine's clock, after the worker started reading.
+    assert clock_at_start <= got.chords[0].clock <= engine.status().clock
+    # The model runs in the worker only: neither the engine nor this process loaded it.
+    assert not any(m.startswith("models.chords.live") or m == "onnxruntime"
+                   for m in engine.request("info")["modules"])
+    assert "models.chords.live" not in sys.modules
+
+
+def test_a_stalled_worker_skips_to_the_newest_audio_and_the_engine_never_waits(
+        engine: EngineClient) -> None:
+    player, info = _player(engine)
+    service = LiveChordService()
+    got = Collector(service)
+    ring = InputRing.attach(str(info["input_ring"]))
+    try:
+        service.follow(info)
+        wait_for(lambda: got.read() > 0, timeout=90, what="the worker reading")
+        pid = service.pid
+        assert pid is not None
+        # The worker stops dead (a slow consumer at its worst) for 2 s: four times
+        # the backlog it keeps.
+        written_before = ring.written
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            wait_for(lambda: ring.written - written_before > 2 * ring.sample_rate,
+                     what="two seconds of input")
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        # The engine wrote every block meanwhile: the ring's frames match its clock.
+        status = engine.status()
+        assert abs(ring.clock_base + ring.written - status.clock) <= 2 * status.blocksize
+        wait_for(lambda: got.skipped() > ring.sample_rate, what="the worker skipping ahead")
+        skipped_at = got.read()
+        wait_for(lambda: got.read() > skipped_at, what="the worker reading on")
+        assert service.running and service.status.state is LiveState.LISTENING
+        # It kept only the newest audio: it is now less than its backlog behind.
+        assert ring.clock_base + ring.written - got.stats[-1].clock < ring.sample_rate
+    finally:
+        service.stop()
+        player.close()
+        ring.close()
+
+
+def test_the_worker_follows_an_engine_restart_and_reports_a_vanished_engine(
+        engine: EngineClient) -> None:
+    player, info = _player(engine)
+    service = LiveChordService()
+    got = Collector(service)
+    try:
+        service.follow(info)
+        wait_for(lambda: got.read() > 0, timeout=90, what="the worker reading")
+        first_pid = service.pid
+        engine_pid = engine.pid
+        assert engine_pid is not None
+        os.kill(engine_pid, signal.SIGKILL)  # the engine vanishes with its ring
+        wait_for(lambda: not engine.alive, what="the engine gone")
+        wait_for(lambda: got.saw(LiveState.NO_INPUT),
+                 what="the worker noticing the input stopped")
+        assert service.running  # it waits, unharmed
+        recovered: list[dict[str, Any]] = []
+
+        def restarted() -> bool:
+            for kind, payload in engine.poll_notifications():
+                if kind in ("stream_lost", "engine_died"):
+                    service.engine_lost(str(payload.get("message", "")))
+                elif kind == "stream_recovered":
+                    recovered.append(payload)
+            return bool(recovered)
+
+        wait_for(restarted, timeout=60, what="the restarted engine")
+        new_info = recovered[0]
+        assert new_info["input_ring"] and new_info["input_ring"] != info["input_ring"]
+        assert player.connect_to_engine() >= 1  # the new engine's ports are new
+        got.stats.clear()
+        service.follow(new_info)
+        assert service.pid != first_pid and service.ring_name == new_info["input_ring"]
+        wait_for(lambda: got.read() > 0, timeout=90, what="the worker reading the new ring")
+        assert service.status.state is LiveState.LISTENING
+        service.engine_lost("gone")
+        assert service.status.state is LiveState.NO_INPUT and not service.running
+        assert service.status.message == "gone"
+    finally:
+        service.stop()
+        player.close()
+
+
+def test_a_ring_that_is_gone_is_reported_not_raised() -> None:
+    service = LiveChordService()
+    got = Collector(service)
+    try:
+        service.follow({"input_ring": "strumspace-no-such-ring"})
+        wait_for(lambda: got.saw(LiveState.NO_INPUT), timeout=60, what="the status")
+        assert "not available" in service.status.message
+        wait_for(lambda: got.poll() >= 0 and not service.running, what="the worker ending")
+        assert service.status.state is LiveState.NO_INPUT
+        service.follow({"input_ring": None})
+        assert "without an input" in service.status.message
+    finally:
+        service.stop()
