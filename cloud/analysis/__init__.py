@@ -1,0 +1,1 @@
+"""Chord analysis on the cloud side: the JSON schema shared with `strumspace analyze`."""

@@ -1,0 +1,146 @@
+"""Key, tempo, beats and bars beside the chords.
+
+- Key: Krumhansl-Schmuckler correlation of a 12-bin pitch-class profile with the 24
+  rotated key profiles (Temperley's by default, Krumhansl-Kessler available). The
+  profile comes from the decoded chords (pitch classes weighted by duration, the bass
+  counted once more), which is what a musician hears as the harmony and costs nothing.
+- Tempo and beats: librosa's dynamic-programming beat tracker on an onset envelope
+  computed from the chord features themselves (positive spectral flux of the log
+  spectrogram), so no second spectrogram is taken.
+- Bars: the downbeat phase (which of every ``beats_per_bar`` beats starts a bar) that
+  puts the most chord changes on bar lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.chords.vocabulary import FLAT_NAMES, SHARP_NAMES, Chord
+
+# Temperley (2001, Kostka-Payne corpus) and Krumhansl-Kessler (1982), tonic first.
+PROFILES: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
+    "temperley": ((5.0, 2.0, 3.5, 2.0, 4.5, 4.0, 2.0, 4.5, 2.0, 3.5, 1.5, 4.0),
+                  (5.0, 2.0, 3.5, 4.5, 2.0, 4.0, 2.0, 4.5, 3.5, 2.0, 1.5, 4.0)),
+    "krumhansl": ((6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88),
+                  (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17)),
+}
+# Tonics whose key signature has flats (F major .. Gb major; D minor .. Eb minor).
+_FLAT_MAJOR = frozenset({5, 10, 3, 8, 1, 6})
+_FLAT_MINOR = frozenset({2, 7, 0, 5, 10, 3})
+
+
+@dataclass(frozen=True)
+class KeyEstimate:
+    tonic: int  # pitch class 0..11
+    mode: str  # "major" | "minor"
+    confidence: float  # Pearson correlation with the winning profile, -1..1
+
+    @property
+    def prefers_flats(self) -> bool:
+        return self.tonic in (_FLAT_MAJOR if self.mode == "major" else _FLAT_MINOR)
+
+    @property
+    def tonic_name(self) -> str:
+        return (FLAT_NAMES if self.prefers_flats else SHARP_NAMES)[self.tonic]
+
+    @property
+    def label(self) -> str:
+        """mir_eval.key notation, e.g. ``Eb major``."""
+        return f"{self.tonic_name} {self.mode}"
+
+
+def prefers_flats(tonic: int, mode: str) -> bool:
+    """Whether the key's signature is written with flats (chord names follow it)."""
+    return KeyEstimate(tonic % 12, mode, 0.0).prefers_flats
+
+
+def key_from_profile(pcp: np.ndarray, profile: str = "temperley") -> KeyEstimate | None:
+    """The key whose rotated profile correlates best with ``pcp`` (12 weights, C first);
+    None for an empty or flat profile (no harmony: no key)."""
+    v = np.asarray(pcp, dtype=np.float64)
+    if v.shape != (12,):
+        raise ValueError(f"a pitch-class profile has 12 bins, not {v.shape}")
+    if not np.isfinite(v).all() or v.std() < 1e-9:
+        return None
+    best: KeyEstimate | None = None
+    for mode, prof in zip(("major", "minor"), PROFILES[profile], strict=True):
+        p = np.asarray(prof)
+        for tonic in range(12):
+            r = float(np.corrcoef(v, np.roll(p, tonic))[0, 1])
+            if best is None or r > best.confidence:
+                best = KeyEstimate(tonic, mode, r)
+    return best
+
+
+def chord_profile(chords: Sequence[tuple[float, Chord]]) -> np.ndarray:
+    """Duration-weighted pitch classes of (duration, chord) pairs; no-chord adds nothing."""
+    pcp = np.zeros(12)
+    for dur, chord in chords:
+        if chord.is_no_chord or dur <= 0:
+            continue
+        for pc in chord.pitch_classes:
+            pcp[pc] += dur
+        pcp[chord.bass_pc] += dur
+    return pcp
+
+
+def detect_key(chords: Sequence[tuple[float, Chord]], profile: str = "temperley"
+               ) -> KeyEstimate | None:
+    return key_from_profile(chord_profile(chords), profile)
+
+
+# ------------------------------------------------------------ tempo and beats ---
+
+
+def onset_envelope(features: np.ndarray) -> np.ndarray:
+    """Onset strength per frame: the summed increase of the log-magnitude bins from the
+    previous frame (positive spectral flux), [T]."""
+    f = np.asarray(features, dtype=np.float32)
+    if f.shape[0] == 0:
+        return np.zeros(0, np.float32)
+    diff = np.diff(f, axis=0, prepend=f[:1])
+    return np.maximum(diff, 0.0).sum(axis=1).astype(np.float32)
+
+
+def track_beats(envelope: np.ndarray, fps: float, start_bpm: float = 120.0
+                ) -> tuple[float | None, np.ndarray]:
+    """Tempo (bpm) and beat times (s, frame centres) by librosa's beat tracker; no
+    tempo and no beats for a clip without onsets or shorter than two seconds."""
+    env = np.asarray(envelope, dtype=np.float32)
+    if env.size < 2 * fps or float(env.max(initial=0.0)) <= 0.0:
+        return None, np.zeros(0)
+    import librosa
+
+    # librosa works in (sr, hop) units: fps = sr / hop with hop 1.
+    tempo, frames = librosa.beat.beat_track(onset_envelope=env, sr=fps, hop_length=1,
+                                            start_bpm=start_bpm, units="frames")
+    bpm = float(np.atleast_1d(tempo)[0])
+    beats = np.asarray(frames, dtype=np.float64) / fps
+    if beats.size < 2 or bpm <= 0:
+        return None, np.zeros(0)
+    return bpm, beats
+
+
+def downbeats(beats: np.ndarray, change_times: Sequence[float], beats_per_bar: int = 4
+              ) -> np.ndarray:
+    """Bar starts: every ``beats_per_bar``-th beat, from the phase whose beats lie
+    closest to the chord changes (changes within a third of a beat period count, each
+    weighted by its closeness). Phase 0 when there are no changes to go by."""
+    b = np.asarray(beats, dtype=np.float64)
+    if b.size == 0:
+        return b
+    if b.size < 2 or not len(change_times):
+        return b[::beats_per_bar]
+    period = float(np.median(np.diff(b)))
+    ch = np.asarray(change_times, dtype=np.float64)
+    j = np.clip(np.searchsorted(b, ch), 1, b.size - 1)
+    nearest = np.where(np.abs(b[j] - ch) < np.abs(b[j - 1] - ch), j, j - 1)
+    dist = np.abs(b[nearest] - ch) / period
+    weight = np.maximum(0.0, 1.0 - 3.0 * dist)
+    scores = np.zeros(beats_per_bar)
+    np.add.at(scores, nearest % beats_per_bar, weight)
+    phase = int(np.argmax(scores))
+    return b[phase::beats_per_bar]

@@ -1,0 +1,235 @@
+"""The chord decoders on synthetic log-probabilities: CTC beam search (checked against
+exhaustive search), forced alignment (against every segmentation), segments, bass,
+minimum duration, silence, beat smoothing."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from chords_decode_support import log_softmax, outputs_for
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from models.chords import decode as dec
+from models.chords.vocabulary import N_INDEX, from_index, parse
+
+FPS = 43.0
+
+
+def _exact_best(lp: np.ndarray, blank: int) -> tuple[int, ...]:
+    """The labelling with the highest total probability, by summing every path."""
+    T, C = lp.shape
+    totals: dict[tuple[int, ...], float] = {}
+    for path in itertools.product(range(C), repeat=T):
+        labels: list[int] = []
+        prev = -1
+        for c in path:
+            if c != blank and c != prev:
+                labels.append(c)
+            prev = c
+        key = tuple(labels)
+        score = float(sum(lp[t, c] for t, c in enumerate(path)))
+        totals[key] = np.logaddexp(totals.get(key, -math.inf), score)
+    return max(totals, key=lambda k: totals[k])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_beam_search_finds_the_most_probable_labelling(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    lp = log_softmax(rng.normal(0, 2.0, (6, 4)))  # 3 labels + blank 3
+    got = dec.ctc_beam_search(lp, beam_width=64, prune=1e-12, blank=3)
+    exact = _exact_best(lp, 3)
+    if tuple(got) != exact:
+        # a tie within float rounding is not a failure
+        def score(seq: tuple[int, ...]) -> float:
+            return _labelling_logprob(lp, seq, 3)
+        assert score(tuple(got)) == pytest.approx(score(exact), abs=1e-9)
+
+
+def _labelling_logprob(lp: np.ndarray, seq: tuple[int, ...], blank: int) -> float:
+    ext = [blank]
+    for c in seq:
+        ext += [c, blank]
+    S = len(ext)
+    alpha = np.full(S, -math.inf)
+    alpha[0] = lp[0, blank]
+    if S > 1:
+        alpha[1] = lp[0, ext[1]]
+    for t in range(1, lp.shape[0]):
+        new = np.full(S, -math.inf)
+        for s in range(S):
+            a = alpha[s]
+            if s >= 1:
+                a = np.logaddexp(a, alpha[s - 1])
+            if s >= 2 and ext[s] != blank and ext[s] != ext[s - 2]:
+                a = np.logaddexp(a, alpha[s - 2])
+            new[s] = a + lp[t, ext[s]]
+        alpha = new
+    return float(np.logaddexp(alpha[-1], alpha[-2]) if S > 1 else alpha[-1])
+
+
+def test_beam_search_keeps_a_repeated_chord_separated_by_blank() -> None:
+    # C C blank C -> two C's; C C C -> one
+    lp = np.full((5, 158), -20.0, np.float32)
+    for t, c in enumerate([0, 0, dec.BLANK, 0, dec.BLANK]):
+        lp[t, c] = 0.0
+    assert dec.ctc_beam_search(lp) == [0, 0]
+    lp2 = np.full((3, 158), -20.0, np.float32)
+    lp2[:, 0] = 0.0
+    assert dec.ctc_beam_search(lp2) == [0]
+
+
+def test_beam_search_refuses_a_wrong_shape() -> None:
+    with pytest.raises(ValueError, match="158"):
+        dec.ctc_beam_search(np.zeros((4, 157), np.float32))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 4), st.integers(4, 9))
+def test_alignment_is_the_best_segmentation(seed: int, L: int, T: int) -> None:
+    rng = np.random.default_rng(seed)
+    em = rng.normal(0, 1, (T, 5))
+    seq = list(rng.integers(0, 5, L))
+    starts = dec.align(seq, em)
+    assert starts[0] == 0 and (np.diff(starts) > 0).all() and starts[-1] < T
+
+    def score(st_: tuple[int, ...]) -> float:
+        bounds = [*st_, T]
+        return sum(em[bounds[j]: bounds[j + 1], seq[j]].sum() for j in range(L))
+
+    best = max(score((0, *c)) for c in itertools.combinations(range(1, T), L - 1))
+    assert score(tuple(int(s) for s in starts)) == pytest.approx(best)
+
+
+def test_alignment_refuses_more_labels_than_frames() -> None:
+    with pytest.raises(ValueError):
+        dec.align([1, 2, 3], np.zeros((2, 5)))
+
+
+def _check_tiling(segs: list[dec.Segment], duration: float) -> None:
+    assert segs[0].start == 0.0 and segs[-1].end == pytest.approx(duration)
+    for a, b in itertools.pairwise(segs):
+        assert a.end == pytest.approx(b.start) and b.end > b.start
+        assert (a.index, a.bass) != (b.index, b.bass)  # equal neighbours are joined
+    for s in segs:
+        assert 0.0 <= s.confidence <= 1.0
+        parse(s.label)
+
+
+@pytest.mark.parametrize("decoder", [dec.decode_ctc, dec.decode_frames])
+def test_decoders_recover_chords_and_boundaries(decoder) -> None:
+    rng = np.random.default_rng(3)
+    seq = [N_INDEX] + [int(c) for c in rng.integers(0, 156, 40)] + [N_INDEX]
+    seq = [c for i, c in enumerate(seq) if i == 0 or c != seq[i - 1]]
+    lengths = [int(n) for n in rng.integers(12, 60, len(seq))]
+    out = outputs_for(seq, lengths, rng)
+    duration = sum(lengths) / FPS + 0.01
+    segs = decoder(out, FPS, duration, t0=0.0)
+    _check_tiling(segs, duration)
+    assert [s.index for s in segs] == seq
+    true_starts = np.cumsum([0, *lengths[:-1]]) / FPS
+    got = np.array([s.start for s in segs])
+    assert np.abs(got - true_starts).max() <= 1.5 / FPS  # frame-accurate
+
+
+def test_the_blank_run_shortcut_gives_the_full_searchs_answer() -> None:
+    # not a timing test: the blank-run shortcut must leave the result unchanged
+    rng = np.random.default_rng(5)
+    seq = [3, 17, 40, 3]
+    out = outputs_for(seq, [80, 90, 70, 60], rng)
+    slow = dec.ctc_beam_search(out["ctc_logprobs"], prune=1e-30)
+    fast = dec.ctc_beam_search(out["ctc_logprobs"])
+    assert slow == fast == seq
+
+
+def test_a_confident_bass_gives_an_inversion_and_a_weak_one_does_not() -> None:
+    rng = np.random.default_rng(1)
+    c_maj, a_min7 = parse("C:maj").index, parse("A:min7").index
+    # C with E in the bass (confident), A:min7 with G in the bass (weak)
+    out = outputs_for([c_maj, a_min7], [60, 60], rng, bass=[4, 7], bass_gain=8.0)
+    segs = dec.decode_ctc(out, FPS, 120 / FPS)
+    assert [s.label for s in segs] == ["C:maj/3", "A:min7/b7"]
+    weak = outputs_for([c_maj, a_min7], [60, 60], rng, bass=[4, 7], bass_gain=0.8)
+    assert [s.label for s in dec.decode_ctc(weak, FPS, 120 / FPS)] == ["C:maj", "A:min7"]
+    # a bass that is no chord tone is not reported (C with a D bass)
+    odd = outputs_for([c_maj], [60], rng, bass=[2], bass_gain=8.0)
+    assert [s.label for s in dec.decode_ctc(odd, FPS, 60 / FPS)] == ["C:maj"]
+    # a higher threshold turns the inversion off
+    opts = dec.DecodeOptions(bass_threshold=1.01)
+    assert dec.decode_ctc(out, FPS, 120 / FPS, options=opts)[0].label == "C:maj"
+
+
+def test_flickers_shorter_than_the_minimum_duration_join_a_neighbour() -> None:
+    rng = np.random.default_rng(2)
+    g, c = parse("G:maj").index, parse("C:maj").index
+    out = outputs_for([g, c, g], [50, 2, 50], rng)
+    segs = dec.decode_frames(out, FPS, 102 / FPS, options=dec.DecodeOptions(median_frames=1))
+    assert [s.index for s in segs] == [g]
+    keep = dec.decode_frames(out, FPS, 102 / FPS,
+                             options=dec.DecodeOptions(median_frames=1, min_duration=0.0))
+    assert [s.index for s in keep] == [g, c, g]
+
+
+def test_silent_frames_are_no_chord() -> None:
+    rng = np.random.default_rng(4)
+    c, g = parse("C:maj").index, parse("G:maj").index
+    # the model hears G where the audio is silent: silence wins
+    out = outputs_for([c, g, c], [80, 60, 60], rng)
+    silent = np.zeros(200, bool)
+    silent[80:140] = True
+    forced = dec.force_no_chord(out, silent)
+    for decoder in (dec.decode_ctc, dec.decode_frames):
+        segs = decoder(forced, FPS, 200 / FPS)
+        assert [s.index for s in segs] == [c, N_INDEX, c]
+        assert segs[1].start == pytest.approx(80 / FPS, abs=1.5 / FPS)
+        assert segs[1].end == pytest.approx(140 / FPS, abs=1.5 / FPS)
+    assert forced["ctc_logprobs"] is not out["ctc_logprobs"]  # the input is unchanged
+    assert (out["frame_logprobs"][80:140, g] > -3).all()
+
+
+def test_empty_outputs_give_one_no_chord_segment() -> None:
+    out = {"ctc_logprobs": np.zeros((0, 158), np.float32),
+           "frame_logprobs": np.zeros((0, 157), np.float32),
+           "bass_logprobs": np.zeros((0, 13), np.float32)}
+    for decoder in (dec.decode_ctc, dec.decode_frames):
+        assert decoder(out, FPS, 0.01) == [dec.Segment(0.0, 0.01, N_INDEX, 1.0)]
+        assert decoder(out, FPS, 0.0) == []
+
+
+def test_a_window_decodes_without_stretching_its_last_segment() -> None:
+    rng = np.random.default_rng(6)
+    out = outputs_for([0, 20], [50, 50], rng)
+    segs = dec.decode_ctc(out, FPS, math.inf, t0=10.0, final=False)
+    assert segs[0].start == 10.0 and segs[-1].end == pytest.approx(10.0 + 100 / FPS)
+
+
+def _seg(a: float, b: float, label: str) -> dec.Segment:
+    return dec.Segment(a, b, parse(label).index, 0.9)
+
+
+def test_beat_sync_snaps_boundaries_and_drops_sub_beat_chords() -> None:
+    beats = [0.5 * k for k in range(1, 20)]
+    segs = [_seg(0.0, 1.06, "C:maj"), _seg(1.06, 1.3, "F:maj"), _seg(1.3, 2.43, "G:maj"),
+            _seg(2.43, 2.75, "N"), _seg(2.75, 4.0, "A:min")]
+    out = dec.beat_sync(segs, beats, tolerance=0.12)
+    labels = [s.label for s in out]
+    # F (a quarter of a beat after snapping) goes; the short N is kept
+    assert labels == ["C:maj", "G:maj", "N", "A:min"]
+    assert out[0].end == 1.0  # 1.06 snapped onto the beat at 1.0
+    assert out[1].end == 2.5  # 2.43 snapped
+    assert out[-1].end == 4.0 and out[0].start == 0.0
+    for a, b in itertools.pairwise(out):
+        assert a.end == b.start
+    # no beats: unchanged
+    assert dec.beat_sync(segs, []) == segs
+
+
+def test_segment_label_spells_the_inversion() -> None:
+    s = dec.Segment(0, 1, parse("A:min7").index, 0.8, bass=0)
+    assert s.label == "A:min7/b3"
+    assert dec.Segment(0, 1, N_INDEX, 1.0).label == "N"
+    assert from_index(s.index).label() == "A:min7"
