@@ -1,0 +1,523 @@
+"""Export the generation transformer for the app (issue #6): ONNX with its KV cache,
+int8-quantized for ONNX Runtime on the CPU, and fp16 torch weights for CUDA.
+
+    python -m models.generation.export build/gen-cpu/best.pt --out models/generation/artifacts
+
+One ONNX graph serves the prompt (prefill) and every single step: it takes the new
+token ids and the cache of the positions before them, and returns logits for the new
+positions and the cache grown by them (EXPORT.md has the I/O and the measurements).
+The export is checked against torch (prefill, then 20 single steps, batch 1 and 2),
+quantized (dynamic int8, MatMul weights), and each variant's validation NLL per note /
+chord change is measured the way train.py defines it, on the first --eval-pieces
+pieces of each stream. Writes gen.onnx (int8), gen_fp16.pt (torch weights + config)
+and gen.json (version, vocabulary, task tokens, config, checks, NLL, latency).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from models.generation import tokens, train
+from models.generation.backends import (
+    ARTIFACTS,
+    FORMAT,
+    META_KEY,
+    META_NAME,
+    ONNX_NAME,
+    TORCH_NAME,
+    OnnxBackend,
+    TorchBackend,
+)
+from models.generation.model import (
+    GPT,
+    MODEL_VOCAB,
+    NEVER_PREDICTED,
+    PREFIX_LENGTH,
+    TASK_CHORDS,
+    TASK_LEAD,
+    TASK_MELODY,
+    Block,
+    GPTConfig,
+)
+
+FORMAT_VERSION = 1
+OPSET = 18
+STEP_CHECK_TOL = 2e-3  # fp32 ONNX vs torch, max |logit difference| after prefill + steps
+STEP_CHECKS = 20
+MAX_ARTIFACT_BYTES = 25 * 2**20
+
+
+class ExportError(RuntimeError):
+    """The export failed one of its checks (the artifacts are not written)."""
+
+
+def input_names(n_layers: int) -> list[str]:
+    names = ["ids"]
+    for i in range(n_layers):
+        names += [f"past_key_{i}", f"past_value_{i}"]
+    return names
+
+
+def output_names(n_layers: int) -> list[str]:
+    names = ["logits"]
+    for i in range(n_layers):
+        names += [f"present_key_{i}", f"present_value_{i}"]
+    return names
+
+
+class CachedGPT(nn.Module):
+    """The GPT with its cache as plain tensors, for export: forward(ids [B, S],
+    past_key_0, past_value_0, ... each [B, H, P, Dh]) -> (logits [B, S, V],
+    present_key_0, present_value_0, ... each [B, H, P + S, Dh]). The new tokens'
+    positions (rotary tables, causal mask) start at P, the past's length.
+
+    The same arithmetic as GPT.forward, written for a small graph (every node costs
+    a few microseconds per step in ONNX Runtime): the rotary pairs turn by one
+    constant [Dh, Dh] matrix instead of strided slices, the 1/sqrt(Dh) attention
+    scale is folded into the query weights, and the causal mask is built once."""
+
+    turn: Tensor
+    cos: Tensor
+    sin: Tensor
+
+    def __init__(self, model: GPT) -> None:
+        super().__init__()
+        cfg = model.config
+        self.model = model
+        self.n_heads = cfg.n_heads
+        head = cfg.d_model // cfg.n_heads
+        # x @ turn maps each (even, odd) pair (x1, x2) to (-x2, x1).
+        turn = torch.zeros(head, head)
+        idx = torch.arange(0, head, 2)
+        turn[idx + 1, idx] = -1.0
+        turn[idx, idx + 1] = 1.0
+        self.register_buffer("turn", turn, persistent=False)
+        self.register_buffer("cos", model.rope_cos.repeat_interleave(2, dim=-1),
+                             persistent=False)
+        self.register_buffer("sin", model.rope_sin.repeat_interleave(2, dim=-1),
+                             persistent=False)
+        scale = torch.ones(3 * cfg.d_model)
+        scale[:cfg.d_model] = head ** -0.5
+        self.qkv_weights = nn.ParameterList(
+            nn.Parameter(b.attn.qkv.weight.detach() * scale[:, None], requires_grad=False)
+            for b in cast(list[Block], list(model.blocks)))
+
+    def forward(self, ids: Tensor, *past: Tensor) -> tuple[Tensor, ...]:
+        m = self.model
+        s = ids.shape[1]
+        p = past[0].shape[2]
+        pos = torch.arange(s, device=ids.device) + p
+        cos, sin = self.cos[pos], self.sin[pos]
+        # Query i (absolute p + i) sees keys 0 .. p + i.
+        allowed = torch.arange(p + s, device=ids.device)[None, :] <= pos[:, None]
+        bias = torch.zeros(allowed.shape).masked_fill(~allowed, float("-inf"))
+        x = m.embed(ids)
+        presents: list[Tensor] = []
+        blocks = cast(list[Block], list(m.blocks))
+        for i, block in enumerate(blocks):
+            h = block.norm1(x)
+            b, t, c = h.shape
+            qkv = (h @ self.qkv_weights[i].T).view(b, t, 3, self.n_heads, c // self.n_heads)
+            q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
+            q = q * cos + (q @ self.turn) * sin
+            k = k * cos + (k @ self.turn) * sin
+            keys = torch.cat([past[2 * i], k], dim=2)
+            values = torch.cat([past[2 * i + 1], v], dim=2)
+            presents += [keys, values]
+            att = torch.softmax(q @ keys.transpose(-1, -2) + bias, dim=-1)
+            y = (att @ values).transpose(1, 2).reshape(b, t, c)
+            x = x + block.attn.proj(y)
+            x = x + block.mlp(block.norm2(x))
+        logits = m.norm(x) @ m.embed.weight.T
+        return (logits.masked_fill(m.never, float("-inf")), *presents)
+
+
+def empty_past(config: GPTConfig, batch: int, length: int = 0) -> list[np.ndarray]:
+    head = config.d_model // config.n_heads
+    z = np.zeros((batch, config.n_heads, length, head), np.float32)
+    return [z] * (2 * config.n_layers)
+
+
+def export_onnx(model: GPT, path: Path) -> None:
+    """The fp32 ONNX graph of `model` (eval mode, CPU) at `path`, with dynamic batch,
+    new-token and past lengths (TorchScript exporter: one graph for any S and P)."""
+    model = model.float().cpu().eval()
+    cfg = model.config
+    wrapper = CachedGPT(model).eval()
+    ids = torch.randint(4, tokens.EOS + 100, (2, 3))
+    past = tuple(torch.randn(2, cfg.n_heads, 5, cfg.d_model // cfg.n_heads)
+                 for _ in range(2 * cfg.n_layers))
+    axes: dict[str, dict[int, str]] = {"ids": {0: "batch", 1: "new"},
+                                       "logits": {0: "batch", 1: "new"}}
+    for i in range(cfg.n_layers):
+        for kind in ("key", "value"):
+            axes[f"past_{kind}_{i}"] = {0: "batch", 2: "past"}
+            axes[f"present_{kind}_{i}"] = {0: "batch", 2: "total"}
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(wrapper, (ids, *past), str(path), input_names=input_names(
+            cfg.n_layers), output_names=output_names(cfg.n_layers), dynamic_axes=axes,
+            opset_version=OPSET, dynamo=False, do_constant_folding=True)
+
+
+def stamp(path: Path, meta: dict[str, Any]) -> None:
+    """Write `meta` (JSON) into the ONNX file's own metadata, so that the file alone
+    says what it is and how to run it."""
+    import onnx
+
+    proto = onnx.load(str(path))
+    del proto.metadata_props[:]
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = META_KEY, json.dumps(meta)
+    onnx.save(proto, str(path))
+
+
+def graph_meta(config: GPTConfig, version: str, weights: str) -> dict[str, Any]:
+    """What a runtime needs to drive the graph (embedded in the ONNX file)."""
+    return {"format": FORMAT, "format_version": FORMAT_VERSION, "version": version,
+            "weights": weights, "config": config.to_dict(), "cache": "concat",
+            "inputs": input_names(config.n_layers),
+            "outputs": output_names(config.n_layers), **vocabulary_meta()}
+
+
+def vocabulary_meta() -> dict[str, Any]:
+    return {"vocab_size": MODEL_VOCAB, "data_vocab_size": len(tokens.VOCAB),
+            "task_tokens": {"melody": TASK_MELODY, "chords": TASK_CHORDS,
+                            "lead": TASK_LEAD},
+            "special_tokens": {"pad": tokens.PAD, "bos": tokens.BOS, "eos": tokens.EOS,
+                               "bar": tokens.BAR},
+            "prefix_length": PREFIX_LENGTH, "never_predicted": list(NEVER_PREDICTED)}
+
+
+def quantize(src: Path, dst: Path, per_channel: bool) -> None:
+    """Dynamic int8 quantization of the weight matrices (MatMul with a constant
+    weight; activations are quantized per call). The rotary turn matrix stays fp32:
+    quantizing its input would only add error to a multiplication by +-1."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    proto = onnx.load(str(src))
+    small = {i.name for i in proto.graph.initializer
+             if len(i.dims) == 2 and i.dims[0] == i.dims[1] and i.dims[0] <= 256
+             and i.dims[0] * i.dims[1] < 256 * 256}
+    exclude = [n.name for n in proto.graph.node
+               if n.op_type == "MatMul" and any(x in small for x in n.input)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import logging
+
+        level = logging.getLogger().level
+        logging.getLogger().setLevel(logging.ERROR)  # "consider pre-processing" noise
+        try:
+            quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8,
+                             per_channel=per_channel, op_types_to_quantize=["MatMul"],
+                             nodes_to_exclude=exclude,
+                             extra_options={"MatMulConstBOnly": True})
+        finally:
+            logging.getLogger().setLevel(level)
+
+
+# ---------------------------------------------------------------- checks
+
+
+def check_steps(model: GPT, onnx_path: Path, rows: np.ndarray, prompt: int,
+                steps: int = STEP_CHECKS) -> float:
+    """Max |logit difference| between torch (model.py's KV cache) and the ONNX graph
+    over a prefill of `prompt` tokens and then `steps` single steps of rows [B, T]
+    (T >= prompt + steps). -inf logits must agree exactly (ExportError otherwise)."""
+    tb = TorchBackend("cpu", model=model)
+    ob = OnnxBackend(onnx_path)
+    worst = 0.0
+    for b in (tb, ob):
+        b.start(rows.shape[0])
+    pairs = [(tb.prefill(rows[:, :prompt]), ob.prefill(rows[:, :prompt]))]
+    for j in range(prompt, prompt + steps):
+        pairs.append((tb.step(rows[:, j]), ob.step(rows[:, j])))
+    for ref, got in pairs:
+        fin = np.isfinite(ref)
+        if not np.array_equal(fin, np.isfinite(got)):
+            raise ExportError("the ONNX graph's -inf / non-finite logits differ from torch's")
+        worst = max(worst, float(np.abs(ref[fin] - got[fin]).max()))
+    return worst
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    x = logits.astype(np.float64)
+    top = x.max(axis=-1, keepdims=True)
+    return x - top - np.log(np.exp(x - top).sum(axis=-1, keepdims=True))
+
+
+def stream_logprobs(forward: Any, task: int, sequences: Sequence[np.ndarray],
+                    max_len: int, max_tokens: int = 4096) -> list[np.ndarray]:
+    """train.stream_logprobs for any forward(ids [B, T] int64) -> logits [B, T, V]
+    (numpy): the same windows (train.window_plan), the same convention (lp[k] scores
+    seq[k + 1]), so train.nll_per_event applies unchanged."""
+    out = [np.zeros(len(s) - 1) for s in sequences]
+    jobs = []
+    for si, seq in enumerate(sequences):
+        x = np.concatenate([[task], np.asarray(seq, np.int64)])
+        for a, b, first in train.window_plan(len(x), max_len):
+            jobs.append((np.concatenate([x[:PREFIX_LENGTH], x[a:b]]), si, first, b))
+    jobs.sort(key=lambda j: len(j[0]))
+    i = 0
+    while i < len(jobs):
+        group = [jobs[i]]
+        i += 1
+        while i < len(jobs) and len(jobs[i][0]) * (len(group) + 1) <= max_tokens:
+            group.append(jobs[i])
+            i += 1
+        t = max(len(g[0]) for g in group)
+        inp = np.full((len(group), t), tokens.PAD, np.int64)
+        for r, g in enumerate(group):
+            inp[r, :len(g[0])] = g[0]
+        logp = log_softmax(forward(inp))
+        for r, (ids, si, first, b) in enumerate(group):
+            n = b - first
+            pos = np.arange(len(ids) - n, len(ids))
+            out[si][first - 2:b - 2] = logp[r, pos - 1, ids[pos]]
+    return out
+
+
+def onnx_nll(onnx_path: Path, streams: dict[str, Any], limit: int,
+             threads: int = 1) -> dict[str, float]:
+    """Validation NLL per note / chord change of an ONNX graph (train.evaluate's
+    definition) on the first `limit` pieces of each stream."""
+    backend = OnnxBackend(onnx_path, threads=threads)
+    res = {}
+    for name, st in streams.items():
+        task = TASK_MELODY if name.startswith("melody") else TASK_CHORDS
+        lps = stream_logprobs(backend.forward, task, st.sequences[:limit], backend.max_len)
+        res[name] = train.nll_per_event(lps, st.events[:limit])
+    return res
+
+
+def latency_pieces(sequences: Sequence[np.ndarray], max_len: int, prompt_bars: int = 4,
+                   new_bars: int = 8, count: int = 20
+                   ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(prompt, continuation) pairs from real melodies: the task token, the header and
+    `prompt_bars` bars, then the next `new_bars` bars' tokens (what a generation of
+    that many bars feeds back step by step); only pieces that fit the context."""
+    out = []
+    for seq in sequences:
+        bars = np.flatnonzero(np.asarray(seq) == tokens.BAR)
+        if len(bars) <= prompt_bars + new_bars:
+            continue
+        cut, end = int(bars[prompt_bars]), int(bars[prompt_bars + new_bars])
+        prompt = np.concatenate([[TASK_MELODY], seq[:cut]]).astype(np.int64)
+        if len(prompt) + end - cut <= max_len:
+            out.append((prompt, np.asarray(seq[cut:end], np.int64)))
+        if len(out) == count:
+            break
+    return out
+
+
+def measure_latency(backend: Any, pieces: list[tuple[np.ndarray, np.ndarray]],
+                    repeats: int = 3) -> dict[str, Any] | None:
+    """Time to prefill each prompt and step through its continuation (an argmax per
+    step stands in for sampling), batch 1: the best of `repeats` per piece, then the
+    median over pieces."""
+    if not pieces:
+        return None
+    times, counts = [], []
+    for prompt, cont in pieces:
+        best = float("inf")
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            backend.start(1)
+            logits = backend.prefill(prompt[None, :])
+            for tok in cont:
+                int(np.argmax(logits[0]))
+                logits = backend.step(np.array([tok]))
+            best = min(best, time.perf_counter() - t0)
+        times.append(best * 1000)
+        counts.append(len(cont))
+    return {"median_ms": round(float(np.median(times)), 1),
+            "p90_ms": round(float(np.percentile(times, 90)), 1),
+            "ms_per_token": round(float(sum(times) / sum(counts)), 3),
+            "median_new_tokens": float(np.median(counts)),
+            "median_prompt_tokens": float(np.median([len(p) for p, _ in pieces])),
+            "pieces": len(pieces), "load_average_1min": round(os.getloadavg()[0], 2)}
+
+
+# ---------------------------------------------------------------- the whole export
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def save_torch_fp16(model: GPT, path: Path, version: str) -> None:
+    blob = {"format": FORMAT, "format_version": FORMAT_VERSION, "version": version,
+            "config": model.config.to_dict(),
+            "state_dict": {k: v.detach().cpu().half().clone()
+                           for k, v in model.state_dict().items()}}
+    torch.save(blob, path)
+
+
+def _version(ckpt: dict[str, Any], config: GPTConfig) -> str:
+    from models.generation.model import CONFIGS
+
+    name = next((k for k, c in CONFIGS.items() if c == config), "custom")
+    return f"{name}-step{ckpt.get('step', 0)}"
+
+
+def check_rows(streams: dict[str, Any], batch: int, length: int) -> np.ndarray:
+    """Rows [batch, length] of real token sequences (task token first) for the checks."""
+    rows = []
+    for seq in streams["melody"].sequences:
+        if len(seq) + 1 >= length:
+            rows.append(np.concatenate([[TASK_MELODY], seq])[:length])
+        if len(rows) == batch:
+            return np.stack(rows).astype(np.int64)
+    raise ExportError(f"no {batch} validation melodies of {length} tokens for the checks")
+
+
+def export(checkpoint: Path, out: Path, *, eval_pieces: int = 200, threads: int = 1,
+           latency_count: int = 20, version: str | None = None,
+           say: Any = print) -> dict[str, Any]:
+    """Export, check and write the artifacts of a training checkpoint; returns gen.json."""
+    t_start = time.monotonic()
+    torch.set_num_threads(threads)
+    ckpt = train.load_checkpoint(checkpoint)
+    config = GPTConfig(**ckpt["config"])
+    model = GPT(config)
+    model.load_state_dict(ckpt["model"])
+    model.eval()
+    version = version or _version(ckpt, config)
+    say(f"exporting {checkpoint} ({version}, {model.num_parameters():,} parameters)")
+    from models.generation import dataset_cache
+
+    streams, _ = train._streams(dataset_cache.load(), "valid")
+    meta: dict[str, Any] = {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "version": version,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "checkpoint": {"path": str(checkpoint), "step": ckpt.get("step"),
+                       "sha256": _sha256(checkpoint)},
+        "parameters": model.num_parameters(), "config": config.to_dict(),
+        **vocabulary_meta(), "opset": OPSET, "cache": "concat"}
+    with tempfile.TemporaryDirectory(prefix="gen-export-") as tmp:
+        work = Path(tmp)
+        fp32 = work / "gen_fp32.onnx"
+        export_onnx(model, fp32)
+        stamp(fp32, graph_meta(config, version, "fp32"))
+        # -- fp32 graph vs torch, prefill then single steps, batch 1 and 2
+        prompt = min(40, config.max_len - STEP_CHECKS)
+        checks = {}
+        for batch in (1, 2):
+            rows = check_rows(streams, batch, prompt + STEP_CHECKS)
+            checks[f"batch{batch}"] = check_steps(model, fp32, rows, prompt)
+        worst = max(checks.values())
+        say(f"fp32 ONNX vs torch, prefill {prompt} + {STEP_CHECKS} steps: max |diff| "
+            f"{worst:.2e}")
+        if worst > STEP_CHECK_TOL:
+            raise ExportError(f"the ONNX graph differs from torch by {worst:.3g} "
+                              f"(tolerance {STEP_CHECK_TOL})")
+        meta["checks"] = {"prefill_tokens": prompt, "steps": STEP_CHECKS,
+                          "fp32_vs_torch_max_abs": {k: float(f"{v:.3g}")
+                                                    for k, v in checks.items()},
+                          "tolerance": STEP_CHECK_TOL}
+        # -- int8 variants
+        variants = {"int8_per_tensor": False, "int8_per_channel": True}
+        paths = {"onnx_fp32": fp32}
+        for name, per_channel in variants.items():
+            paths[name] = work / f"{name}.onnx"
+            quantize(fp32, paths[name], per_channel)
+            stamp(paths[name], graph_meta(config, version, "int8"))
+        # -- validation NLL of every variant
+        t0 = time.monotonic()
+        nll: dict[str, Any] = {"pieces_per_stream": eval_pieces,
+               "torch_fp32": train.evaluate(model, streams, eval_pieces)}
+        for name, path in paths.items():
+            nll[name] = onnx_nll(path, streams, eval_pieces, threads)
+        for name in paths:
+            nll[name + "_drop"] = {k: round(nll[name][k] - nll["torch_fp32"][k], 4)
+                                   for k in nll["torch_fp32"]}
+            nll[name] = {k: round(v, 4) for k, v in nll[name].items()}
+        nll["torch_fp32"] = {k: round(v, 4) for k, v in nll["torch_fp32"].items()}
+        say(f"NLL (nats per note / chord change, {eval_pieces} pieces per stream, "
+            f"{time.monotonic() - t0:.0f} s): " + json.dumps(
+                {k: v for k, v in nll.items() if not k.endswith("_drop")}))
+        drop = {name: sum(nll[name + "_drop"].values()) for name in variants}
+        chosen = min(variants, key=lambda n: drop[n])
+        meta["nll"] = nll
+        meta["quantization"] = {"method": "onnxruntime quantize_dynamic, MatMul weights "
+                                "int8 (activations uint8 per call)",
+                                "per_channel": variants[chosen], "chosen": chosen}
+        # -- latency, batch 1, one thread
+        pieces = latency_pieces(streams["melody"].sequences, config.max_len,
+                                count=latency_count)
+        lat = {}
+        for name in ("onnx_fp32", chosen):
+            lat[name] = measure_latency(OnnxBackend(paths[name], threads=1), pieces)
+        lat["torch_fp32_cpu_1thread"] = measure_latency(TorchBackend("cpu", model=model),
+                                                        pieces[:5], repeats=2)
+        meta["latency_8bars_1thread"] = {
+            "what": "prefill a 4-bar prompt (task + header + 4 bars of a validation "
+                    "melody), then one step per token of its next 8 bars, batch 1",
+            **lat}
+        say(f"latency, 8 bars: {json.dumps(lat)}")
+        # -- write: int8 graph, fp16 torch weights, gen.json
+        out.mkdir(parents=True, exist_ok=True)
+        staged = {ONNX_NAME: paths[chosen], TORCH_NAME: work / TORCH_NAME}
+        save_torch_fp16(model, staged[TORCH_NAME], version)
+        meta["files"] = {}
+        for name, path in staged.items():
+            size = path.stat().st_size
+            if size > MAX_ARTIFACT_BYTES:
+                raise ExportError(f"{name} is {size / 2**20:.1f} MiB, over the "
+                                  f"{MAX_ARTIFACT_BYTES / 2**20:.0f} MiB limit")
+            meta["files"][name] = {"bytes": size, "sha256": _sha256(path)}
+        for name, path in staged.items():
+            tmp_dst = out / (name + ".tmp")
+            shutil.copyfile(path, tmp_dst)
+            os.replace(tmp_dst, out / name)
+    meta["export_seconds"] = round(time.monotonic() - t_start, 1)
+    tmp_meta = out / (META_NAME + ".tmp")
+    tmp_meta.write_text(json.dumps(meta, indent=1) + "\n")
+    os.replace(tmp_meta, out / META_NAME)
+    say(f"wrote {', '.join(staged)} and {META_NAME} to {out} "
+        f"({meta['export_seconds']} s)")
+    return meta
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("checkpoint", type=Path, help="a train.py checkpoint (best.pt)")
+    ap.add_argument("--out", type=Path, default=ARTIFACTS)
+    ap.add_argument("--eval-pieces", type=int, default=200,
+                    help="validation pieces per stream for the NLL checks")
+    ap.add_argument("--latency-pieces", type=int, default=20)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--version", help="model version string (default: config-step)")
+    a = ap.parse_args(argv)
+    try:
+        export(a.checkpoint, a.out, eval_pieces=a.eval_pieces, threads=a.threads,
+               latency_count=a.latency_pieces, version=a.version,
+               say=lambda s: print(s, flush=True))
+    except (RuntimeError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
