@@ -69,12 +69,7 @@ def render(analysis: Any, fmt: str) -> str:
     """The text of an analysis in one of FORMATS (the runtime's writers)."""
     from models.chords import formats
 
-    if fmt == "lab":
-        text = formats.to_lab(analysis)
-    elif fmt == "json":
-        text = formats.to_json(analysis)
-    else:
-        text = formats.to_chart(analysis)
+    text = formats.render(analysis, fmt)
     return text if text.endswith("\n") else text + "\n"
 
 
@@ -135,13 +130,11 @@ def run(args: argparse.Namespace) -> int:
     for path, target in zip(files, targets, strict=True):
         progress = _Progress(err, path.name)
         try:
-            if not path.is_file():
-                raise AnalysisError(f"no such file: {path}")
             analysis = analyze_file(path, beat_sync=args.beat_sync, progress=progress)
             text = render(analysis, fmt)
-        except AnalysisError as exc:
+        except AnalysisError as exc:  # its message names the file
             progress.done()
-            print(f"strumspace analyze: {path}: {exc}", file=err)
+            print(f"strumspace analyze: {exc}", file=err)
             failed += 1
             continue
         except (OSError, ValueError, RuntimeError) as exc:

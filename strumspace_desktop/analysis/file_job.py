@@ -13,12 +13,12 @@ import contextlib
 import enum
 import multiprocessing as mp
 import os
+import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 PROGRESS_STEP = 0.01  # the worker reports progress at most every 1 %
-START_TIMEOUT_S = 60.0
 
 
 class JobState(enum.Enum):
@@ -29,7 +29,7 @@ class JobState(enum.Enum):
     CANCELLED = "cancelled"
 
 
-def _file_worker(path: str, beat_sync: bool, conn: Connection) -> None:
+def _file_worker(path: str, options: dict[str, Any], conn: Connection) -> None:
     """The worker process: analyse one file, send progress, then the result or an error."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     sent = [-1.0]
@@ -43,7 +43,7 @@ def _file_worker(path: str, beat_sync: bool, conn: Connection) -> None:
         from models.chords.runtime import AnalysisError, analyze_file
 
         try:
-            analysis = analyze_file(path, beat_sync=beat_sync, progress=progress)
+            analysis = analyze_file(path, progress=progress, **options)
         except AnalysisError as exc:
             conn.send(("error", str(exc)))
             return
@@ -66,9 +66,13 @@ class FileAnalysisJob:
     `error` (a message for musicians once FAILED) up to date. `cancel()` ends the
     worker at once. `wait()` blocks (command line and tests)."""
 
-    def __init__(self, path: str | os.PathLike[str], *, beat_sync: bool = False) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, beat_sync: bool = False,
+                 chunk_seconds: float | None = None) -> None:
         self.path = Path(path)
         self.beat_sync = beat_sync
+        # The runtime reports progress once per chunk of the model's input (60 s by
+        # default): a smaller chunk gives finer progress at some extra cost.
+        self.chunk_seconds = chunk_seconds
         self.state = JobState.READY
         self.progress = 0.0
         self.result: Any = None
@@ -82,11 +86,17 @@ class FileAnalysisJob:
         ctx = mp.get_context("spawn")
         ours, theirs = ctx.Pipe(duplex=False)
         self._proc = ctx.Process(target=_file_worker, name="strumspace-chord-file",
-                                 args=(str(self.path), self.beat_sync, theirs), daemon=True)
+                                 args=(str(self.path), self._options(), theirs), daemon=True)
         self._proc.start()
         theirs.close()  # the worker holds its end: EOF here means the worker is gone
         self._conn = ours
         self.state = JobState.RUNNING
+
+    def _options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {"beat_sync": self.beat_sync}
+        if self.chunk_seconds is not None:
+            options["chunk_seconds"] = self.chunk_seconds
+        return options
 
     @property
     def pid(self) -> int | None:
@@ -128,8 +138,6 @@ class FileAnalysisJob:
     def wait(self, timeout: float | None = None) -> JobState:
         """Block until the job ends (or `timeout` passes); the state."""
         conn = self._conn
-        import time
-
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.state is JobState.RUNNING and conn is not None:
             left = None if deadline is None else deadline - time.monotonic()

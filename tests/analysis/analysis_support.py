@@ -113,3 +113,30 @@ def process_gone(pid: int) -> bool:
             return f.read().rsplit(") ", 1)[1].startswith("Z")
     except FileNotFoundError:
         return True
+
+
+def real_model() -> bool:
+    """Whether the committed chord model is the trained one (not the smoke export)."""
+    import json
+
+    meta = json.loads((Path(__file__).parents[2] / "models/chords/artifacts/chords.json")
+                      .read_text())
+    version = str(meta.get("model_version", ""))
+    return bool(version) and "untrained" not in version and "smoke" not in version
+
+
+def time_weighted_root_accuracy(ref: list[Any], est: list[tuple[float, float, str]]) -> float:
+    """Share of the labelled (non-N) reference time whose estimated root matches."""
+    from models.chords.vocabulary import parse
+
+    hit = total = 0.0
+    for r in ref:
+        if r.label == "N":
+            continue
+        root = parse(r.label).root
+        total += r.end - r.start
+        for a, b, label in est:
+            overlap = min(b, r.end) - max(a, r.start)
+            if overlap > 0 and label != "N" and parse(label).root == root:
+                hit += overlap
+    return hit / total if total else 0.0
