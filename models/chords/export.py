@@ -94,10 +94,15 @@ def load_checkpoint(path: Path) -> Loaded:
     except Exception as exc:  # a checkpoint whose weights do not fit its config
         raise ExportError(f"{path}: the model does not load from its config "
                           f"({type(exc).__name__}: {str(exc)[:300]})") from exc
-    info: dict[str, Any] = {k: ck[k] for k in ("epoch", "step", "metrics", "seed", "args",
-                                               "elapsed_s") if k in ck and _jsonable(ck[k])}
-    args = ck.get("args")
-    smoke = bool(ck.get("smoke")) or (isinstance(args, dict) and bool(args.get("smoke")))
+    raw_state, raw_args = ck.get("state"), ck.get("args")
+    state: dict[str, Any] = raw_state if isinstance(raw_state, dict) else {}
+    info: dict[str, Any] = {k: state[k] for k in ("step", "elapsed_s", "audio_s", "best")
+                            if k in state and _jsonable(state[k])}
+    args: dict[str, Any] = raw_args if isinstance(raw_args, dict) else {}
+    if _jsonable(args):
+        info["args"] = args
+    # train.py stores its arguments as strings ("True"/"False")
+    smoke = bool(ck.get("smoke")) or str(args.get("smoke", "")).lower() in ("true", "1")
     return Loaded(model, chords_model.config_dict(model.cfg), info, smoke)
 
 

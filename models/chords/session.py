@@ -27,6 +27,12 @@ LIVE_INPUTS = ("features", "state")
 LIVE_OUTPUTS = ("frame_logprobs", "bass_logprobs", "state_out")
 
 
+# About 6.3 minutes per window (about 240 MB of activations), 24 s of context kept
+# on each side of a cut.
+WINDOW_FRAMES = 16384
+OVERLAP_FRAMES = 1024
+
+
 class ModelFileError(RuntimeError):
     """A chord model file that is missing, damaged, or not a StrumSpace chord model."""
 
@@ -114,6 +120,18 @@ def _as_frames(features: np.ndarray, n_bins: int) -> np.ndarray:
     return np.ascontiguousarray(x)
 
 
+def _pool_mean_std(stats: list[tuple[int, np.ndarray]]) -> np.ndarray:
+    """Embeddings [mean | std] of several frame sets pooled into one, as if computed
+    over all their frames together."""
+    w = np.array([n for n, _ in stats], np.float64)
+    e = np.stack([v for _, v in stats]).astype(np.float64)
+    d = e.shape[1] // 2
+    means, stds = e[:, :d], e[:, d:]
+    mean = (w[:, None] * means).sum(0) / w.sum()
+    var = (w[:, None] * (stds ** 2 + (means - mean) ** 2)).sum(0) / w.sum()
+    return np.concatenate([mean, np.sqrt(var)]).astype(np.float32)
+
+
 class ChordNet:
     """The offline (whole-clip) graph. ``offline(features [T, F])`` returns
     ``ctc_logprobs [T, 158]``, ``frame_logprobs [T, 157]``, ``bass_logprobs [T, 13]``
@@ -126,6 +144,9 @@ class ChordNet:
         self.n_bins = int(meta["features"]["n_bins"])
         self.num_classes = int(meta["num_classes"])
         self.embedding_dim = int(meta["embedding_dim"])
+        # Clips longer than ``window`` frames run in windows (see ``_windowed``).
+        self.window = WINDOW_FRAMES
+        self.overlap = OVERLAP_FRAMES
 
     @classmethod
     def load(cls, path: str | Path | None = None, threads: int = 1) -> ChordNet:
@@ -143,8 +164,39 @@ class ChordNet:
                 "bass_logprobs": np.zeros((0, int(self.meta["bass_classes"])), np.float32),
                 "embedding": np.zeros(self.embedding_dim, np.float32),
             }
+        if len(x) <= self.window:
+            return self._run(x)
+        return self._windowed(x)
+
+    def _run(self, x: np.ndarray) -> dict[str, np.ndarray]:
         outs = self._sess.run(list(OFFLINE_OUTPUTS), {"features": x[None]})
         return {name: out[0] for name, out in zip(OFFLINE_OUTPUTS, outs, strict=True)}
+
+    def _windowed(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """A long clip in overlapping windows: the convolutions' activations grow with
+        the clip (about 38 MB a minute), so an hour-long file would need 2 GB at once.
+        Each window gives the frames ``overlap`` away from its cut edges (the BiLSTM
+        has that much context on both sides); the embedding pools the windows' mean and
+        standard deviation, weighted by frames (close to, not equal to, one pass)."""
+        n, o = len(x), self.overlap
+        step = self.window - 2 * o
+        parts: dict[str, list[np.ndarray]] = {k: [] for k in OFFLINE_OUTPUTS[:3]}
+        stats: list[tuple[int, np.ndarray]] = []
+        start = 0
+        while True:
+            end = min(n, start + self.window)
+            out = self._run(x[start:end])
+            keep_from = 0 if start == 0 else o
+            keep_to = end - start if end == n else end - start - o
+            for k in parts:
+                parts[k].append(out[k][keep_from:keep_to])
+            stats.append((end - start, out["embedding"]))
+            if end == n:
+                break
+            start += step
+        result = {k: np.concatenate(v) for k, v in parts.items()}
+        result["embedding"] = _pool_mean_std(stats)
+        return result
 
 
 class LiveNet:

@@ -87,6 +87,18 @@ def test_offline_refuses_features_of_the_wrong_shape(graphs: dict) -> None:
         net.offline(bad)
 
 
+def test_long_clips_run_in_windows_close_to_one_pass(graphs: dict) -> None:
+    net = ChordNet.load(graphs["fp32"][0])
+    x = _clip(2000, seed=6)
+    whole = net.offline(x)
+    net.window, net.overlap = 500, 100
+    parts = net.offline(x)
+    for key in ("ctc_logprobs", "frame_logprobs", "bass_logprobs"):
+        assert parts[key].shape == whole[key].shape
+        assert np.abs(parts[key] - whole[key]).max() < 1e-3
+    assert np.abs(parts["embedding"] - whole["embedding"]).max() < 0.05
+
+
 @settings(max_examples=12, deadline=None)
 @given(st.lists(st.integers(0, 9), max_size=25))
 def test_live_in_any_chunks_equals_the_whole_clip(graphs: dict, sizes: list[int]) -> None:
