@@ -49,6 +49,7 @@ from models.chords.session import (
 from models.chords.vocabulary import N_INDEX, NUM_CLASSES, from_index
 
 ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_VALID = ROOT / "build" / "chords" / "valid"
 OPSET = 17
 BASS_CLASSES = 13
 # fp32 ONNX against torch (max abs difference of log-probabilities): float reordering
@@ -312,12 +313,21 @@ def load_clips(valid_dir: Path, limit: int | None) -> list[Clip]:
         ids = [ids[i * len(ids) // limit] for i in range(limit)]
     clips = []
     for cid in ids:
-        audio, sr = sf.read(audio_dir / f"{cid}.flac", dtype="float32", always_2d=False)
-        lines = (lab_dir / f"{cid}.lab").read_text().splitlines()
-        rows = [ln.split() for ln in lines if ln.strip()]
-        iv = np.array([[float(a), float(b)] for a, b, *_ in rows])
-        labels = [r[2] for r in rows]
+        try:
+            audio, sr = sf.read(audio_dir / f"{cid}.flac", dtype="float32", always_2d=False)
+            lines = (lab_dir / f"{cid}.lab").read_text().splitlines()
+            rows = [ln.split() for ln in lines if ln.strip()]
+            iv = np.array([[float(r[0]), float(r[1])] for r in rows])
+            labels = [r[2] for r in rows]
+            if not rows or len(audio) == 0:
+                raise ValueError("no labels or no audio")
+        except (OSError, RuntimeError, ValueError, IndexError) as exc:
+            # one unreadable clip must not cost the export: it is left out and said so
+            print(f"skipping {cid}: {exc}", file=sys.stderr)
+            continue
         clips.append(Clip(cid, feats.features(audio, sr), (iv, labels), len(audio) / sr))
+    if not clips:
+        raise ExportError(f"no readable clip under {valid_dir}")
     return clips
 
 
@@ -532,8 +542,8 @@ def export_all(ckpt: Path, out: Path, work: Path, valid_dir: Path | None, limit:
         quantize(src_live, v.live, QUANT_OPS[name])
         variants.append(v)
     for v in variants:
-        write_metadata(v.offline, meta)
-        write_metadata(v.live, meta)
+        write_metadata(v.offline, {**meta, "variant": v.name})
+        write_metadata(v.live, {**meta, "variant": v.name})
         v.bytes, v.live_bytes = v.offline.stat().st_size, v.live.stat().st_size
         v.gzip_bytes = _gzip_size(v.offline)
         v.max_abs_vs_fp32 = max(verify_offline(
@@ -618,8 +628,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "models" / "chords" / "artifacts")
     ap.add_argument("--work", type=Path, default=ROOT / "build" / "chords" / "export",
                     help="where every variant is written (default build/chords/export)")
-    ap.add_argument("--valid-dir", type=Path, default=None,
-                    help="rendered validation set (audio/*.flac, labels/*.lab)")
+    ap.add_argument("--valid-dir", type=Path, default=DEFAULT_VALID,
+                    help="rendered validation set (audio/*.flac, labels/*.lab); default "
+                         "build/chords/valid")
+    ap.add_argument("--no-eval", action="store_true",
+                    help="skip the evaluation (variants judged by their distance to fp32)")
     ap.add_argument("--limit", type=int, default=None, help="evaluate only N clips")
     ap.add_argument("--version-tag", default=None,
                     help="appended to the model version (a smoke checkpoint gets 'smoke')")
@@ -629,7 +642,13 @@ def main(argv: list[str] | None = None) -> int:
         print(msg, file=sys.stderr, flush=True)
 
     try:
-        record = export_all(args.checkpoint, args.out, args.work, args.valid_dir, args.limit,
+        valid = None if args.no_eval else args.valid_dir
+        if valid == DEFAULT_VALID and not valid.is_dir():
+            log(f"{valid} is not rendered: no evaluation (render it with python -m "
+                "models.chords.data render models/chords/manifests/valid.json --out "
+                f"{valid})")
+            valid = None
+        record = export_all(args.checkpoint, args.out, args.work, valid, args.limit,
                             args.version_tag, log)
     except (ExportError, ModelFileError) as exc:
         print(f"export failed: {exc}", file=sys.stderr)
