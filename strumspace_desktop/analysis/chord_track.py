@@ -6,7 +6,8 @@ audio region placed at `start_tick` and trimmed by `skip_seconds` gets its chord
 under it. Only the part of the file that lands at tick >= 0 is written.
 
 What is replaced: within the analysed range, earlier *recognized* items (source
-"recognized", the document's name for chords that came from analysis) are removed;
+"recognized", the document's name for chords that came from analysis) are removed
+(one that reaches out of the range keeps its part outside);
 items a musician played, edited or generated (source "played" or "generated") are
 kept, and the new items are cut around them, so hand edits always win and no two
 items overlap. (The chord-track UI should therefore set source "played" on an item
@@ -118,6 +119,10 @@ def write_analysis(doc: Document, track_id: str, analysis: AnalysisLike, *,
     stale = [cid for cid, c in inside.items() if c.source == SOURCE]
     kept = sorted((c.start, c.end) for c in inside.values() if c.source != SOURCE)
     new_items = []
+    for cid in stale:  # a replaced item reaching out of the range keeps its outer parts
+        c = inside[cid]
+        for a, b in _subtract((c.start, c.end), [(lo, hi)]):
+            new_items.append(ChordItem(a, b, c.label, c.bass, c.confidence, SOURCE))
     for item in items:
         for a, b in _subtract((item.start, item.end), kept):
             new_items.append(ChordItem(a, b, item.label, item.bass, item.confidence, SOURCE))

@@ -91,6 +91,14 @@ def test_reanalysis_replaces_recognized_items_and_keeps_hand_made_ones() -> None
     assert _items(doc, tid) == first
 
 
+def test_a_replaced_item_reaching_out_of_the_range_keeps_its_outer_part() -> None:
+    doc, tid = _doc()
+    doc.add_chord(tid, ChordItem(SEC, 6 * SEC, "E:min", 4, 0.5, "recognized"))
+    write_analysis(doc, tid, Result([Seg(0.0, 2.0, "C:maj")], 2.0), start_tick=2 * SEC)
+    assert [(c.start, c.end, c.label) for c in _items(doc, tid)] == [
+        (SEC, 2 * SEC, "E:min"), (2 * SEC, 4 * SEC, "C:maj"), (4 * SEC, 6 * SEC, "E:min")]
+
+
 def test_a_track_that_is_not_a_chord_track_is_refused_unchanged() -> None:
     doc = Document.new()
     tid = doc.add_track("midi", "Piano")
