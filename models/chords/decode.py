@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
+from numba import njit
 
 from models.chords.vocabulary import N_INDEX, NUM_CLASSES, from_index
 
@@ -90,11 +91,10 @@ def _logaddexp(a: float, b: float) -> float:
     return b + math.log1p(math.exp(a - b))
 
 
-def ctc_beam_search(ctc_logprobs: np.ndarray, beam_width: int = 8, prune: float = 1e-3,
-                    blank: int = BLANK) -> list[int]:
-    """The most probable label sequence under CTC (prefix beam search, no language
-    model). Each prefix keeps two scores: ending in blank and ending in its last label,
-    so a repeated label needs a blank between (``A A`` -> one A; ``A _ A`` -> two)."""
+def ctc_beam_search_py(ctc_logprobs: np.ndarray, beam_width: int = 8, prune: float = 1e-3,
+                       blank: int = BLANK) -> list[int]:
+    """``ctc_beam_search`` in plain Python (the reference the compiled one is tested
+    against; several times slower on ambiguous outputs)."""
     lp = np.asarray(ctc_logprobs, dtype=np.float64)
     if lp.ndim != 2 or lp.shape[1] != blank + 1:
         raise ValueError(f"ctc_logprobs must be [T, {blank + 1}], got {lp.shape}")
@@ -153,6 +153,153 @@ def ctc_beam_search(ctc_logprobs: np.ndarray, beam_width: int = 8, prune: float 
     return list(best)
 
 
+def ctc_beam_search(ctc_logprobs: np.ndarray, beam_width: int = 8, prune: float = 1e-3,
+                    blank: int = BLANK) -> list[int]:
+    """The most probable label sequence under CTC (prefix beam search, no language
+    model). Each prefix keeps two scores: ending in blank and ending in its last label,
+    so a repeated label needs a blank between (``A A`` -> one A; ``A _ A`` -> two).
+    Per frame only the ``beam_width`` most probable labels at or above ``prune`` extend
+    a prefix; frames where none reaches it are certain blanks, taken a run at a time.
+    Compiled with numba (the first call in a process compiles or loads the cache)."""
+    lp = np.asarray(ctc_logprobs, dtype=np.float64)
+    if lp.ndim != 2 or lp.shape[1] != blank + 1:
+        raise ValueError(f"ctc_logprobs must be [T, {blank + 1}], got {lp.shape}")
+    labels = lp[:, :blank]
+    log_prune = math.log(prune)
+    busy = np.flatnonzero((labels >= log_prune).any(axis=1))
+    k = min(beam_width, blank)
+    rows = labels[busy]
+    if rows.shape[0]:
+        top = np.argpartition(-rows, k - 1, axis=1)[:, :k] if k < blank \
+            else np.tile(np.arange(blank), (rows.shape[0], 1))
+        top_lp = np.take_along_axis(rows, top, axis=1)
+        cands = np.where(top_lp >= log_prune, top, -1).astype(np.int64)
+    else:
+        cands = np.zeros((0, k), np.int64)
+    cum_blank = np.concatenate([[0.0], np.cumsum(lp[:, blank])])
+    seq = _beam_kernel(lp, busy.astype(np.int64), cands, cum_blank, blank, beam_width)
+    return [int(c) for c in seq]
+
+
+# numba (a librosa dependency) compiles these once; cache=True keeps the machine code
+# in __pycache__ (or the user cache) for the next process.
+
+@njit(cache=True)
+def _lae(a: float, b: float) -> float:
+    if a == -np.inf:
+        return b
+    if b == -np.inf:
+        return a
+    if a > b:
+        return a + np.log1p(np.exp(b - a))
+    return b + np.log1p(np.exp(a - b))
+
+@njit(cache=True)
+def _beam_kernel(lp, busy, cands, cum_blank, blank, width):
+    T = lp.shape[0]
+    K = cands.shape[1]
+    max_nodes = 1 + busy.shape[0] * width * K
+    parent = np.empty(max_nodes, np.int64)
+    label = np.empty(max_nodes, np.int64)
+    parent[0] = -1
+    label[0] = -1
+    n_nodes = 1
+    # beams: node, log p ending in blank, log p ending in a label
+    b_node = np.zeros(width, np.int64)
+    b_pb = np.full(width, -np.inf)
+    b_pnb = np.full(width, -np.inf)
+    b_pb[0] = 0.0
+    nb = 1
+    cap = width * (K + 2)
+    c_node = np.empty(cap, np.int64)
+    c_pb = np.empty(cap)
+    c_pnb = np.empty(cap)
+    c_tot = np.empty(cap)
+    t_prev = 0
+    for ib in range(busy.shape[0] + 1):
+        t = busy[ib] if ib < busy.shape[0] else T
+        if t > t_prev:
+            gain = cum_blank[t] - cum_blank[t_prev]
+            for i in range(nb):
+                b_pb[i] = _lae(b_pb[i], b_pnb[i]) + gain
+                b_pnb[i] = -np.inf
+        t_prev = t + 1
+        if t == T:
+            break
+        lb = lp[t, blank]
+        nc = 0
+        for i in range(nb):
+            node = b_node[i]
+            pb = b_pb[i]
+            pnb = b_pnb[i]
+            total = _lae(pb, pnb)
+            last = label[node]
+            # the prefix itself: a blank, or its last label repeated
+            rep = pnb + lp[t, last] if last >= 0 else -np.inf
+            j = 0
+            while j < nc and c_node[j] != node:
+                j += 1
+            if j == nc:
+                c_node[nc] = node
+                c_pb[nc] = -np.inf
+                c_pnb[nc] = -np.inf
+                nc += 1
+            c_pb[j] = _lae(c_pb[j], total + lb)
+            c_pnb[j] = _lae(c_pnb[j], rep)
+            for kk in range(K):
+                c = cands[ib, kk]
+                if c < 0:
+                    continue
+                add = (pb if c == last else total) + lp[t, c]
+                # the extension may already be a beam (or a candidate)
+                child = -1
+                for m in range(nb):
+                    if parent[b_node[m]] == node and label[b_node[m]] == c:
+                        child = b_node[m]
+                if child < 0:
+                    child = n_nodes
+                    parent[child] = node
+                    label[child] = c
+                    n_nodes += 1
+                j = 0
+                while j < nc and c_node[j] != child:
+                    j += 1
+                if j == nc:
+                    c_node[nc] = child
+                    c_pb[nc] = -np.inf
+                    c_pnb[nc] = -np.inf
+                    nc += 1
+                c_pnb[j] = _lae(c_pnb[j], add)
+        for j in range(nc):
+            c_tot[j] = _lae(c_pb[j], c_pnb[j])
+        order = np.argsort(-c_tot[:nc], kind="mergesort")
+        nb = min(width, nc)
+        for i in range(nb):
+            j = order[i]
+            b_node[i] = c_node[j]
+            b_pb[i] = c_pb[j]
+            b_pnb[i] = c_pnb[j]
+    best = 0
+    best_tot = -np.inf
+    for i in range(nb):
+        tot = _lae(b_pb[i], b_pnb[i])
+        if tot > best_tot:
+            best_tot = tot
+            best = i
+    node = b_node[best]
+    n = 0
+    m = node
+    while m > 0:
+        n += 1
+        m = parent[m]
+    seq = np.empty(n, np.int64)
+    m = node
+    for i in range(n - 1, -1, -1):
+        seq[i] = label[m]
+        m = parent[m]
+    return seq
+
+
 def align(sequence: Sequence[int], emissions: np.ndarray) -> np.ndarray:
     """Viterbi forced alignment of ``sequence`` (class indices, in order, each taking a
     contiguous run of at least one frame) on ``emissions`` [T, C] (log scores). Returns
@@ -175,7 +322,8 @@ def align(sequence: Sequence[int], emissions: np.ndarray) -> np.ndarray:
     # best[t]: the best score of elements 0..j with element j ending at frame t - 1
     best = cum.copy()
     best[0] = -math.inf
-    starts_at = np.empty((L, T + 1), dtype=np.int32)  # back-pointers: start of element j
+    # back-pointers (start frame of element j): L x T, the decoder's one large array
+    starts_at = np.empty((L, T + 1), dtype=np.int16 if T < 32767 else np.int32)
     starts_at[0] = 0
     idx = np.arange(T + 1)
     for j in range(1, L):
@@ -312,43 +460,57 @@ def _inversion(index: int, mean_bass: np.ndarray, threshold: float) -> int:
 def _merge_short(starts: np.ndarray, values: np.ndarray, frame_logprobs: np.ndarray,
                  min_frames: int) -> tuple[np.ndarray, np.ndarray]:
     """Give every run shorter than ``min_frames`` to the neighbour whose class scores
-    its frames better (the shortest run first), then join equal neighbours."""
-    starts_l: list[int] = starts.tolist()
-    values_l: list[int] = values.tolist()
-    return _merge_short_lists(starts_l, values_l, frame_logprobs, min_frames)
+    its frames better (the shortest run first; equal neighbours then join). A heap
+    over a linked list of runs: O(n log n) even when the model flickers every frame."""
+    import heapq
 
-
-def _merge_short_lists(starts: list[int], values: list[int], frame_logprobs: np.ndarray,
-                       min_frames: int) -> tuple[np.ndarray, np.ndarray]:
     T = frame_logprobs.shape[0]
-    while len(starts) > 1:
-        ends = [*starts[1:], T]
-        lengths = [e - s for s, e in zip(starts, ends, strict=True)]
-        i = int(np.argmin(lengths))
-        if lengths[i] >= min_frames:
-            break
-        s, e = starts[i], ends[i]
-        left = values[i - 1] if i > 0 else None
-        right = values[i + 1] if i + 1 < len(values) else None
-        if left is None or (right is not None and frame_logprobs[s:e, right].sum()
-                            > frame_logprobs[s:e, left].sum()):
-            starts[i + 1] = s  # the right neighbour takes the frames
-        # else the left neighbour runs on to the next start
-        del starts[i]
-        del values[i]
-        starts, values = _join(starts, values)
-    return np.asarray(starts, dtype=np.int64), np.asarray(values, dtype=np.int64)
+    n = len(starts)
+    if n <= 1 or min_frames <= 1:
+        return starts.astype(np.int64), values.astype(np.int64)
+    st = starts.astype(np.int64).tolist()
+    en = [*st[1:], T]
+    val = values.astype(np.int64).tolist()
+    prev = list(range(-1, n - 1))
+    nxt = [*range(1, n), -1]
+    alive = [True] * n
+    heap = [(en[i] - st[i], i) for i in range(n) if en[i] - st[i] < min_frames]
+    heapq.heapify(heap)
 
+    def absorb(keep: int, gone: int) -> None:
+        """Run ``keep`` takes run ``gone`` (its neighbour)."""
+        st[keep] = min(st[keep], st[gone])
+        en[keep] = max(en[keep], en[gone])
+        alive[gone] = False
+        p, q = prev[gone], nxt[gone]
+        if p >= 0:
+            nxt[p] = q
+        if q >= 0:
+            prev[q] = p
 
-def _join(starts: list[int], values: list[int]) -> tuple[list[int], list[int]]:
-    out_s: list[int] = []
-    out_v: list[int] = []
-    for s, v in zip(starts, values, strict=True):
-        if out_v and out_v[-1] == v:
+    while heap:
+        length, i = heapq.heappop(heap)
+        if not alive[i] or en[i] - st[i] != length:
             continue
-        out_s.append(s)
-        out_v.append(v)
-    return out_s, out_v
+        if length >= min_frames or (prev[i] < 0 and nxt[i] < 0):
+            break
+        left, right = prev[i], nxt[i]
+        s, e = st[i], en[i]
+        if left < 0 or (right >= 0 and frame_logprobs[s:e, val[right]].sum()
+                        > frame_logprobs[s:e, val[left]].sum()):
+            target = right
+        else:
+            target = left
+        absorb(target, i)
+        # equal neighbours join
+        for other in (prev[target], nxt[target]):
+            if other >= 0 and val[other] == val[target]:
+                absorb(target, other)
+        if en[target] - st[target] < min_frames:
+            heapq.heappush(heap, (en[target] - st[target], target))
+    order = [i for i in range(n) if alive[i]]
+    return (np.asarray([st[i] for i in order], dtype=np.int64),
+            np.asarray([val[i] for i in order], dtype=np.int64))
 
 
 def merge_equal(segments: Sequence[Segment]) -> list[Segment]:

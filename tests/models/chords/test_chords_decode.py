@@ -72,6 +72,29 @@ def _labelling_logprob(lp: np.ndarray, seq: tuple[int, ...], blank: int) -> floa
     return float(np.logaddexp(alpha[-1], alpha[-2]) if S > 1 else alpha[-1])
 
 
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.floats(0.3, 4.0), st.integers(1, 12))
+def test_compiled_beam_search_equals_the_python_reference(seed: int, noise: float,
+                                                          width: int) -> None:
+    rng = np.random.default_rng(seed)
+    seq = [int(c) for c in rng.integers(0, 157, 12)]
+    out = outputs_for(seq, [int(n) for n in rng.integers(3, 30, 12)], rng, noise=noise)
+    lp = out["ctc_logprobs"]
+    assert dec.ctc_beam_search(lp, width) == dec.ctc_beam_search_py(lp, width)
+
+
+def test_flat_outputs_decode_without_blowing_up() -> None:
+    # an untrained model: every class equally likely everywhere
+    T = 2000
+    out = {"ctc_logprobs": np.full((T, 158), -math.log(158), np.float32),
+           "frame_logprobs": np.full((T, 157), -math.log(157), np.float32),
+           "bass_logprobs": np.full((T, 13), -math.log(13), np.float32)}
+    for decoder in (dec.decode_ctc, dec.decode_frames):
+        segs = decoder(out, FPS, T / FPS)
+        _check_tiling(segs, T / FPS)
+        assert min(s.end - s.start for s in segs) >= dec.MIN_DURATION - 1.01 / FPS
+
+
 def test_beam_search_keeps_a_repeated_chord_separated_by_blank() -> None:
     # C C blank C -> two C's; C C C -> one
     lp = np.full((5, 158), -20.0, np.float32)
