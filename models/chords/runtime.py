@@ -1,0 +1,427 @@
+"""Chord analysis of a recording: audio in, timed chords with key, tempo and beats out.
+
+``analyze(audio, sr)`` and ``analyze_file(path)`` run the offline chord model
+(``session.ChordNet``) on ``features.features`` in overlapping chunks, decode the
+outputs (``decode``), then estimate tempo, beats, bars and key (``key_tempo``).
+No Qt and no audio devices: the desktop (worker process) and the cloud both use it.
+
+Memory stays bounded for any length: audio is read and resampled block by block
+(files through soundfile, which reads WAV, FLAC, OGG and MP3), the model runs on
+``chunk_seconds`` of frames plus ``MARGIN_S`` of context on each side, and decoding
+runs over a window of outputs that is committed up to a chord boundary well behind its
+end, so only that window, the onset envelope (one float per frame) and the segments
+grow with the file. Progress is reported and cancel is checked once per chunk.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from cloud.analysis.schema import AnalysisDoc, ChordSegment, Key
+from models.chords import decode as dec
+from models.chords import key_tempo
+from models.chords.vocabulary import NO_CHORD, Chord, parse, root_pc
+
+CHUNK_S = 60.0  # model chunk (core) length
+MARGIN_S = 4.0  # context on each side of a chunk (the recurrent layers' reach)
+DECODE_WINDOW_S = 120.0  # outputs decoded at once
+DECODE_KEEP_S = 20.0  # the window's tail left undecided until more arrives
+READ_BLOCK = 1 << 16  # frames per file read
+# A frame whose loudest bin is below this (log1p(1000 * magnitude); 0.69 is a partial at
+# -60 dBFS) is silence: no-chord whatever the model says.
+SILENCE_LEVEL = math.log1p(1000.0 * 10 ** (-60 / 20))
+BEATS_PER_BAR = 4
+
+ProgressFn = Callable[[float], None]
+
+
+class _CancelFlag(Protocol):
+    def is_set(self) -> bool: ...
+
+
+CancelArg = Callable[[], bool] | _CancelFlag | None
+
+
+class AnalysisError(RuntimeError):
+    """Audio that cannot be analyzed (unreadable, damaged, unsupported); the message
+    names the file."""
+
+
+class AnalysisCancelled(AnalysisError):
+    """``cancel`` was set while analyzing."""
+
+
+@dataclass(frozen=True)
+class ChordSpan:
+    """A chord over [start, end) seconds: Harte ``label``; ``root``/``bass`` pitch
+    classes (-1 for no-chord; ``bass == root`` in root position); ``quality`` ('' for
+    N); ``confidence`` 0..1 (mean posterior of the class)."""
+
+    start: float
+    end: float
+    label: str
+    root: int
+    quality: str
+    bass: int
+    confidence: float
+
+    @property
+    def chord(self) -> Chord:
+        return parse(self.label)
+
+    @classmethod
+    def of(cls, start: float, end: float, chord: Chord, confidence: float) -> ChordSpan:
+        return cls(start, end, chord.label(), chord.root,
+                   chord.quality if chord.root >= 0 else "", chord.bass_pc,
+                   float(min(1.0, max(0.0, confidence))))
+
+
+@dataclass
+class Analysis:
+    """A file's chords, key, tempo and beats (docs/ANALYSIS.md); ``to_json`` writes
+    the document of ``cloud.analysis.schema``."""
+
+    segments: list[ChordSpan]
+    duration: float
+    model_version: str
+    key: key_tempo.KeyEstimate | None = None
+    tempo: float | None = None
+    beats: list[float] = field(default_factory=list)
+    downbeats: list[float] = field(default_factory=list)
+    beats_per_bar: int = BEATS_PER_BAR
+    decoder: str = "ctc"
+    beat_sync: bool = False
+    source: str | None = None
+
+    @property
+    def prefers_flats(self) -> bool:
+        return self.key.prefers_flats if self.key is not None else False
+
+    def to_doc(self) -> AnalysisDoc:
+        key = None
+        if self.key is not None:
+            key = Key(tonic=self.key.tonic_name, mode=self.key.mode,  # type: ignore[arg-type]
+                      confidence=round(self.key.confidence, 4))
+        return AnalysisDoc(
+            model_version=self.model_version, duration=round(self.duration, 6), key=key,
+            tempo=None if self.tempo is None else round(self.tempo, 3),
+            beats=[round(b, 4) for b in self.beats],
+            downbeats=[round(b, 4) for b in self.downbeats],
+            beats_per_bar=self.beats_per_bar,
+            segments=[ChordSegment(start=round(s.start, 6), end=round(s.end, 6), label=s.label,
+                                   root=s.root, quality=s.quality, bass=s.bass,
+                                   confidence=round(s.confidence, 4))
+                      for s in self.segments],
+            decoder=self.decoder,  # type: ignore[arg-type]
+            beat_sync=self.beat_sync, source=self.source)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return self.to_doc().model_dump_json(indent=indent)
+
+    @classmethod
+    def from_doc(cls, doc: AnalysisDoc) -> Analysis:
+        key = None
+        if doc.key is not None:
+            key = key_tempo.KeyEstimate(root_pc(doc.key.tonic), doc.key.mode,
+                                        doc.key.confidence)
+        return cls(
+            segments=[ChordSpan(s.start, s.end, s.label, s.root, s.quality, s.bass,
+                                s.confidence) for s in doc.segments],
+            duration=doc.duration, model_version=doc.model_version, key=key,
+            tempo=doc.tempo, beats=list(doc.beats), downbeats=list(doc.downbeats),
+            beats_per_bar=doc.beats_per_bar, decoder=doc.decoder, beat_sync=doc.beat_sync,
+            source=doc.source)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Analysis:
+        """Parse and validate (pydantic's ValidationError names the bad field)."""
+        return cls.from_doc(AnalysisDoc.model_validate_json(text))
+
+
+# ------------------------------------------------------------------ the model ---
+
+_NETS: dict[tuple[str | None, int], Any] = {}
+_NETS_LOCK = threading.Lock()
+
+
+def load_net(path: str | Path | None = None, threads: int = 1) -> Any:
+    """The offline ChordNet, loaded once per process (path, threads)."""
+    from models.chords.session import ChordNet
+
+    key = (None if path is None else str(path), threads)
+    with _NETS_LOCK:
+        if key not in _NETS:
+            _NETS[key] = ChordNet.load(path, threads=threads)
+        return _NETS[key]
+
+
+def _cancelled(cancel: CancelArg) -> bool:
+    if cancel is None:
+        return False
+    if hasattr(cancel, "is_set"):
+        return bool(cancel.is_set())
+    return bool(cancel())
+
+
+class _Pipeline:
+    """Mono audio at the features' rate in, decoded segments out, chunk by chunk."""
+
+    def __init__(self, net: Any, decoder: str, options: dec.DecodeOptions,
+                 chunk_seconds: float, total_samples: int | None,
+                 progress: ProgressFn | None, cancel: CancelArg) -> None:
+        from models.chords import features as feat
+
+        self.feat = feat
+        self.net = net
+        self.decoder = decoder
+        self.options = options
+        self.fps = feat.FPS
+        self.core = max(1, round(chunk_seconds * self.fps))
+        self.margin = round(MARGIN_S * self.fps)
+        self.total_samples = total_samples
+        self.progress = progress
+        self.cancel = cancel
+        self.hop = feat.HOP
+        self.buf = np.zeros(0, np.float32)  # samples from global sample buf_start on
+        self.buf_start = 0
+        self.n = 0  # samples received
+        self.next_frame = 0  # first frame of the next core chunk
+        self.envelope: list[np.ndarray] = []
+        self.pending: dict[str, list[np.ndarray]] = {
+            "ctc_logprobs": [], "frame_logprobs": [], "bass_logprobs": []}
+        self.pending_start = 0  # global frame of the first pending output
+        self.pending_len = 0
+        self.segments: list[dec.Segment] = []
+
+    # audio in
+    def push(self, x: np.ndarray, last: bool = False) -> None:
+        if x.size:
+            self.buf = np.concatenate([self.buf, x.astype(np.float32, copy=False)])
+            self.n += x.size
+        while True:
+            total = self.feat.n_frames(self.n)
+            end = self.next_frame + self.core
+            # the chunk's right margin must have arrived (or the stream ended)
+            need = (end + self.margin) * self.hop + self.feat.RIGHT_SAMPLES
+            if not last and self.n < need:
+                break
+            if self.next_frame >= total:
+                break
+            self._chunk(min(end, total), total, last)
+        if last:
+            self._decode(final=True)
+
+    def _chunk(self, end: int, total: int, last: bool) -> None:
+        if _cancelled(self.cancel):
+            raise AnalysisCancelled("analysis cancelled")
+        first = max(0, self.next_frame - self.margin)
+        upto = min(total, end + self.margin)
+        a = first * self.hop
+        b = min(self.n, upto * self.hop + self.feat.RIGHT_SAMPLES + self.hop)
+        x = self.buf[a - self.buf_start: b - self.buf_start]
+        f = self.feat.features(x, self.feat.SAMPLE_RATE)[: upto - first]
+        # Frame j of x is global frame first + j; the left padding only touches the
+        # margin (or the true start of the file, where it is the same padding).
+        lo, hi = self.next_frame - first, end - first
+        out = self.net.offline(f)
+        env = key_tempo.onset_envelope(f)[lo:hi]
+        silent = f[lo:hi].max(axis=1, initial=0.0) < SILENCE_LEVEL
+        core = {k: out[k][lo:hi] for k in self.pending}
+        core = dec.force_no_chord(core, silent)
+        for k in self.pending:
+            self.pending[k].append(core[k])
+        self.pending_len += hi - lo
+        self.envelope.append(env)
+        self.next_frame = end
+        # drop audio no later chunk reaches back to
+        keep = max(0, (self.next_frame - self.margin) * self.hop - self.hop) - self.buf_start
+        if keep > 0:
+            self.buf = self.buf[keep:]
+            self.buf_start += keep
+        if self.pending_len >= DECODE_WINDOW_S * self.fps:
+            self._decode(final=False)
+        if self.progress is not None:
+            frac = self.next_frame / total if self.total_samples is not None and total else 0.0
+            self.progress(min(1.0, frac))
+
+    def _decode(self, final: bool) -> None:
+        if self.pending_len == 0:
+            return
+        outs = {k: np.concatenate(v) for k, v in self.pending.items()}
+        t0 = (self.pending_start - 0.5) / self.fps
+        duration = self.n / self.feat.SAMPLE_RATE if final else math.inf
+        fn = dec.decode_ctc if self.decoder == "ctc" else dec.decode_frames
+        segs = fn(outs, self.fps, duration, t0=t0, options=self.options, final=final)
+        if final:
+            cut = len(segs)
+        else:
+            # commit up to the last boundary DECODE_KEEP_S before the window's end
+            limit = t0 + (self.pending_len - DECODE_KEEP_S * self.fps) / self.fps
+            cut = max((i for i, s in enumerate(segs) if s.start <= limit and i > 0),
+                      default=0)
+        if cut == 0:
+            return
+        done = segs[:cut]
+        if self.segments:
+            # the window starts where the previous commit ended: join the same chord
+            done = dec.merge_equal([*self.segments[-1:], *done])
+            self.segments[-1:] = done
+        else:
+            self.segments.extend(done)
+        if final:
+            return
+        frames = round((segs[cut].start - t0) * self.fps)
+        for k, v in self.pending.items():
+            whole = outs[k][frames:]
+            v[:] = [whole]
+        self.pending_start += frames
+        self.pending_len -= frames
+
+
+def _resampled_blocks(blocks: Iterator[np.ndarray], sr: float) -> Iterator[np.ndarray]:
+    """Mono float32 at the features' rate from blocks at ``sr``."""
+    from models.chords import features as feat
+
+    if sr == feat.SAMPLE_RATE:
+        for b in blocks:
+            yield feat.to_mono(b)
+        return
+    import soxr
+
+    rs = soxr.ResampleStream(sr, feat.SAMPLE_RATE, 1, dtype="float32")
+    for b in blocks:
+        yield np.asarray(rs.resample_chunk(feat.to_mono(b)), dtype=np.float32)
+    yield np.asarray(rs.resample_chunk(np.zeros(0, np.float32), last=True), dtype=np.float32)
+
+
+def _run(blocks: Iterator[np.ndarray], sr: float, n_samples: int | None, *,
+         beat_sync: bool, decoder: str, options: dec.DecodeOptions | None,
+         chunk_seconds: float, progress: ProgressFn | None, cancel: CancelArg,
+         model: str | Path | None, threads: int, source: str | None) -> Analysis:
+    from models.chords import features as feat
+
+    if decoder not in ("ctc", "frames"):
+        raise ValueError(f"decoder must be 'ctc' or 'frames', not {decoder!r}")
+    if not (sr > 0 and math.isfinite(sr)):
+        raise AnalysisError(f"{source or 'audio'}: sample rate {sr} is not a positive number")
+    net = load_net(model, threads)
+    total = None if n_samples is None else math.ceil(n_samples * feat.SAMPLE_RATE / sr)
+    pipe = _Pipeline(net, decoder, options or dec.DecodeOptions(), chunk_seconds, total,
+                     progress, cancel)
+    for block in _resampled_blocks(blocks, sr):
+        pipe.push(block)
+    pipe.push(np.zeros(0, np.float32), last=True)
+    if _cancelled(cancel):
+        raise AnalysisCancelled("analysis cancelled")
+    duration = pipe.n / feat.SAMPLE_RATE if n_samples is None else n_samples / sr
+    segs = pipe.segments
+    if segs:  # the exact input duration (resampling rounds the sample count)
+        segs[-1] = dec.Segment(segs[-1].start, max(duration, segs[-1].start + 1e-6),
+                               segs[-1].index, segs[-1].confidence, segs[-1].bass)
+    elif duration > 0:
+        segs = [dec.Segment(0.0, duration, dec.N_INDEX, 1.0)]
+    env = np.concatenate(pipe.envelope) if pipe.envelope else np.zeros(0, np.float32)
+    tempo, beats = key_tempo.track_beats(env, pipe.fps)
+    if beat_sync and beats.size:
+        segs = dec.beat_sync(segs, beats.tolist())
+    spans = [ChordSpan.of(s.start, s.end, _chord(s), s.confidence) for s in segs]
+    key = key_tempo.detect_key([(s.end - s.start, s.chord) for s in spans])
+    changes = [s.start for s in spans[1:]]
+    bars = key_tempo.downbeats(beats, changes, BEATS_PER_BAR)
+    if progress is not None:
+        progress(1.0)
+    return Analysis(segments=spans, duration=duration,
+                    model_version=str(net.meta.get("model_version", "unknown")), key=key,
+                    tempo=tempo, beats=beats.tolist(), downbeats=bars.tolist(),
+                    beats_per_bar=BEATS_PER_BAR, decoder=decoder, beat_sync=beat_sync,
+                    source=source)
+
+
+def _chord(seg: dec.Segment) -> Chord:
+    return parse(seg.label) if seg.index != dec.N_INDEX else parse(NO_CHORD)
+
+
+def analyze(audio: np.ndarray, sr: float, *, beat_sync: bool = False,
+            progress: ProgressFn | None = None, cancel: CancelArg = None,
+            decoder: str = "ctc", options: dec.DecodeOptions | None = None,
+            chunk_seconds: float = CHUNK_S, model: str | Path | None = None,
+            threads: int = 1, source: str | None = None) -> Analysis:
+    """Chords, key, tempo and beats of ``audio`` ([n] or [n, channels], any rate).
+    ``progress(fraction)`` is called after every chunk; ``cancel`` (a callable or an
+    Event) is checked before each and raises AnalysisCancelled."""
+    from models.chords import features as feat
+
+    x = np.asarray(audio)
+    if x.ndim == 2 and x.shape[0] <= 8 < x.shape[1]:
+        x = x.T
+    n = int(x.shape[0]) if x.ndim >= 1 else 0
+    mono = feat.to_mono(x)
+    step = READ_BLOCK * 4
+    blocks = (mono[i: i + step] for i in range(0, mono.size, step))
+    return _run(blocks, float(sr), n, beat_sync=beat_sync, decoder=decoder, options=options,
+                chunk_seconds=chunk_seconds, progress=progress, cancel=cancel, model=model,
+                threads=threads, source=source)
+
+
+def analyze_file(path: str | Path, *, beat_sync: bool = False,
+                 progress: ProgressFn | None = None, cancel: CancelArg = None,
+                 decoder: str = "ctc", options: dec.DecodeOptions | None = None,
+                 chunk_seconds: float = CHUNK_S, model: str | Path | None = None,
+                 threads: int = 1) -> Analysis:
+    """``analyze`` of an audio file, read in blocks with soundfile (WAV, FLAC, OGG,
+    MP3, AIFF, ...); other formats are loaded whole through librosa/audioread. A
+    missing, damaged or unsupported file raises AnalysisError naming it."""
+    p = Path(path)
+    if not p.is_file():
+        raise AnalysisError(f"{p}: no such file")
+    kw: dict[str, Any] = dict(beat_sync=beat_sync, decoder=decoder, options=options,
+                              chunk_seconds=chunk_seconds, progress=progress, cancel=cancel,
+                              model=model, threads=threads, source=p.name)
+    import soundfile as sf
+
+    try:
+        handle = sf.SoundFile(str(p))
+    except Exception as exc:  # libsndfile: unknown format or a damaged header
+        return _analyze_fallback(p, exc, kw)
+    with handle:
+        sr, frames = float(handle.samplerate), int(handle.frames)
+
+        def blocks() -> Iterator[np.ndarray]:
+            while True:
+                try:
+                    b = handle.read(READ_BLOCK, dtype="float32", always_2d=True)
+                except Exception as exc:
+                    raise AnalysisError(f"{p}: the audio data is damaged ({exc})") from exc
+                if b.shape[0] == 0:
+                    return
+                yield b
+
+        try:
+            return _run(blocks(), sr, frames if frames > 0 else None, **kw)
+        except AnalysisError:
+            raise
+        except (ValueError, RuntimeError) as exc:
+            raise AnalysisError(f"{p}: cannot analyze ({exc})") from exc
+
+
+def _analyze_fallback(p: Path, first: Exception, kw: dict[str, Any]) -> Analysis:
+    try:
+        import warnings
+
+        import librosa
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            y, sr = librosa.load(str(p), sr=None, mono=True)
+    except Exception as exc:
+        raise AnalysisError(f"{p}: not a readable audio file ({first}; {exc})") from exc
+    if y.size == 0:
+        raise AnalysisError(f"{p}: the file holds no audio")
+    return _run(iter([y]), float(sr), int(y.size), **kw)
