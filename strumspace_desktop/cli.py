@@ -79,6 +79,9 @@ def _register_optional(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     from strumspace_desktop.analysis import cli as analysis_cli
 
     analysis_cli.add_parser(sub)
+    from strumspace_desktop.generate import cli as generate_cli
+
+    generate_cli.add_parser(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,6 +10,7 @@ played in the selection are reduced to their top line.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -55,6 +56,20 @@ class Prompt:
 def key_name(key: tuple[int, int]) -> str:
     """'D minor', 'Eb major'."""
     return f"{PITCH_NAMES[key[0]]} {_MODE_NAMES[key[1]]}"
+
+
+_KEY_RE = re.compile(r"^([A-Ga-g])([#b]?)\s*:?\s*(major|minor|maj|min|m|M)?$")
+_NATURAL = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+
+
+def parse_key(text: str) -> tuple[int, int]:
+    """(tonic, mode) of "D minor", "Dm", "D", "F# major", "Bb min", "D:min"."""
+    m = _KEY_RE.match(text.strip())
+    if not m:
+        raise ValueError(f"{text!r} is not a key (try \"D minor\", \"Dm\", \"Eb major\" or \"G\")")
+    tonic = (_NATURAL[m.group(1).upper()] + (m.group(2) == "#") - (m.group(2) == "b")) % 12
+    mode = MINOR if m.group(3) in ("minor", "min", "m") else MAJOR
+    return tonic, mode
 
 
 _Bars = list[tuple[int, int, int]]
