@@ -219,18 +219,31 @@ def _prepared(prompt: Piece) -> Piece:
 
 
 def _estimate_key(notes: np.ndarray, chords: np.ndarray) -> tuple[int, int] | None:
-    """Krumhansl-Kessler on the notes (by duration) and the chords' tones; None when
-    fewer than MIN_KEY_PITCH_CLASSES distinct pitch classes are there."""
-    rows = [notes[:, :4]] if len(notes) else []
-    for onset, dur, root, q in chords.tolist():
-        for pc in gm.chord_pitch_classes(root, q):
-            rows.append(np.array([[onset, dur, 60 + pc, 80]]))
-    if not rows:
+    """Krumhansl-Kessler on the notes (by duration) when there are notes; for chords
+    alone, the key whose scale holds the most chord time, with a bonus for its tonic
+    chord at the start and at the end. None when fewer than MIN_KEY_PITCH_CLASSES
+    distinct pitch classes are there."""
+    pcs = set((notes[:, 2] % 12).tolist()) if len(notes) else set()
+    for _, _, root, q in chords.tolist():
+        pcs |= gm.chord_pitch_classes(root, q)
+    if len(pcs) < MIN_KEY_PITCH_CLASSES:
         return None
-    allnotes = np.concatenate(rows).astype(np.int64)
-    if len(set((allnotes[:, 2] % 12).tolist())) < MIN_KEY_PITCH_CLASSES:
-        return None
-    return harmony.estimate_key(allnotes)
+    if len(notes):
+        return harmony.estimate_key(notes.astype(np.int64))
+    best: tuple[float, int, int] = (-1.0, 0, MAJOR)
+    total = float(chords[:, 1].sum())
+    for mode in (MAJOR, MINOR):
+        tonic_quality = 0 if mode == MAJOR else 1
+        for tonic in range(12):
+            scale = gm.scale_pitch_classes(tonic, mode)
+            score = sum(d for _, d, r, q in chords.tolist()
+                        if gm.chord_pitch_classes(r, q) <= scale) / total
+            for r, q in ((chords[0, 2], chords[0, 3]), (chords[-1, 2], chords[-1, 3])):
+                if r == tonic and q in (tonic_quality, tonic_quality + 5):
+                    score += 0.25
+            if score > best[0]:
+                best = (score, tonic, mode)
+    return best[1], best[2]
 
 
 def _resolve_key(req: GenerationRequest, notes: np.ndarray, chords: np.ndarray,
@@ -458,9 +471,10 @@ def _constraints(req: GenerationRequest, stream: str, end_bar: int,
 
 
 def _with_velocity(piece: Piece, prompt: Piece | None) -> Piece:
-    """Generated notes at the prompt's median velocity (the model writes one dynamic)."""
+    """Generated notes at the prompt's median velocity (the model writes one dynamic),
+    in the vocabulary's bins so the piece still tokenizes."""
     if prompt is not None and len(prompt.notes) and len(piece.notes):
-        piece.notes[:, 3] = int(np.median(prompt.notes[:, 3]))
+        piece.notes[:, 3] = tokens.quantize_velocity(np.array(np.median(prompt.notes[:, 3])))
     return piece
 
 
