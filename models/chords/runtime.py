@@ -248,8 +248,8 @@ class _Pipeline:
         if self.pending_len >= DECODE_WINDOW_S * self.fps:
             self._decode(final=False)
         if self.progress is not None:
-            frac = self.next_frame / total if self.total_samples is not None and total else 0.0
-            self.progress(min(1.0, frac))
+            expected = self.feat.n_frames(self.total_samples or 0)
+            self.progress(min(1.0, self.next_frame / expected) if expected else 0.0)
 
     def _decode(self, final: bool) -> None:
         if self.pending_len == 0:

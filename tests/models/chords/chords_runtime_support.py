@@ -1,0 +1,44 @@
+"""Rendered clips and model facts for the runtime and live tests."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+
+import numpy as np
+from chords_support import RATE, synth
+
+from models.chords.performance import Performance, PlayStyle, perform
+from models.chords.progressions import from_template
+from models.chords.session import ARTIFACTS, META_FILE
+
+
+@cache
+def model_version() -> str:
+    return str(json.loads((ARTIFACTS / META_FILE).read_text())["model_version"])
+
+
+def is_real_model() -> bool:
+    """The committed artifact is the trained model (not a smoke or untrained export)."""
+    v = model_version()
+    return not any(w in v for w in ("smoke", "untrained", "tiny"))
+
+
+REAL_MODEL_REASON = ("accuracy needs the trained chord model; the committed artifact is "
+                     "a smoke export")
+
+
+@cache
+def rendered(template: str = "pop/axis", tonic: int = 0, repeats: int = 2,
+             tempo: float = 110.0, program: int = 0, texture: str = "strum",
+             tail: float = 1.5) -> tuple[np.ndarray, Performance]:
+    """Stereo float32 at RATE (FluidR3_GM) and its performance (labels)."""
+    prog = from_template(template, tonic, repeats=repeats)
+    style = PlayStyle(texture=texture, tempo=tempo, lead_in=1.0, tail=tail, humanize_ms=0)
+    perf = perform(prog, style, np.random.default_rng(0))
+    audio = synth().render(perf, {0: program})
+    audio.setflags(write=False)
+    return audio, perf
+
+
+__all__ = ["RATE", "is_real_model", "model_version", "rendered"]

@@ -1,0 +1,224 @@
+"""analyze / analyze_file with the committed ONNX model on FluidSynth renders: what
+holds for any model (tiling, labels, N on silence, chunking, formats, errors), and
+accuracy only with the trained model."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from pathlib import Path
+
+import mir_eval
+import numpy as np
+import pytest
+import soundfile as sf
+from chords_runtime_support import (
+    RATE,
+    REAL_MODEL_REASON,
+    is_real_model,
+    model_version,
+    rendered,
+)
+
+from cloud.analysis.schema import AnalysisDoc
+from models.chords import formats
+from models.chords.runtime import (
+    Analysis,
+    AnalysisCancelled,
+    AnalysisError,
+    analyze,
+    analyze_file,
+)
+from models.chords.vocabulary import parse
+
+
+def _check(a: Analysis, duration: float) -> None:
+    assert a.duration == pytest.approx(duration, abs=1e-6)
+    segs = a.segments
+    assert segs and segs[0].start == 0.0 and segs[-1].end == pytest.approx(duration)
+    for x, y in itertools.pairwise(segs):
+        assert x.end == pytest.approx(y.start) and y.end > y.start and x.label != y.label
+    labels = [s.label for s in segs]
+    mir_eval.chord.validate(labels, labels)
+    for s in segs:
+        c = parse(s.label)
+        assert (s.root, s.bass) == (c.root, c.bass_pc) and 0 <= s.confidence <= 1
+    AnalysisDoc.model_validate_json(a.to_json())  # the document validates
+    assert Analysis.from_json(a.to_json()).segments == [
+        type(s)(round(s.start, 6), round(s.end, 6), s.label, s.root, s.quality, s.bass,
+                round(s.confidence, 4)) for s in segs]
+    assert a.model_version == model_version()
+
+
+def test_a_rendered_song_gives_tiled_valid_segments_and_beats() -> None:
+    audio, perf = rendered()
+    a = analyze(audio, RATE)
+    _check(a, audio.shape[0] / RATE)
+    # 1 s lead-in and 1.5 s tail of silence: no-chord there, whatever the model
+    assert a.segments[0].label == "N" and a.segments[0].end >= 0.9
+    assert a.segments[-1].label == "N" and a.segments[-1].start <= a.duration - 0.5
+    # librosa's tracker on our onset envelope finds the 110 bpm pulse (or its octave)
+    assert a.tempo is not None
+    assert min(abs(a.tempo / f - 110) for f in (0.5, 1, 2)) < 6
+    assert all(0 <= b <= a.duration for b in a.beats)
+    assert set(a.downbeats) <= set(a.beats)
+
+
+def test_silence_is_one_no_chord_segment() -> None:
+    for n in (0, 100, RATE * 5):
+        a = analyze(np.zeros(n, np.float32), RATE)
+        if n == 0:
+            assert a.segments == [] and a.duration == 0
+            continue
+        assert [s.label for s in a.segments] == ["N"]
+        assert a.segments[0].end == pytest.approx(n / RATE)
+        assert a.key is None and a.tempo is None and a.beats == []
+
+
+def test_mono_multichannel_and_any_rate() -> None:
+    audio, _ = rendered()
+    stereo = analyze(audio, RATE)
+    mono = analyze(audio.mean(axis=1), RATE)
+    assert mono.segments == stereo.segments
+    # channels first, six channels, 48 kHz, int16: all accepted
+    import soxr
+
+    up = soxr.resample(audio, RATE, 48000).astype(np.float32)
+    six = np.repeat(up, 3, axis=1).T.copy()
+    a = analyze((six * 20000).astype(np.int16), 48000)
+    _check(a, up.shape[0] / 48000)
+    odd = analyze(soxr.resample(audio, RATE, 7919), 7919)
+    _check(odd, odd.duration)
+
+
+def _agreement(a: Analysis, b: Analysis) -> float:
+    grid = np.arange(0, a.duration, 0.01)
+
+    def lab(x: Analysis) -> list[str]:
+        out = []
+        for t in grid:
+            out.append(next(s.label for s in x.segments if s.start <= t < s.end + 1e-9))
+        return out
+
+    return float(np.mean([p == q for p, q in zip(lab(a), lab(b), strict=True)]))
+
+
+def test_chunked_analysis_agrees_with_one_chunk() -> None:
+    audio, _ = rendered(repeats=4)  # ~35 s
+    whole = analyze(audio, RATE, chunk_seconds=600)
+    chunked = analyze(audio, RATE, chunk_seconds=5)
+    _check(chunked, whole.duration)
+    # the recurrent layers see 4 s of context each side of a chunk, not the whole clip
+    assert _agreement(whole, chunked) >= 0.95
+    assert whole.beats == chunked.beats  # onset envelopes are computed identically
+
+
+def test_progress_rises_to_one_and_cancel_stops() -> None:
+    audio, _ = rendered(repeats=4)
+    seen: list[float] = []
+    analyze(audio, RATE, chunk_seconds=5, progress=seen.append)
+    assert len(seen) >= 7 and seen[-1] == 1.0
+    assert all(0 <= p <= 1 for p in seen) and seen == sorted(seen)
+    calls = []
+
+    def stop_after_two() -> bool:
+        calls.append(1)
+        return len(calls) > 2
+
+    with pytest.raises(AnalysisCancelled):
+        analyze(audio, RATE, chunk_seconds=5, cancel=stop_after_two)
+    event = threading.Event()
+    event.set()
+    with pytest.raises(AnalysisCancelled):
+        analyze(audio, RATE, chunk_seconds=5, cancel=event)
+
+
+def test_clipping_noise_and_nan_give_an_answer() -> None:
+    audio, _ = rendered()
+    _check(analyze(np.clip(audio * 30, -1, 1), RATE), audio.shape[0] / RATE)
+    bad = audio.copy()
+    bad[1000:2000] = np.nan
+    _check(analyze(bad, RATE), audio.shape[0] / RATE)
+    noise = np.random.default_rng(0).normal(0, 0.1, RATE * 4).astype(np.float32)
+    _check(analyze(noise, RATE), 4.0)
+
+
+@pytest.mark.parametrize("fmt", ["WAV", "FLAC", "OGG", "MP3"])
+def test_files_of_each_format(tmp_path: Path, fmt: str) -> None:
+    audio, _ = rendered()
+    path = tmp_path / f"song.{fmt.lower()}"
+    sf.write(path, audio, RATE, format=fmt)
+    seen: list[float] = []
+    a = analyze_file(path, progress=seen.append)
+    _check(a, sf.info(str(path)).frames / RATE)
+    assert a.source == path.name and seen[-1] == 1.0
+    if fmt in ("WAV", "FLAC"):  # lossless: the same answer as the array
+        ref = analyze(np.asarray(sf.read(path, dtype="float32")[0]), RATE)
+        assert [s.label for s in a.segments] == [s.label for s in ref.segments]
+
+
+def test_damaged_and_missing_files_raise_a_clear_error(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.wav"
+    junk.write_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt garbage" * 10)
+    empty = tmp_path / "empty.flac"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.mp3"
+    text.write_text("this is not audio\n" * 50)
+    for path in (junk, empty, text, tmp_path / "missing.wav"):
+        with pytest.raises(AnalysisError, match=path.name):
+            analyze_file(path)
+    # a FLAC cut in the middle: the part that decodes, or a clear error, never a crash
+    audio, _ = rendered()
+    good = tmp_path / "cut.flac"
+    sf.write(good, audio, RATE)
+    data = good.read_bytes()
+    good.write_bytes(data[: len(data) // 2])
+    try:
+        a = analyze_file(good)
+    except AnalysisError as exc:
+        assert "cut.flac" in str(exc)
+    else:
+        assert a.segments and a.segments[-1].end == pytest.approx(a.duration)
+
+
+def test_beat_sync_puts_changes_on_beats() -> None:
+    audio, _ = rendered()
+    a = analyze(audio, RATE, beat_sync=True)
+    _check(a, audio.shape[0] / RATE)
+    assert a.beat_sync
+    beats = np.asarray(a.beats)
+    for s in a.segments[1:]:
+        gap = np.abs(beats - s.start).min()
+        assert gap < 1e-6 or gap > 0.12 - 1e-6
+
+
+def test_frame_decoder_gives_the_same_kind_of_answer() -> None:
+    audio, _ = rendered()
+    a = analyze(audio, RATE, decoder="frames")
+    _check(a, audio.shape[0] / RATE)
+    assert a.decoder == "frames"
+    with pytest.raises(ValueError, match="decoder"):
+        analyze(audio, RATE, decoder="viterbi")
+
+
+def test_every_format_renders() -> None:
+    audio, _ = rendered()
+    a = analyze(audio, RATE)
+    for fmt in formats.FORMATS:
+        assert formats.render(a, fmt).endswith("\n")
+
+
+@pytest.mark.skipif(not is_real_model(), reason=REAL_MODEL_REASON)
+@pytest.mark.parametrize("template, tonic, program", [
+    ("pop/axis", 0, 0), ("jazz/ii_V_I", 3, 4), ("rock/blues12", 7, 24)])
+def test_the_trained_model_recognizes_a_rendered_song(template: str, tonic: int,
+                                                      program: int) -> None:
+    audio, perf = rendered(template, tonic, 2, 100.0, program)
+    a = analyze(audio, RATE)
+    ref_iv = np.array([[s.start, s.end] for s in perf.segments])
+    ref_lab = [s.label for s in perf.segments]
+    est_iv = np.array([[s.start, s.end] for s in a.segments])
+    est_lab = [s.label for s in a.segments]
+    scores = mir_eval.chord.evaluate(ref_iv, ref_lab, est_iv, est_lab)
+    assert scores["majmin"] >= 0.8, scores
+    assert a.key is not None
