@@ -9,9 +9,10 @@ MIDI files written here (`write_midi`), type 1 by default:
 * track 2 "Chords": the chords as block chords (root in the octave from C3, the other
   tones above it), channel 2, velocity 64, so that a plain MIDI player plays them.
 
-Type 0 puts all of it in one track (the chords on their own channel). Reading
+Type 0 puts the conductor events and the melody in one track and writes the chords
+as markers only (block chords on another channel would read back as melody). Reading
 (`load_midi`) takes the chord symbols from marker/text events (any that parse as a
-chord) and ignores the notes of a track named "Chords", so a file written here reads
+chord: a section marker "A" or "B" reads as a chord too) and ignores the notes of a track named "Chords", so a file written here reads
 back to the same piece; the melody is every other non-drum note, reduced to its top
 line (the model writes one line) and moved by octaves into the vocabulary's pitch
 range, on a grid of 24 ticks per quarter (durations quantized down to the vocabulary,
@@ -393,7 +394,7 @@ def write_midi(piece: Piece, path: str | Path, *, tempo_bpm: float = 120.0,
         if block:
             mid.tracks.append(track(CHORD_TRACK_NAME, block))
     else:
-        mid.tracks.append(track(piece.title or "StrumSpace", meta + melody + block))
+        mid.tracks.append(track(piece.title or "StrumSpace", meta + melody))
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     mid.save(str(tmp))
