@@ -84,7 +84,7 @@ def test_polyphony_range_and_odd_meters_are_fixed_with_messages(tmp_path: Path) 
 def test_damaged_and_missing_files_give_midi_file_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.mid"
     bad.write_bytes(b"MThd\x00\x00\x00\x06\x00\x01\x00\x02\x01")
-    with pytest.raises(MidiFileError, match="bad.mid"):
+    with pytest.raises(MidiFileError, match=r"bad\.mid"):
         midi_io.load_midi(bad)
     text = tmp_path / "notes.mid"
     text.write_text("C G Am F")
