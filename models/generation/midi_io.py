@@ -13,8 +13,9 @@ Type 0 puts the conductor events and the melody in one track and writes the chor
 as markers only (block chords on another channel would read back as melody). Reading
 (`load_midi`) takes the chord symbols from marker/text events (any that parse as a
 chord: a section marker "A" or "B" reads as a chord too) and ignores the notes of a
-track named "Chords", so a file written here reads back to the same piece; the melody is every other non-drum note, reduced to its top
-line (the model writes one line) and moved by octaves into the vocabulary's pitch
+track named "Chords", so a file written here reads back to the same piece; the
+melody is every other non-drum note, reduced to its top line (the model writes one
+line) and moved by octaves into the vocabulary's pitch
 range, on a grid of 24 ticks per quarter (durations quantized down to the vocabulary,
 velocities to its 8 bins). What had to change is said in `LoadedMidi.messages`.
 
