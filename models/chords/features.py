@@ -73,9 +73,15 @@ def _filters(n_fft: int, rate: float, midis: np.ndarray) -> np.ndarray:
     return w.astype(np.float32)
 
 
+Plan = tuple[np.ndarray, np.ndarray, Any, Any, int, int, int]
+
+
 @cache
-def _plan() -> tuple[np.ndarray, np.ndarray, Any, Any, int, int, int]:
-    midis = bin_midi()
+def _plan(low_midi: int = LOWEST_MIDI, high_midi: int = HIGHEST_MIDI) -> Plan:
+    """Windows, sparse filterbanks and sizes for bins from ``low_midi`` to ``high_midi``
+    (training caches a wider range than N_BINS: transposition shifts it, train.py)."""
+    midis = low_midi + (np.arange(BINS_PER_SEMITONE * (high_midi - low_midi + 1)) - 1
+                        ) / BINS_PER_SEMITONE
     low = midis < CROSSOVER_MIDI - 1e-6
     n_low = int(low.sum())
     # Window scaled so that a full-scale sine gives a magnitude of about 1.
@@ -131,11 +137,12 @@ def _decimate(x: np.ndarray) -> np.ndarray:
 
 
 def _frames_from(x: np.ndarray, x_low: np.ndarray, first: int, count: int,
-                 offset: int = 0, offset_low: int = 0) -> np.ndarray:
+                 offset: int = 0, offset_low: int = 0, plan: Plan | None = None
+                 ) -> np.ndarray:
     """Frames ``first .. first + count`` from signals that start at sample ``offset``
     (``offset_low`` at LOW_RATE) of the zero-padded clip; both padded far enough."""
-    win, win_low, f_hi, f_lo, n_low, k_hi, k_lo = _plan()
-    out = np.empty((count, N_BINS), dtype=np.float32)
+    win, win_low, f_hi, f_lo, n_low, k_hi, k_lo = plan or _plan()
+    out = np.empty((count, n_low + f_hi.shape[0]), dtype=np.float32)
     if count == 0:
         return out
     from scipy import fft as sfft
@@ -162,16 +169,24 @@ _PAD_LOW = N_FFT_LOW
 def features(audio: np.ndarray, sr: float) -> np.ndarray:
     """float32 [T, N_BINS] for mono or multichannel audio at any rate; T = one frame
     per complete hop at SAMPLE_RATE (0 for clips shorter than 23 ms)."""
+    return features_range(audio, sr, LOWEST_MIDI, HIGHEST_MIDI)
+
+
+def features_range(audio: np.ndarray, sr: float, low_midi: int, high_midi: int
+                   ) -> np.ndarray:
+    """``features`` over another pitch range (three bins per semitone, the same
+    filters: ``features`` is the slice of a wider range)."""
+    plan = _plan(low_midi, high_midi)
     x = resample(to_mono(audio), sr)
     count = n_frames(x.size)
     if count == 0:
-        return np.zeros((0, N_BINS), dtype=np.float32)
+        return np.zeros((0, BINS_PER_SEMITONE * (high_midi - low_midi + 1)), dtype=np.float32)
     x_low = _decimate(x)
     xp = np.concatenate([np.zeros(_PAD, np.float32), x, np.zeros(RIGHT_SAMPLES, np.float32)])
     need_low = _PAD_LOW + (count - 1) * HOP_LOW + RIGHT_SAMPLES // DECIMATE + 1
     xl = np.zeros(max(need_low, _PAD_LOW + x_low.size), np.float32)
     xl[_PAD_LOW: _PAD_LOW + x_low.size] = x_low
-    return _frames_from(xp, xl, 0, count, -_PAD, -_PAD_LOW)
+    return _frames_from(xp, xl, 0, count, -_PAD, -_PAD_LOW, plan)
 
 
 class StreamingFeatures:

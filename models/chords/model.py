@@ -46,7 +46,7 @@ class ModelConfig:
     hidden: int = 96  # offline BiLSTM per direction
     layers: int = 2  # offline BiLSTM layers
     live_hidden: int = 128
-    dropout: float = 0.2
+    dropout: float = 0.1
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -55,7 +55,8 @@ class ModelConfig:
 
     @classmethod
     def tiny(cls) -> ModelConfig:
-        return cls(c1=4, c2=8, c3=8, trunk=32, hidden=16, layers=1, live_hidden=16)
+        return cls(c1=4, c2=8, c3=8, trunk=32, hidden=16, layers=1, live_hidden=16,
+                   dropout=0.0)
 
 
 class Trunk(nn.Module):

@@ -1,0 +1,632 @@
+"""Train the chord CRNN (model.py) on rendered clips (DATA.md) within a time budget.
+
+    python -m models.chords.train --out build/chords-run --minutes 70 --threads 1
+    python -m models.chords.train --out build/chords-run --minutes 70 --resume
+    python -m models.chords.train --smoke --out build/chords-smoke   # ~2 min, CI
+
+Features are computed once per set into ``--cache`` (fp16 memmap over a pitch range
+six semitones wider below and four above the model's, so a transposition shifts real
+spectrum into view instead of zeros) with frame labels (chord index, bass pitch class)
+from the .lab files. Training: random crops, 12-fold transposition (a shift of 3 bins
+per semitone, labels transposed), a random gain, losses CTC (offline branch, target
+the crop's merged chord sequence) + frame cross-entropy (offline and live branches) +
+bass cross-entropy; AdamW, warm-up and cosine over the time budget, gradient clipping.
+Validation on the validation set (Csound GM bank) scores frame-argmax segments with
+mir_eval (WCSR root, majmin, sevenths); best.pt keeps the best mean of majmin and
+sevenths. The test sets (unseen_timbre, music21) are never read here.
+
+Checkpoints (``last.pt``, ``best.pt``) are written atomically; SIGINT/SIGTERM end the
+run with a checkpoint; ``--resume`` continues from ``last.pt`` with the rest of the
+budget.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models.chords import features as feat
+from models.chords.vocabulary import N_INDEX, NUM_CLASSES, NUM_QUALITIES, parse
+
+# The cached range: MIDI 22..112 (5.3 kHz, under the 5.5 kHz Nyquist frequency).
+CACHE_LOW_MIDI = feat.LOWEST_MIDI - 6
+CACHE_HIGH_MIDI = feat.HIGHEST_MIDI + 4
+CACHE_BINS = feat.BINS_PER_SEMITONE * (CACHE_HIGH_MIDI - CACHE_LOW_MIDI + 1)  # 273
+CACHE_OFFSET = feat.BINS_PER_SEMITONE * (feat.LOWEST_MIDI - CACHE_LOW_MIDI)  # 18
+SHIFTS = tuple(range(-6, 6))  # transpositions, semitones (12 keys)
+BASS_N = 12
+IGNORE = -100
+CACHE_VERSION = 1
+FORBIDDEN_SETS = ("unseen_timbre", "music21")  # test sets: never for training or selection
+
+
+class TrainError(RuntimeError):
+    """A problem the user can fix (missing data, a bad checkpoint)."""
+
+
+# ---------------------------------------------------------------------------------
+# Labels
+
+
+def read_lab(path: Path) -> list[tuple[float, float, str]]:
+    rows = []
+    for n, line in enumerate(Path(path).read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.split()
+        if len(parts) < 3:
+            raise TrainError(f"{path}:{n}: expected 'start end label'")
+        rows.append((float(parts[0]), float(parts[1]), parts[2]))
+    return rows
+
+
+def frame_labels(rows: list[tuple[float, float, str]], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Chord index (int16) and bass pitch class (int8, 12 = N) of frames 0..n-1: the
+    segment holding each frame's centre (N outside every segment)."""
+    chord = np.full(n, N_INDEX, np.int16)
+    bass = np.full(n, BASS_N, np.int8)
+    t = np.asarray(feat.frame_time(np.arange(n)), dtype=np.float64)
+    for start, end, label in rows:
+        c = parse(label)
+        sel = (t >= start) & (t < end)
+        chord[sel] = c.index
+        bass[sel] = c.bass_pc if not c.is_no_chord else BASS_N
+    return chord, bass
+
+
+def transpose_tables() -> tuple[np.ndarray, np.ndarray]:
+    """[12, 157] chord and [12, 13] bass maps for a shift of s semitones (row s % 12)."""
+    chord = np.zeros((12, NUM_CLASSES), np.int64)
+    bass = np.zeros((12, BASS_N + 1), np.int64)
+    for s in range(12):
+        for i in range(NUM_CLASSES):
+            chord[s, i] = i if i == N_INDEX else (
+                ((i // NUM_QUALITIES + s) % 12) * NUM_QUALITIES + i % NUM_QUALITIES)
+        bass[s, :12] = (np.arange(12) + s) % 12
+        bass[s, 12] = BASS_N
+    return chord, bass
+
+
+def merged(seq: np.ndarray) -> np.ndarray:
+    """The sequence with consecutive repeats merged (a CTC target)."""
+    if seq.size == 0:
+        return seq
+    keep = np.ones(seq.size, bool)
+    keep[1:] = seq[1:] != seq[:-1]
+    return seq[keep]
+
+
+def segments_from_frames(chord: np.ndarray, bass: np.ndarray, duration: float
+                         ) -> tuple[np.ndarray, list[str]]:
+    """Intervals [n, 2] and Harte labels of frame-wise predictions: runs of one chord
+    index, the run's most frequent bass written as an inversion when it is a chord tone
+    other than the root."""
+    from models.chords.vocabulary import from_index
+
+    n = chord.size
+    if n == 0:
+        return np.array([[0.0, max(duration, 1e-3)]]), ["N"]
+    change = np.flatnonzero(chord[1:] != chord[:-1]) + 1
+    starts = np.concatenate([[0], change])
+    ends = np.concatenate([change, [n]])
+    half = 0.5 / feat.FPS
+    intervals, labels = [], []
+    for a, b in zip(starts, ends, strict=True):
+        t0 = 0.0 if a == 0 else float(feat.frame_time(int(a))) - half
+        t1 = max(duration, t0 + 1e-3) if b == n else float(feat.frame_time(int(b))) - half
+        idx = int(chord[a])
+        c = from_index(idx)
+        if not c.is_no_chord:
+            counts = np.bincount(bass[a:b], minlength=BASS_N + 1)
+            pc = int(counts.argmax())
+            if pc < 12 and pc != c.root and pc in c.pitch_classes:
+                c = from_index(idx, (pc - c.root) % 12)
+        intervals.append((t0, t1))
+        labels.append(c.label())
+    return np.array(intervals), labels
+
+
+# ---------------------------------------------------------------------------------
+# Feature cache
+
+
+@dataclass
+class CachedSet:
+    name: str
+    feats: np.ndarray  # memmap float16 [N, CACHE_BINS]
+    chord: np.ndarray  # int16 [N]
+    bass: np.ndarray  # int8 [N]
+    offsets: np.ndarray  # int64 [clips + 1]
+    ids: list[str]
+    durations: np.ndarray  # seconds per clip
+    labs: list[str]  # .lab paths (for mir_eval)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def clip(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        a, b = int(self.offsets[i]), int(self.offsets[i + 1])
+        return self.feats[a:b], self.chord[a:b], self.bass[a:b]
+
+
+def _clip_ids(set_dir: Path) -> list[str]:
+    audio = set_dir / "audio"
+    if not audio.is_dir():
+        raise TrainError(f"{set_dir} has no audio/ folder (render it: DATA.md)")
+    ids = sorted(p.name[:-5] for p in audio.glob("*.flac") if not p.name.endswith(".tmp.flac")
+                 and (set_dir / "labels" / f"{p.name[:-5]}.lab").exists())
+    if not ids:
+        raise TrainError(f"{set_dir} holds no rendered clips")
+    return ids
+
+
+def build_cache(set_dir: Path, cache_dir: Path, name: str | None = None,
+                progress: bool = True) -> CachedSet:
+    """The set's cached features and labels, computed now if the cache is missing or
+    holds other clips."""
+    import soundfile as sf
+
+    set_dir = Path(set_dir)
+    name = name or set_dir.name
+    if name in FORBIDDEN_SETS or set_dir.name in FORBIDDEN_SETS:
+        raise TrainError(f"{set_dir} is a test set: it is never used for training or "
+                         "model selection")
+    ids = _clip_ids(set_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    f16 = cache_dir / f"{name}.f16"
+    index = cache_dir / f"{name}.npz"
+    labs = [str(set_dir / "labels" / f"{i}.lab") for i in ids]
+    if index.exists() and f16.exists():
+        z = np.load(index, allow_pickle=False)
+        if (int(z["version"]) == CACHE_VERSION and list(z["ids"]) == ids
+                and str(z["set_dir"]) == str(set_dir.resolve())):
+            offsets = z["offsets"]
+            feats = np.memmap(f16, np.float16, "r", shape=(int(offsets[-1]), CACHE_BINS))
+            return CachedSet(name, feats, z["chord"], z["bass"], offsets, ids,
+                             z["durations"], labs)
+    t0 = time.time()
+    tmp = f16.with_suffix(".f16.tmp")
+    offsets = [0]
+    chords, basses, durations = [], [], []
+    with open(tmp, "wb") as fh:
+        for k, cid in enumerate(ids):
+            audio, sr = sf.read(set_dir / "audio" / f"{cid}.flac", dtype="float32",
+                                always_2d=False)
+            x = feat.features_range(audio, sr, CACHE_LOW_MIDI, CACHE_HIGH_MIDI)
+            c, b = frame_labels(read_lab(set_dir / "labels" / f"{cid}.lab"), x.shape[0])
+            fh.write(x.astype(np.float16).tobytes())
+            offsets.append(offsets[-1] + x.shape[0])
+            chords.append(c)
+            basses.append(b)
+            durations.append(len(audio) / sr)
+            if progress and (k + 1) % 100 == 0:
+                print(f"features {name}: {k + 1}/{len(ids)} clips, "
+                      f"{time.time() - t0:.0f} s", flush=True)
+    tmp.replace(f16)
+    np.savez(index.with_suffix(".tmp.npz"), version=CACHE_VERSION, ids=np.array(ids),
+             set_dir=str(set_dir.resolve()), offsets=np.array(offsets, np.int64),
+             chord=np.concatenate(chords), bass=np.concatenate(basses),
+             durations=np.array(durations))
+    index.with_suffix(".tmp.npz").replace(index)
+    if progress:
+        print(f"features {name}: {len(ids)} clips, {offsets[-1]} frames, "
+              f"{sum(durations) / 3600:.2f} h of audio in {time.time() - t0:.0f} s",
+              flush=True)
+    return build_cache(set_dir, cache_dir, name, progress=False)
+
+
+# ---------------------------------------------------------------------------------
+# Batches
+
+
+class Sampler:
+    """Random crops from one or more cached sets, weighted by length, transposed and
+    gain-shifted."""
+
+    def __init__(self, sets: list[CachedSet], crop_frames: int, batch: int,
+                 rng: np.random.Generator, augment: bool = True) -> None:
+        self.clips = [(s, i) for s in sets for i in range(len(s))]
+        lengths = np.array([s.offsets[i + 1] - s.offsets[i] for s, i in self.clips], float)
+        self.p = lengths / lengths.sum()
+        self.crop, self.batch, self.rng, self.augment = crop_frames, batch, rng, augment
+        self.tchord, self.tbass = transpose_tables()
+
+    def batch_arrays(self) -> dict[str, np.ndarray]:
+        picks = self.rng.choice(len(self.clips), size=self.batch, p=self.p)
+        crops = []
+        for k in picks:
+            s, i = self.clips[int(k)]
+            f, c, b = s.clip(i)
+            n = f.shape[0]
+            start = int(self.rng.integers(0, max(1, n - self.crop + 1)))
+            crops.append((f[start: start + self.crop], c[start: start + self.crop],
+                          b[start: start + self.crop]))
+        t = max(x[0].shape[0] for x in crops)
+        x = np.zeros((self.batch, t, feat.N_BINS), np.float32)
+        chord = np.full((self.batch, t), IGNORE, np.int64)
+        bass = np.full((self.batch, t), IGNORE, np.int64)
+        lengths = np.zeros(self.batch, np.int64)
+        targets: list[np.ndarray] = []
+        for j, (f, c, b) in enumerate(crops):
+            n = f.shape[0]
+            sh = int(self.rng.choice(SHIFTS)) if self.augment else 0
+            # Up by sh semitones: bin k shows what the clip had at bin k - 3 sh.
+            lo = CACHE_OFFSET - feat.BINS_PER_SEMITONE * sh
+            hi = min(lo + feat.N_BINS, CACHE_BINS)
+            x[j, :n, : hi - lo] = f[:, lo:hi]
+            if self.augment:  # gain: +-10 dB on the magnitudes under log1p
+                g = 10.0 ** (self.rng.uniform(-10, 10) / 20)
+                x[j, :n] = np.log1p(g * np.expm1(x[j, :n]))
+            cc = self.tchord[sh % 12][c.astype(np.int64)]
+            chord[j, :n] = cc
+            bass[j, :n] = self.tbass[sh % 12][b.astype(np.int64)]
+            lengths[j] = n
+            targets.append(merged(cc))
+        tl = np.array([len(q) for q in targets], np.int64)
+        return {"x": x, "chord": chord, "bass": bass, "lengths": lengths,
+                "targets": np.concatenate(targets), "target_lengths": tl}
+
+
+# ---------------------------------------------------------------------------------
+# Evaluation
+
+
+def evaluate(model: Any, vset: CachedSet, max_clips: int | None = None) -> dict[str, float]:
+    """WCSR (duration-weighted over the set) of frame-argmax segments, offline and live
+    branches, against the reference .lab files."""
+    import mir_eval
+    import torch
+
+    metrics = ("root", "majmin", "sevenths")
+    acc = {f"{b}_{m}": 0.0 for b in ("offline", "live") for m in metrics}
+    weight = {k: 0.0 for k in acc}
+    frame_hits = frame_total = 0
+    model.eval()
+    n = len(vset) if max_clips is None else min(max_clips, len(vset))
+    with torch.no_grad():
+        for i in range(n):
+            f, c, _ = vset.clip(i)
+            x = torch.from_numpy(np.asarray(f[:, CACHE_OFFSET: CACHE_OFFSET + feat.N_BINS],
+                                            dtype=np.float32))[None]
+            if x.shape[1] == 0:
+                continue
+            out = model.offline(x)
+            ref_iv, ref_lab = mir_eval.io.load_labeled_intervals(vset.labs[i])
+            for branch, fk, bk in (("offline", "frame", "bass"), ("live", "live_frame",
+                                                                  "live_bass")):
+                pc = out[fk][0].argmax(-1).numpy()
+                pb = out[bk][0].argmax(-1).numpy()
+                if branch == "offline":
+                    frame_hits += int((pc == c).sum())
+                    frame_total += int(c.size)
+                est_iv, est_lab = segments_from_frames(pc, pb, float(vset.durations[i]))
+                est_iv, est_lab = mir_eval.util.adjust_intervals(
+                    est_iv, est_lab, ref_iv.min(), ref_iv.max(), mir_eval.chord.NO_CHORD,
+                    mir_eval.chord.NO_CHORD)
+                iv, r, e = mir_eval.util.merge_labeled_intervals(ref_iv, ref_lab, est_iv,
+                                                                 est_lab)
+                dur = mir_eval.util.intervals_to_durations(iv)
+                for m in metrics:
+                    comp = getattr(mir_eval.chord, m)(r, e)
+                    ok = comp >= 0
+                    acc[f"{branch}_{m}"] += float((comp[ok] * dur[ok]).sum())
+                    weight[f"{branch}_{m}"] += float(dur[ok].sum())
+    model.train()
+    res = {k: round(acc[k] / weight[k], 4) if weight[k] else 0.0 for k in acc}
+    res["frame_acc"] = round(frame_hits / max(1, frame_total), 4)
+    res["score"] = round((res["offline_majmin"] + res["offline_sevenths"]) / 2, 4)
+    return res
+
+
+# ---------------------------------------------------------------------------------
+# Checkpoints
+
+
+def save_atomic(obj: dict[str, Any], path: Path) -> None:
+    import torch
+
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def lr_at(progress: float, peak: float, warm: float = 0.03, floor: float = 0.02) -> float:
+    """Warm-up then cosine to ``floor * peak`` over the budget (progress 0..1)."""
+    if progress < warm:
+        return peak * max(progress / warm, 0.01)
+    p = min(1.0, (progress - warm) / (1 - warm))
+    return peak * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * p)))
+
+
+def plot_log(log: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tr = [e for e in log if "loss" in e]
+    va = [e for e in log if "valid" in e]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+    if tr:
+        m = [e["elapsed_s"] / 60 for e in tr]
+        for k in ("loss", "ctc", "frame", "live", "bass"):
+            a1.plot(m, [e[k] for e in tr], label=k)
+        a1.set_xlabel("minutes")
+        a1.set_yscale("log")
+        a1.legend()
+        a1.set_title("training loss")
+    if va:
+        m = [e["elapsed_s"] / 60 for e in va]
+        for k in ("offline_root", "offline_majmin", "offline_sevenths", "live_majmin",
+                  "live_sevenths"):
+            a2.plot(m, [e["valid"][k] for e in va], marker="o", label=k)
+        a2.set_xlabel("minutes")
+        a2.set_title("validation WCSR (Csound GM bank)")
+        a2.legend()
+        a2.grid(alpha=0.3)
+    fig.tight_layout()
+    tmp = path.with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=90)
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------------------------
+# Smoke data
+
+
+def render_smoke_set(out: Path, name: str, count: int, seed: int) -> Path:
+    """A few short clips with the CI SoundFont (FluidR3_GM), written like data.py does."""
+    from models.chords.performance import perform, random_style
+    from models.chords.progressions import random_walk
+    from models.chords.soundfonts import SOUNDFONTS_BY_NAME, TEXTURES_FOR, program_pool
+    from models.chords.synth_offline import OfflineSynth
+
+    set_dir = out / name
+    if (set_dir / "labels").is_dir() and len(list((set_dir / "labels").glob("*.lab"))) >= count:
+        return set_dir
+    import soundfile as sf
+
+    (set_dir / "audio").mkdir(parents=True, exist_ok=True)
+    (set_dir / "labels").mkdir(parents=True, exist_ok=True)
+    synth = OfflineSynth(Path(SOUNDFONTS_BY_NAME["FluidR3_GM"].path), 22050)
+    try:
+        for i in range(count):
+            rng = np.random.default_rng([seed, i])
+            cats = ("piano", "guitar", "organ")
+            cat = cats[i % len(cats)]
+            style = random_style(rng, TEXTURES_FOR[cat][0])
+            perf = perform(random_walk(rng, 6), style, rng)
+            pool = program_pool(cat, "train")
+            programs = {0: int(pool[int(rng.integers(len(pool)))])}
+            audio = synth.render(perf, programs).mean(axis=1) * 0.5
+            sf.write(set_dir / "audio" / f"{name}-{i:03d}.flac", audio, 22050,
+                     subtype="PCM_16")
+            (set_dir / "labels" / f"{name}-{i:03d}.lab").write_text(perf.lab())
+    finally:
+        synth.close()
+    return set_dir
+
+
+# ---------------------------------------------------------------------------------
+# Training
+
+
+class _Stop:
+    requested = False
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    _Stop.requested = True
+
+
+def train(args: argparse.Namespace) -> dict[str, Any]:
+    import torch
+    from torch.nn import functional as F
+
+    from models.chords.model import (
+        BLANK,
+        CHECKPOINT_FORMAT,
+        ChordCRNN,
+        ModelConfig,
+        config_dict,
+        count_parameters,
+        meta,
+    )
+
+    torch.set_num_threads(args.threads)
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    cache_dir: Path = args.cache or (out / "features" if args.smoke
+                                     else Path("build/chords/features"))
+    if args.smoke:
+        data_dir = out / "smoke-data"
+        train_dirs = [render_smoke_set(data_dir, "smoke-train", 10, args.seed)]
+        valid_dir = render_smoke_set(data_dir, "smoke-valid", 3, args.seed + 1000)
+        cfg = ModelConfig.tiny()
+        crop_s, batch, peak_lr, valid_every = 6.0, 4, 3e-3, 20.0
+    else:
+        train_dirs = [Path(d) for d in args.train] if args.train else [
+            d for d in (Path("build/chords/train"), Path("build/chords/train200"))
+            if d.is_dir()]
+        valid_dir = Path(args.valid)
+        cfg = ModelConfig()
+        crop_s, batch, peak_lr, valid_every = args.crop, args.batch, args.lr, args.valid_every
+    if not train_dirs:
+        raise TrainError("no training set: render build/chords/train first (DATA.md)")
+    train_sets = [build_cache(d, cache_dir) for d in train_dirs]
+    vset = build_cache(valid_dir, cache_dir, "valid" if not args.smoke else None)
+
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    model = ChordCRNN(cfg)
+    opt = torch.optim.AdamW(model.parameters(), lr=peak_lr, weight_decay=args.weight_decay)
+    budget_s = args.minutes * 60.0
+    state: dict[str, Any] = {"step": 0, "elapsed_s": 0.0, "best": None, "log": [],
+                             "audio_s": 0.0}
+    last_path, best_path = out / "last.pt", out / "best.pt"
+    if args.resume:
+        if not last_path.exists():
+            raise TrainError(f"--resume: no {last_path}")
+        ck = torch.load(last_path, map_location="cpu", weights_only=False)
+        if ck.get("format") != CHECKPOINT_FORMAT:
+            raise TrainError(f"{last_path} is not a chord checkpoint")
+        cfg = ModelConfig(**ck["config"])
+        model = ChordCRNN(cfg)
+        model.load_state_dict(ck["model"])
+        opt = torch.optim.AdamW(model.parameters(), lr=peak_lr, weight_decay=args.weight_decay)
+        opt.load_state_dict(ck["optimizer"])
+        for k in state:
+            state[k] = ck["state"][k]
+        rng.bit_generator.state = ck["rng"]
+        torch.set_rng_state(ck["torch_rng"])
+        print(f"resumed at step {state['step']}, {state['elapsed_s'] / 60:.1f} min done",
+              flush=True)
+    sampler = Sampler(train_sets, round(crop_s * feat.FPS), batch, rng)
+    n_params = count_parameters(model)
+    total_h = sum(float(s.durations.sum()) for s in train_sets) / 3600
+    print(json.dumps({"parameters": n_params, "train_clips": sum(len(s) for s in train_sets),
+                      "train_hours": round(total_h, 2), "valid_clips": len(vset),
+                      "budget_min": args.minutes, "config": config_dict(cfg)}), flush=True)
+
+    def checkpoint(path: Path, with_opt: bool = True) -> None:
+        ck: dict[str, Any] = {
+            "format": CHECKPOINT_FORMAT, "config": config_dict(cfg),
+            "model": model.state_dict(), "meta": meta(model), "state": state,
+            "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
+            "args": {k: str(v) for k, v in vars(args).items()},
+        }
+        if with_opt:
+            ck["optimizer"] = opt.state_dict()
+        save_atomic(ck, path)
+
+    def validate() -> dict[str, float]:
+        t0 = time.time()
+        res = evaluate(model, vset)
+        res["seconds"] = round(time.time() - t0, 1)
+        entry = {"step": state["step"], "elapsed_s": round(state["elapsed_s"], 1),
+                 "valid": res}
+        state["log"].append(entry)
+        print(json.dumps(entry), flush=True)
+        if state["best"] is None or res["score"] > state["best"]["score"]:
+            state["best"] = {**res, "step": state["step"]}
+            checkpoint(best_path, with_opt=False)
+        checkpoint(last_path)
+        (out / "log.json").write_text(json.dumps(state["log"], indent=1))
+        plot_log(state["log"], out / "plot.png")
+        return res
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    model.train()
+    sums: dict[str, float] = {}
+    n_sum = 0
+    t_last = time.monotonic()
+    last_valid = state["elapsed_s"]
+    last_print = state["elapsed_s"]
+    while state["elapsed_s"] < budget_s and not _Stop.requested:
+        lr = lr_at(state["elapsed_s"] / budget_s, peak_lr)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        b = sampler.batch_arrays()
+        x = torch.from_numpy(b["x"])
+        outs = model.offline(x)
+        chord = torch.from_numpy(b["chord"])
+        bass = torch.from_numpy(b["bass"])
+        # CTC per target chord (summed over the batch, over its chords).
+        logp = F.log_softmax(outs["ctc"], -1).transpose(0, 1)  # [T, B, C]
+        ctc = F.ctc_loss(logp, torch.from_numpy(b["targets"]), torch.from_numpy(b["lengths"]),
+                         torch.from_numpy(b["target_lengths"]), blank=BLANK,
+                         reduction="sum", zero_infinity=True)
+        ctc = ctc / float(b["target_lengths"].sum())
+        frame = F.cross_entropy(outs["frame"].flatten(0, 1), chord.flatten(),
+                                ignore_index=IGNORE)
+        live = F.cross_entropy(outs["live_frame"].flatten(0, 1), chord.flatten(),
+                               ignore_index=IGNORE)
+        bass_l = 0.5 * (F.cross_entropy(outs["bass"].flatten(0, 1), bass.flatten(),
+                                        ignore_index=IGNORE)
+                        + F.cross_entropy(outs["live_bass"].flatten(0, 1), bass.flatten(),
+                                          ignore_index=IGNORE))
+        loss = ctc + frame + live + 0.5 * bass_l
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        gn = torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+        opt.step()
+        state["step"] += 1
+        state["audio_s"] += float(b["lengths"].sum()) / feat.FPS
+        for k, v in (("loss", loss), ("ctc", ctc), ("frame", frame), ("live", live),
+                     ("bass", bass_l), ("grad_norm", gn)):
+            sums[k] = sums.get(k, 0.0) + float(v.detach())
+        n_sum += 1
+        now = time.monotonic()
+        state["elapsed_s"] += now - t_last
+        t_last = now
+        if state["elapsed_s"] - last_print >= args.log_every or state["step"] == 1:
+            entry = {"step": state["step"], "elapsed_s": round(state["elapsed_s"], 1),
+                     "lr": round(lr, 6), "audio_h": round(state["audio_s"] / 3600, 2),
+                     **{k: round(v / n_sum, 4) for k, v in sums.items()}}
+            state["log"].append(entry)
+            print(json.dumps(entry), flush=True)
+            sums, n_sum = {}, 0
+            last_print = state["elapsed_s"]
+        if state["elapsed_s"] - last_valid >= valid_every:
+            validate()
+            last_valid = state["elapsed_s"]
+            t_last = time.monotonic()  # validation time does not eat the training budget
+    res = validate()
+    summary = {"done": not _Stop.requested, "step": state["step"],
+               "elapsed_min": round(state["elapsed_s"] / 60, 2),
+               "audio_h_seen": round(state["audio_s"] / 3600, 2), "final": res,
+               "best": state["best"], "out": str(out)}
+    print(json.dumps(summary), flush=True)
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m models.chords.train", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, required=True, help="run folder (checkpoints, log)")
+    ap.add_argument("--minutes", type=float, default=None,
+                    help="training budget in minutes (default 70; smoke 1.5)")
+    ap.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    ap.add_argument("--smoke", action="store_true",
+                    help="render a few tiny clips with FluidR3_GM and train a tiny model")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--train", action="append", help="training set folder (repeatable; "
+                    "default build/chords/train and build/chords/train200)")
+    ap.add_argument("--valid", default="build/chords/valid", help="validation set folder")
+    ap.add_argument("--cache", type=Path, default=None,
+                    help="feature cache folder (default build/chords/features)")
+    ap.add_argument("--crop", type=float, default=15.0, help="crop seconds")
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--weight-decay", type=float, default=1e-2)
+    ap.add_argument("--clip", type=float, default=1.0, help="gradient norm clip")
+    ap.add_argument("--valid-every", type=float, default=300.0, help="seconds of training")
+    ap.add_argument("--log-every", type=float, default=30.0, help="seconds")
+    args = ap.parse_args(argv)
+    if args.minutes is None:
+        args.minutes = 1.5 if args.smoke else 70.0
+    if args.smoke:
+        args.log_every = min(args.log_every, 10.0)
+    try:
+        train(args)
+    except TrainError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
