@@ -436,14 +436,14 @@ class Variant:
     gzip_bytes: int = 0
     xrt: float = 0.0
     scores: dict[str, float] = field(default_factory=dict)
-    max_abs_vs_fp32: float = 0.0
+    max_abs_vs_torch: float = 0.0
 
     def record(self, ref: dict[str, float]) -> dict[str, Any]:
         return {"bytes": self.bytes, "live_bytes": self.live_bytes,
                 "gzip_bytes": self.gzip_bytes, "xrt_one_thread": round(self.xrt, 1),
                 **self.scores,
                 "drop": {k: round(ref[k] - self.scores[k], 4) for k in ("majmin", "sevenths")},
-                "max_abs_logprob_diff_vs_fp32": round(self.max_abs_vs_fp32, 5)}
+                "max_abs_logprob_diff_vs_torch": round(self.max_abs_vs_torch, 5)}
 
 
 def _gzip_size(path: Path) -> int:
@@ -554,7 +554,7 @@ def export_all(ckpt: Path, out: Path, work: Path, valid_dir: Path | None, limit:
         write_metadata(v.live, {**meta, "variant": v.name})
         v.bytes, v.live_bytes = v.offline.stat().st_size, v.live.stat().st_size
         v.gzip_bytes = _gzip_size(v.offline)
-        v.max_abs_vs_fp32 = max(verify_offline(
+        v.max_abs_vs_torch = max(verify_offline(
             models["pruned" if v.name.startswith("pruned") else "plain"], v.offline,
             lengths=(7, 431)).values()) if v.name != "fp32" else 0.0
 
@@ -579,7 +579,7 @@ def export_all(ckpt: Path, out: Path, work: Path, valid_dir: Path | None, limit:
         # No validation set: accuracy unknown; keep int8 only if its outputs stay close.
         ref = {"root": 1.0, "majmin": 1.0, "sevenths": 1.0}
         for v in variants:
-            ok = v.max_abs_vs_fp32 < 0.5
+            ok = v.max_abs_vs_torch < 0.5
             v.scores = {"root": 1.0, "majmin": 1.0 if ok else 0.0, "sevenths": 1.0 if ok else 0.0}
             v.xrt = _speed_only(v.offline)
         evaluation["note"] = "no validation set given: accuracy not measured"
