@@ -1,0 +1,243 @@
+"""Live chord recognition from an input stream, for the chord display.
+
+``LiveRecognizer(sample_rate).push(block)`` takes audio blocks as they arrive (any size,
+mono or multichannel) and returns a ``LiveChord`` whenever the displayed chord changes.
+It runs ``features.StreamingFeatures`` and the causal model ``session.LiveNet``, then
+smooths the frame posteriors so that the display does not flicker.
+
+Smoothing, and what it costs in latency (frames are 1 / FPS = 23.2 ms):
+
+- an exponential moving average of the posteriors (``smoothing`` = weight of the old
+  average, 0.5 by default: a lag of about one frame);
+- hysteresis: a new chord replaces the displayed one only after it has led for
+  ``hold_frames`` consecutive frames (2 by default: one frame more than no hold) and
+  beats the displayed chord's smoothed posterior by ``margin`` (0.1);
+- frames whose loudest bin is below -60 dBFS are no-chord (as in ``runtime``).
+
+Expected algorithmic latency from a chord change in the input to the new label, on
+average (``latency_s``): half a hop for the change to reach a frame centre (11.6 ms) +
+the features' window reaching ``features.LATENCY_S`` past the centre (46.4 ms) + the
+model's look-ahead (``LiveNet.lookahead`` frames, 1 = 23.2 ms) + the moving average
+(about 1 frame) + the hold (``hold_frames - 1`` frames) = about 128 ms with the
+defaults, before the model's own reaction time and the engine's block size. Halving it
+means ``hold_frames=1, smoothing=0`` (flickers on strums); more hold means steadier
+labels a frame later each.
+
+Memory is fixed: the feature and model buffers are trimmed as frames come out, and the
+history is a ring of ``history`` chords.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from models.chords.decode import BASS_THRESHOLD, BLANK
+from models.chords.runtime import SILENCE_LEVEL
+from models.chords.vocabulary import N_INDEX, NUM_CLASSES, from_index
+
+HOLD_FRAMES = 2
+SMOOTHING = 0.5
+MARGIN = 0.1
+HISTORY = 64
+assert BLANK == NUM_CLASSES  # the live graph has no blank: its classes are the frame head's
+
+
+@dataclass(frozen=True)
+class LiveChord:
+    """A displayed chord: Harte ``label``; ``root`` and ``bass`` pitch classes (-1 for
+    N; ``bass == root`` in root position); ``quality`` ('' for N); ``confidence``
+    (smoothed posterior, 0..1); ``since``: input seconds at which it began (the centre
+    of the first frame of its winning run)."""
+
+    label: str
+    root: int
+    quality: str
+    bass: int
+    confidence: float
+    since: float
+
+    @property
+    def is_no_chord(self) -> bool:
+        return self.root < 0
+
+
+def _chord_of(index: int, bass_pc: int, confidence: float, since: float) -> LiveChord:
+    chord = from_index(index)
+    if bass_pc >= 0 and not chord.is_no_chord:
+        chord = from_index(index, (bass_pc - chord.root) % 12)
+    return LiveChord(chord.label(), chord.root, chord.quality if chord.root >= 0 else "",
+                     chord.bass_pc, float(min(1.0, max(0.0, confidence))), since)
+
+
+class ChordSmoother:
+    """The display logic on its own: frame posteriors in, a LiveChord out when the
+    displayed chord changes (moving average, then hysteresis; module docstring)."""
+
+    def __init__(self, *, hold_frames: int = HOLD_FRAMES, smoothing: float = SMOOTHING,
+                 margin: float = MARGIN, bass_threshold: float = BASS_THRESHOLD,
+                 history: int = HISTORY) -> None:
+        if not 0 <= smoothing < 1:
+            raise ValueError(f"smoothing must be in [0, 1), not {smoothing}")
+        if hold_frames < 1:
+            raise ValueError(f"hold_frames must be at least 1, not {hold_frames}")
+        self.hold_frames = hold_frames
+        self.smoothing = smoothing
+        self.margin = margin
+        self.bass_threshold = bass_threshold
+        self._history: deque[LiveChord] = deque(maxlen=max(1, history))
+        self.reset()
+
+    def reset(self) -> None:
+        self._avg = np.zeros(NUM_CLASSES, np.float64)
+        self._avg[N_INDEX] = 1.0
+        self._bass_avg = np.zeros(13, np.float64)
+        self._bass_avg[12] = 1.0
+        self._cand: tuple[int, int] | None = None
+        self._cand_run = 0
+        self._cand_since = 0.0
+        self._shown = (N_INDEX, -1)
+        self._current = _chord_of(N_INDEX, -1, 1.0, 0.0)
+        self._history.clear()
+
+    @property
+    def lag_frames(self) -> float:
+        """Average delay (frames) the moving average and the hold add to a change."""
+        return self.smoothing / (1.0 - self.smoothing) + (self.hold_frames - 1)
+
+    @property
+    def current(self) -> LiveChord:
+        return self._current
+
+    @property
+    def history(self) -> list[LiveChord]:
+        return list(self._history)
+
+    def top(self, k: int = 3) -> list[tuple[str, float]]:
+        idx = np.argsort(self._avg)[::-1][:k]
+        return [(from_index(int(i)).label(), float(self._avg[i])) for i in idx]
+
+    def step(self, logp: np.ndarray, bass_logp: np.ndarray, t: float, quiet: bool = False
+             ) -> LiveChord | None:
+        """One frame: ``logp`` [157] and ``bass_logp`` [13] log-posteriors of the frame
+        centred at ``t`` seconds; ``quiet``: a silent frame (no-chord)."""
+        a = self.smoothing
+        if quiet:
+            p = np.zeros(NUM_CLASSES)
+            p[N_INDEX] = 1.0
+            pb = np.zeros(13)
+            pb[12] = 1.0
+        else:
+            p = np.exp(logp.astype(np.float64))
+            pb = np.exp(bass_logp.astype(np.float64))
+        self._avg = a * self._avg + (1 - a) * p
+        self._bass_avg = a * self._bass_avg + (1 - a) * pb
+        best = int(np.argmax(self._avg))
+        key = (best, self._bass_of(best))
+        shown_cls = self._shown[0]
+        if key == self._shown:
+            self._cand, self._cand_run = None, 0
+            return None
+        leads = best != shown_cls and self._avg[best] >= self._avg[shown_cls] + self.margin
+        if not (leads or best == shown_cls):  # a close call: keep what is shown
+            self._cand, self._cand_run = None, 0
+            return None
+        if key != self._cand:
+            self._cand, self._cand_run, self._cand_since = key, 0, t
+        self._cand_run += 1
+        if self._cand_run < self.hold_frames:
+            return None
+        self._shown = key
+        self._cand, self._cand_run = None, 0
+        self._current = _chord_of(key[0], key[1], float(self._avg[key[0]]), self._cand_since)
+        self._history.append(self._current)
+        return self._current
+
+    def _bass_of(self, index: int) -> int:
+        """The bass pitch class to show for chord ``index``: an inversion only when the
+        bass head is confident and names a chord tone other than the root."""
+        if index == N_INDEX:
+            return -1
+        chord = from_index(index)
+        pc = int(np.argmax(self._bass_avg[:12]))
+        if (pc == chord.root or self._bass_avg[pc] < self.bass_threshold
+                or pc not in chord.pitch_classes):
+            return -1
+        return pc
+
+
+class LiveRecognizer:
+    """Chords from a live input; see the module docstring for smoothing and latency."""
+
+    def __init__(self, sample_rate: float, *, threads: int = 1,
+                 model: str | Path | None = None, hold_frames: int = HOLD_FRAMES,
+                 smoothing: float = SMOOTHING, margin: float = MARGIN,
+                 bass_threshold: float = BASS_THRESHOLD, history: int = HISTORY) -> None:
+        from models.chords import features as feat
+        from models.chords.session import LiveNet
+
+        self.smoother = ChordSmoother(hold_frames=hold_frames, smoothing=smoothing,
+                                      margin=margin, bass_threshold=bass_threshold,
+                                      history=history)
+        self.sample_rate = float(sample_rate)
+        self._feat = feat
+        self._stream = feat.StreamingFeatures(sample_rate)
+        self.net = LiveNet.load(model, threads=threads)
+        self._pending_silent: deque[bool] = deque()
+        self._frame = 0
+
+    @property
+    def latency_s(self) -> float:
+        """Expected algorithmic latency (s) of a change, on average (module docstring)."""
+        frame = 1.0 / self._feat.FPS
+        return (0.5 * frame + self._feat.LATENCY_S
+                + (self.net.lookahead + self.smoother.lag_frames) * frame)
+
+    @property
+    def model_version(self) -> str:
+        return str(self.net.meta.get("model_version", "unknown"))
+
+    def reset(self) -> None:
+        """Forget the stream (a new input, or after a gap)."""
+        self._stream.reset()
+        self.net.reset()
+        self.smoother.reset()
+        self._pending_silent.clear()
+        self._frame = 0
+
+    @property
+    def current(self) -> LiveChord:
+        return self.smoother.current
+
+    @property
+    def history(self) -> list[LiveChord]:
+        """The last ``history`` displayed chords, oldest first (the current one last)."""
+        return self.smoother.history
+
+    def top(self, k: int = 3) -> list[tuple[str, float]]:
+        """The ``k`` most probable chords now (smoothed), for a 'maybe' hint."""
+        return self.smoother.top(k)
+
+    def push(self, block: np.ndarray) -> LiveChord | None:
+        """Feed an audio block; the newly displayed chord if it changed (the last one
+        when several changes fall in one block), else None."""
+        frames = self._stream.push(block)
+        if frames.shape[0] == 0:
+            return None
+        silent = frames.max(axis=1, initial=0.0) < SILENCE_LEVEL
+        # the model returns frames after its look-ahead: remember which were silent
+        self._pending_silent.extend(silent.tolist())
+        logp, bass = self.net.push(frames)
+        changed: LiveChord | None = None
+        for i in range(logp.shape[0]):
+            quiet = self._pending_silent.popleft() if self._pending_silent else False
+            t = float(self._feat.frame_time(self._frame))
+            self._frame += 1
+            new = self.smoother.step(logp[i], bass[i], t, quiet)
+            if new is not None:
+                changed = new
+        return changed
+
