@@ -228,7 +228,7 @@ def _build_request(args: argparse.Namespace, say: Callable[[str], None]) -> tupl
     if seed is None:
         seed = random.randrange(1 << 31)
         if args.task != "next-chord":  # suggestions are not sampled
-                say(f"note: seed {seed} (--seed {seed} repeats this run)")
+            say(f"note: seed {seed} (--seed {seed} repeats this run)")
     request = tasks.GenerationRequest(
         task=args.task, prompt=prompt, chords=args.chords, key=args.key, time_signature=meter,
         bars=args.bars, temperature=args.temperature, top_p=args.top_p, seed=seed,

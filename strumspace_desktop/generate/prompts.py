@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -252,3 +253,16 @@ def prompt_from_range(
              and (wanted is not None or not tracks[c.track_id].mixer.mute)
              and c.start < end and c.end > start]
     return build_prompt(document, start, end, clips=clips, chord_track=chord_track, key=key)
+
+
+def make_request(task: str, prompt: Prompt | None = None, **controls: Any) -> Any:
+    """A `models.generation.tasks.GenerationRequest` for `task` from a document prompt
+    (its melody, chords, key and meter) and the panel's controls (bars, temperature,
+    top_p, seed, variations, density, keep_in_key, chords="C G Am F", key="D minor")."""
+    from models.generation.tasks import GenerationRequest
+
+    if prompt is not None:
+        controls.setdefault("key", prompt.key_name)
+        controls.setdefault("time_signature", prompt.meter)
+    return GenerationRequest(task=task, prompt=None if prompt is None else prompt.piece,
+                             **controls)
