@@ -70,6 +70,9 @@ MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 MINOR_SCALE = (0, 2, 3, 5, 7, 8, 9, 10, 11)
 DENSITY_RANGE = (0.25, 4.0)
 _DENSITY_UNIT = tokens.TPQ / 2  # density biases are counted in eighth notes
+# log2 of a duration / of 1 + a gap, in eighth notes: the density bias's scales.
+_DUR_LOG = np.log2(DURATIONS / _DENSITY_UNIT).astype(np.float32)
+_GAP_LOG = np.log2(1.0 + np.arange(tokens.MAX_BAR + 1) / _DENSITY_UNIT).astype(np.float32)
 
 # Phases: what the last token was.
 _HEADER, _BODY, _BAR, _POS, _CHORD, _VEL, _PITCH, _DUR, _DONE = range(9)
@@ -421,22 +424,28 @@ class Grammar:
         room = end - self.last_tick
         return max(room, int(DURATIONS[0])) >= DURATIONS
 
-    def adjustment(self) -> np.ndarray:
-        """Float32 logit adjustment: -inf where not allowed, the density bias elsewhere."""
-        m = self.allowed()
-        adj = np.where(m, np.float32(0.0), np.float32(-np.inf)).astype(np.float32)
+    def choices(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """(allowed token ids, their density bias or None): what sampling needs, at a
+        fraction of the cost of a full-vocabulary adjustment."""
+        idx = np.flatnonzero(self.allowed())
         a = self.log_density
         if a == 0.0 or self.phase in (_DONE, _HEADER, _BODY, _VEL):
-            return adj
+            return idx, None
         if self.phase == _PITCH:
-            adj[DUR0:DUR_END] -= (a * np.log2(DURATIONS / _DENSITY_UNIT)).astype(np.float32)
-            return adj
+            return idx, (-a * _DUR_LOG[idx - DUR0]).astype(np.float32)
+        bias = np.zeros(len(idx), np.float32)
         ref = max(self.last_tick, self.note_end) if self.notes_allowed else self.last_tick
-        if m[POS0:POS_END].any():
-            ticks = self.bar_start + np.arange(tokens.MAX_BAR)
-            gap = np.maximum(ticks - ref, 0) / _DENSITY_UNIT
-            adj[POS0:POS_END] -= (a * np.log2(1.0 + gap)).astype(np.float32)
-        skip = a * np.log2(1.0 + max(self.bar_end - ref, 0) / _DENSITY_UNIT)
-        adj[BAR] -= np.float32(skip)
-        adj[EOS] -= np.float32(skip)
+        pos = (idx >= POS0) & (idx < POS_END)
+        if pos.any():
+            gap = np.maximum(idx[pos] - POS0 - (ref - self.bar_start), 0)
+            bias[pos] = -a * _GAP_LOG[gap]
+        bias[(idx == BAR) | (idx == EOS)] = -a * _GAP_LOG[max(self.bar_end - ref, 0)]
+        return idx, bias
+
+    def adjustment(self) -> np.ndarray:
+        """Float32 logit adjustment over the vocabulary: -inf where not allowed, the
+        density bias elsewhere."""
+        idx, bias = self.choices()
+        adj = np.full(self.vocab_size, -np.inf, dtype=np.float32)
+        adj[idx] = 0.0 if bias is None else bias
         return adj

@@ -354,24 +354,29 @@ class _Job:
     msgs: list[str] = field(default_factory=list)
 
 
-def _choose(logits: np.ndarray, adj: np.ndarray, temperature: float, top_p: float,
-            rng: np.random.Generator) -> int:
-    z = logits[: len(adj)].astype(np.float64)
-    z = np.where(np.isfinite(adj), np.where(np.isfinite(z), z, -1e9), -np.inf)
+def _choose(logits: np.ndarray, idx: np.ndarray, bias: np.ndarray | None,
+            temperature: float, top_p: float, rng: np.random.Generator) -> int:
+    """One token among the allowed ids `idx` (grammar.choices): temperature, the
+    grammar's bias, then nucleus (top-p) sampling."""
+    z = logits[idx].astype(np.float64)
+    z[~np.isfinite(z)] = -1e9
     if temperature <= 0:
-        return int(np.argmax(z + adj))
-    z = z / temperature + adj
+        return int(idx[np.argmax(z if bias is None else z + bias)])
+    z = z / temperature
+    if bias is not None:
+        z += bias
     z -= z.max()
     p = np.exp(z)
-    p /= p.sum()
-    if top_p < 1.0:
+    if top_p < 1.0 and len(p) > 1:
+        p /= p.sum()
         order = np.argsort(-p)
         sp = p[order]
         keep = np.cumsum(sp) - sp < top_p  # always keeps the most likely
-        q = np.zeros_like(p)
-        q[order[keep]] = sp[keep]
-        p = q / q.sum()
-    return int(rng.choice(len(p), p=p))
+        p = np.zeros_like(p)
+        p[order[keep]] = sp[keep]
+    c = np.cumsum(p)
+    k = int(np.searchsorted(c, rng.random() * c[-1], side="right"))
+    return int(idx[min(k, len(idx) - 1)])
 
 
 def _header(task: int, key: tuple[int, int], meter: tuple[int, int]) -> list[int]:
@@ -425,7 +430,8 @@ def _sample(job: _Job, backend: Backend, seeds: list[int], temperature: float,
         for i, g in enumerate(grams):
             if g.done:
                 continue
-            t = _choose(logits[i], g.adjustment(), temperature, top_p, rngs[i])
+            allowed, bias = g.choices()
+            t = _choose(logits[i], allowed, bias, temperature, top_p, rngs[i])
             g.feed(t)
             seqs[i].append(t)
             toks[i] = t
