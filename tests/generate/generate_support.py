@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import mido
@@ -19,7 +20,7 @@ TUNE = [(0, 1, 60), (0, 1, 64), (0, 1, 67), (1, 1, 62), (2, 1, 64), (3, 1, 65),
         (12, 1, 64), (13, 1, 62), (14, 2, 60)]
 
 
-def write_tune(path: Path, notes: list[tuple[float, float, int]] = TUNE, *,
+def write_tune(path: Path, notes: Sequence[tuple[float, float, int]] = TUNE, *,
                bpm: float = 100.0, tpb: int = 480, numerator: int = 4) -> Path:
     """A type-1 MIDI file with the notes (beat, beats, pitch) on channel 0."""
     events: list[tuple[int, int, mido.Message]] = []

@@ -13,9 +13,9 @@ import mido
 import pretty_midi
 import pytest
 import torch
+from generate_support import damaged_model_dir, write_tune
 
 from strumspace_desktop.cli import main
-from tests.generate.generate_support import damaged_model_dir, write_tune
 
 torch.set_num_threads(1)
 REPO = Path(__file__).resolve().parents[2]
@@ -97,7 +97,8 @@ def test_chords_in_three_four(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert markers
     chord_track = next(i for i in pm.instruments if i.name == "Chords")
     assert chord_track.notes
-    assert max(n.end for n in chord_track.notes) <= 4 * 3 * (60 / 90) + 1e-3  # MIDI stores whole microseconds
+    # + 1e-3: MIDI stores the tempo in whole microseconds
+    assert max(n.end for n in chord_track.notes) <= 4 * 3 * (60 / 90) + 1e-3
 
 
 def test_next_chord_prints_json_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

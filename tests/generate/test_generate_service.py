@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from generate_support import EventLog, damaged_model_dir
 
 from models.generation.tasks import GenerationRequest
 from strumspace_desktop.core.document import ChordItem, Document, Note
@@ -26,7 +27,6 @@ from strumspace_desktop.generate.events import (
 from strumspace_desktop.generate.keep import keep_result
 from strumspace_desktop.generate.prompts import make_request, prompt_from_clips, prompt_from_range
 from strumspace_desktop.generate.service import GenerationService
-from tests.generate.generate_support import EventLog, damaged_model_dir
 
 WAIT_S = 120.0  # generous: the machine is shared; a hang still fails
 SMALL = GenerationRequest(task="melody", chords="C G Am F", bars=4, seed=1, variations=2)
