@@ -25,7 +25,7 @@ Controls (`Constraints`): the stream ("melody": no chords, "chords": no notes,
 natural minor plus the raised 6th and 7th of melodic/harmonic minor; chords whose
 tones all lie in that set), a pitch range, a cap on notes per bar, note density (a
 logit bias: > 1 favours short notes, short gaps and against skipping the rest of a
-bar; < 1 the reverse), and forced chords (tick -> chord: the grammar makes a Position
+bar; < 1 the reverse), caps on notes and on chord changes per bar, and forced chords (tick -> chord: the grammar makes a Position
 at each of those ticks, the given chord right after it, and no other chord tokens:
 a melody over given chords).
 

@@ -437,9 +437,9 @@ def _sample(job: _Job, backend: Backend, seeds: list[int], temperature: float,
             toks[i] = t
         n += 1
         if progress is not None:
-            done = sum(min(max(g.bars - job.prompt_bars, 0), total) for g in grams) / b
-            if all(g.done for g in grams):
-                done = total
+            # bars finished: the bar being written does not count until it is closed
+            done = sum(total if g.done else min(max(g.bars - job.prompt_bars - 1, 0), total)
+                       for g in grams) / b
             progress(GenerationProgress(done / max(total, 1), int(done), total, n))
         if all(g.done for g in grams):
             return seqs
