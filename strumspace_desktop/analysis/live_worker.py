@@ -32,6 +32,7 @@ from strumspace_desktop.analysis.live_events import (
 
 POLL_S = 0.02  # how often the worker looks for new input
 STATS_S = 1.0
+REFRESH_S = 0.25  # the current chord is repeated this often between changes
 NO_INPUT_S = 1.5  # no new frames for this long: the input (or the engine) stopped
 
 
@@ -70,6 +71,18 @@ def _since_frames(chord: Any, sample_rate: int) -> int:
     return round(float(since) * sample_rate)
 
 
+def _bass(chord: Any) -> int:
+    bass, root = int(getattr(chord, "bass", -1)), int(getattr(chord, "root", -1))
+    return bass if bass >= 0 and bass != root else -1
+
+
+def _runners_up(rec: Any, label: str) -> tuple[tuple[str, float], ...]:
+    top = getattr(rec, "top", None)
+    if not callable(top):
+        return ()
+    return tuple((str(lab), float(p)) for lab, p in top(3) if lab != label)[:2]
+
+
 def run_live_worker(ring_name: str, options: LiveOptions, conn: Connection,
                     stop: Any) -> None:
     """Process entry point: attach, recognise until `stop` is set, report on `conn`."""
@@ -102,6 +115,7 @@ def run_live_worker(ring_name: str, options: LiveOptions, conn: Connection,
         read = skipped = 0
         last_data = time.monotonic()
         last_stats = 0.0
+        last_sent = time.monotonic()
         quiet = False
         send(LiveStatus(LiveState.LISTENING))
         while not stop.is_set():
@@ -135,10 +149,15 @@ def run_live_worker(ring_name: str, options: LiveOptions, conn: Connection,
                 rec_clock = chunk.clock
             read += len(chunk.frames)
             chord = rec.push(_mono(chunk.frames, channels))
+            changed = chord is not None
+            if chord is None and now - last_sent >= REFRESH_S:
+                chord = getattr(rec, "current", None)
             if chord is not None:
+                last_sent = now
                 clock = rec_clock + _since_frames(chord, rate)
                 send(LiveChord(str(chord.label), float(chord.confidence), clock,
-                               clock / rate))
+                               clock / rate, _bass(chord), _runners_up(rec, chord.label),
+                               changed))
         send(LiveStats(read, skipped, reader.clock))
     except (BrokenPipeError, EOFError, OSError):
         pass  # the service went away: nobody to tell

@@ -12,7 +12,7 @@ import sys
 from typing import Any
 
 import pytest
-from analysis_support import JackPlayer, process_gone, render_clip, wait_for
+from analysis_support import JackPlayer, process_gone, real_model, render_clip, wait_for
 
 from models.chords.vocabulary import NO_CHORD, parse
 from strumspace_desktop.analysis.live import LiveChordService
@@ -67,6 +67,8 @@ def _check_chord(c: LiveChord, rate: int) -> None:
     assert c.label == NO_CHORD or parse(c.label).root >= 0
     assert 0.0 <= c.confidence <= 1.0
     assert c.seconds == pytest.approx(c.clock / rate)
+    assert c.bass == -1 or (c.label != NO_CHORD and c.bass != parse(c.label).root)
+    assert all(label != c.label and 0 <= p <= 1 for label, p in c.runners_up)
 
 
 def test_live_chords_from_the_engine_input_then_a_clean_stop(engine: EngineClient) -> None:
@@ -162,6 +164,7 @@ def test_the_worker_follows_an_engine_restart_and_reports_a_vanished_engine(
         new_info = recovered[0]
         assert new_info["input_ring"] and new_info["input_ring"] != info["input_ring"]
         assert player.connect_to_engine() >= 1  # the new engine's ports are new
+        got.poll()  # the old worker's last words
         got.stats.clear()
         service.follow(new_info)
         assert service.pid != first_pid and service.ring_name == new_info["input_ring"]
@@ -188,3 +191,23 @@ def test_a_ring_that_is_gone_is_reported_not_raised() -> None:
         assert "without an input" in service.status.message
     finally:
         service.stop()
+
+
+@pytest.mark.skipif(not real_model(), reason="the committed chord model is the smoke export")
+def test_the_trained_model_shows_the_played_chords_live(engine: EngineClient) -> None:
+    player, info = _player(engine)  # C G Am F, looped
+    service = LiveChordService()
+    got = Collector(service)
+    try:
+        service.follow(info)
+
+        def heard() -> set[str]:
+            got.poll()
+            return {c.label for c in got.chords if c.changed and c.label != NO_CHORD}
+
+        wait_for(lambda: len(heard()) >= 3, timeout=120, what="three different chords")
+    finally:
+        service.stop()
+        player.close()
+    roots = {parse(label).root for label in heard()}
+    assert len(roots & {0, 7, 9, 5}) >= 3, heard()
