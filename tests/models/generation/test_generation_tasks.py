@@ -241,3 +241,18 @@ def test_parse_key() -> None:
     assert tasks.parse_key("eb:min") == (3, MINOR)
     with pytest.raises(GenerationError):
         tasks.parse_key("Q")
+
+
+def test_every_task_runs_on_the_shipped_onnx_backend() -> None:
+    from models.generation.backends import load_backend
+
+    be = load_backend("onnx")
+    tune = _tune(2)
+    for req, bars in [(GenerationRequest("continue", prompt=tune, bars=2, variations=2), 2),
+                      (GenerationRequest("melody", chords="C G", variations=2), 2),
+                      (GenerationRequest("chords", key="D", bars=2, variations=2), 2),
+                      (GenerationRequest("harmonize", prompt=tune), 2)]:
+        for p in generate(req, be):
+            assert len(p.bars) == bars
+    sugg = tasks.next_chords("C F", "C", n=3, backend=be, source="model")
+    assert len(sugg) == 3 and sum(p for _, p in sugg) <= 1 + 1e-9
