@@ -396,7 +396,9 @@ def decode_ctc(outputs: dict[str, np.ndarray], fps: float, duration: float, *,
     seq = seq[:T]
     # CTC label posteriors renormalized without the blank: where a label spikes it
     # pulls the boundary towards itself; the frame head does the rest.
-    ctc_lab = ctc[:, :BLANK] - np.logaddexp.reduce(ctc[:, :BLANK], axis=1, keepdims=True)
+    lab = ctc[:, :BLANK]
+    top = lab.max(axis=1, keepdims=True)
+    ctc_lab = lab - (top + np.log(np.exp(lab - top).sum(axis=1, keepdims=True)))
     emissions = frame + opt.ctc_weight * ctc_lab
     starts = align(seq, emissions)
     return _finish(starts, np.asarray(seq), frame, outputs.get("bass_logprobs"), fps,
