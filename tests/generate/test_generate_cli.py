@@ -161,6 +161,11 @@ def test_damaged_model_file_exits_1_with_a_message(tmp_path: Path,
     assert code == 1 and out == ""
     assert "gen.onnx" in err and ("damaged" in err or "cannot be loaded" in err)
     assert not (tmp_path / "o.mid").exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, out, err = generate(capsys, "--task", "chords", "--model-dir", str(empty),
+                              "-o", str(tmp_path / "o.mid"))
+    assert code == 1 and out == "" and "does not exist" in err
 
 
 def test_the_installed_command_line_keeps_stdout_clean(tmp_path: Path) -> None:
