@@ -166,13 +166,16 @@ class OnnxBackend:
             self.n_layers, self.n_heads = int(cfg["n_layers"]), int(cfg["n_heads"])
             self.head = int(cfg["d_model"]) // self.n_heads
             self.vocab_size, self.max_len = int(cfg["vocab_size"]), int(cfg["max_len"])
+            self.layout = str(self.meta.get("cache", "concat"))
+            if self.layout not in ("concat", "shared"):
+                raise ValueError(f"unknown cache layout {self.layout!r}")
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"{self.path}: its '{META_KEY}' metadata is damaged "
                                  f"({exc})") from exc
-        self.input_names = ["ids"] + [f"past_{kind}_{i}" for i in range(self.n_layers)
-                                      for kind in ("key", "value")]
-        self.output_names = ["logits"] + [f"present_{kind}_{i}" for i in range(self.n_layers)
-                                          for kind in ("key", "value")]
+        cache = [f"{kind}_{i}" for i in range(self.n_layers) for kind in ("key", "value")]
+        self.input_names = (["ids"] + (["past_length"] if self.layout == "shared" else [])
+                            + [f"past_{c}" for c in cache])
+        self.output_names = ["logits"] + [f"present_{c}" for c in cache]
         got_in = [i.name for i in self.session.get_inputs()]
         got_out = [o.name for o in self.session.get_outputs()]
         if got_in != self.input_names or got_out != self.output_names:
@@ -182,6 +185,7 @@ class OnnxBackend:
         self.warnings: list[str] = []
         self._ort = ort
         self._binding = self.session.io_binding()
+        self._batch = 0
         self.start(1)
 
     @property
@@ -191,34 +195,82 @@ class OnnxBackend:
     def start(self, batch: int) -> None:
         if batch < 1:
             raise ValueError("batch must be at least 1")
-        self._batch, self._length = batch, 0
-        empty = np.zeros((batch, self.n_heads, 0, self.head), np.float32)
-        self._past = [self._ort.OrtValue.ortvalue_from_numpy(empty)] * (2 * self.n_layers)
-
-    def _run(self, ids: np.ndarray) -> np.ndarray:
-        """Feed ids [B, S] (checked); logits of the new positions [B, S, V]."""
-        if self._length + ids.shape[1] > self.max_len:
-            raise ValueError(f"{self._length + ids.shape[1]} positions exceed the model's "
-                             f"context of {self.max_len}")
+        self._length = 0
+        if batch == self._batch and self.layout == "shared":
+            return  # the same buffers: positions past the length are never read
+        self._batch = batch
+        ov = self._ort.OrtValue.ortvalue_from_numpy  # shares the numpy array's memory
+        size = self.max_len if self.layout == "shared" else 0
+        shape = (batch, self.n_heads, size, self.head)
         io = self._binding
         io.clear_binding_inputs()
         io.clear_binding_outputs()
-        io.bind_cpu_input("ids", ids)
-        for name, value in zip(self.input_names[1:], self._past, strict=True):
-            io.bind_ortvalue_input(name, value)
-        for name in self.output_names:
-            io.bind_output(name, "cpu")
+        # Single steps reuse id and logits buffers (made at the first step, bound
+        # once): a step then costs one graph run and a copy of the logits.
+        # (ids [B, 1], logits [B, 1, V], and their OrtValues sharing that memory)
+        self._step: tuple[np.ndarray, np.ndarray, Any, Any] | None = None
+        self._bound_for_step = False
+        self._position = np.zeros((), np.int64)
+        io.bind_output("logits", "cpu")  # first: outputs come back in binding order
+        if self.layout == "shared":
+            io.bind_ortvalue_input("past_length", ov(self._position))
+            # One buffer per cache tensor, bound as both past and present: the fused
+            # attention writes the new positions in place.
+            self._past = [ov(np.zeros(shape, np.float32)) for _ in self.input_names[2:]]
+            for name, value in zip(self.input_names[2:], self._past, strict=True):
+                io.bind_ortvalue_input(name, value)
+            for name, value in zip(self.output_names[1:], self._past, strict=True):
+                io.bind_ortvalue_output(name, value)
+        else:
+            self._past = [ov(np.zeros(shape, np.float32))] * (2 * self.n_layers)
+            for name in self.output_names[1:]:
+                io.bind_output(name, "cpu")
+
+    def _run(self, ids: np.ndarray | None) -> np.ndarray:
+        """Feed ids [B, S] (checked), or with None the step buffer's ids [B, 1]; logits
+        of the new positions [B, S, V] (for a step: the step buffer, overwritten by
+        the next step)."""
+        new = 1 if ids is None else ids.shape[1]
+        if self._length + new > self.max_len:
+            raise ValueError(f"{self._length + new} positions exceed the model's "
+                             f"context of {self.max_len}")
+        io = self._binding
+        step = ids is None
+        if ids is None:
+            if not self._bound_for_step:
+                assert self._step is not None
+                io.bind_ortvalue_input("ids", self._step[2])
+                io.bind_ortvalue_output("logits", self._step[3])
+                self._bound_for_step = True
+        else:
+            io.bind_cpu_input("ids", ids)
+            io.bind_output("logits", "cpu")  # unallocated (again): its shape follows S
+            self._bound_for_step = False
+        self._position[()] = self._length
+        if self.layout == "concat":
+            for name, value in zip(self.input_names[1:], self._past, strict=True):
+                io.bind_ortvalue_input(name, value)
+            for name in self.output_names[1:]:
+                io.bind_output(name, "cpu")  # unallocated: the cache grows
         self.session.run_with_iobinding(io)
         out = io.get_outputs()
-        self._past = list(out[1:])
-        self._length += ids.shape[1]
-        return out[0].numpy()
+        if self.layout == "concat":
+            self._past = list(out[1:])
+        self._length += new
+        return self._step[1] if step and self._step is not None else out[0].numpy()
 
     def prefill(self, ids: np.ndarray) -> np.ndarray:
         return self._run(_rows(ids, self._batch, self.vocab_size, 2))[:, -1]
 
     def step(self, ids: np.ndarray) -> np.ndarray:
-        return self._run(_rows(ids, self._batch, self.vocab_size, 1)[:, None])[:, -1]
+        rows = _rows(ids, self._batch, self.vocab_size, 1)
+        if self._step is None:
+            ov = self._ort.OrtValue.ortvalue_from_numpy  # shares the array's memory
+            ids_buf = np.zeros((self._batch, 1), np.int64)
+            logits_buf = np.zeros((self._batch, 1, self.vocab_size), np.float32)
+            self._step = (ids_buf, logits_buf, ov(ids_buf), ov(logits_buf))
+        self._step[0][:, 0] = rows
+        return self._run(None)[:, -1].copy()
 
     def forward(self, ids: np.ndarray) -> np.ndarray:
         """Logits of every position [B, S, V] of fresh sequences ids [B, S] (evaluation)."""

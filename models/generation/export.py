@@ -66,8 +66,16 @@ class ExportError(RuntimeError):
     """The export failed one of its checks (the artifacts are not written)."""
 
 
-def input_names(n_layers: int) -> list[str]:
-    names = ["ids"]
+def cache_layout(config: GPTConfig) -> str:
+    """"shared": ONNX Runtime's fused GroupQueryAttention on a fixed-size cache that the
+    runtime binds as both input and output (written in place, nothing copied per
+    step); it needs a head size that is a multiple of 16. "concat": plain ops, the
+    cache grows by concatenation (any head size, e.g. the smoke model's 12)."""
+    return "shared" if (config.d_model // config.n_heads) % 16 == 0 else "concat"
+
+
+def input_names(n_layers: int, layout: str = "concat") -> list[str]:
+    names = ["ids"] + (["past_length"] if layout == "shared" else [])
     for i in range(n_layers):
         names += [f"past_key_{i}", f"past_value_{i}"]
     return names
@@ -78,6 +86,72 @@ def output_names(n_layers: int) -> list[str]:
     for i in range(n_layers):
         names += [f"present_key_{i}", f"present_value_{i}"]
     return names
+
+
+class _FusedAttention(torch.autograd.Function):
+    """Exports as com.microsoft.GroupQueryAttention (rotary, causal attention and the
+    in-place cache update in one kernel). Its torch forward only gives the outputs'
+    shapes for tracing: the graph is checked against GPT.forward, not against this."""
+
+    @staticmethod
+    def forward(ctx: Any, qkv: Tensor, past_k: Tensor, past_v: Tensor, seqlens_k: Tensor,
+                total: Tensor, cos: Tensor, sin: Tensor, query_lens: Tensor,
+                heads: int) -> tuple[Tensor, Tensor, Tensor]:
+        d = qkv.shape[-1] // 3
+        return qkv[..., :d].clone(), past_k.clone(), past_v.clone()
+
+    @staticmethod
+    def symbolic(g: Any, qkv: Any, past_k: Any, past_v: Any, seqlens_k: Any, total: Any,
+                 cos: Any, sin: Any, query_lens: Any, heads: int) -> Any:
+        def none() -> Any:
+            return g.op("prim::Constant").setType(torch._C.NoneType.get())
+
+        # Inputs: query (packed QKV), key, value, past_key, past_value, seqlens_k,
+        # total_sequence_length, cos_cache, sin_cache, position_ids, attention_bias,
+        # head_sink, k_scale, v_scale, q_norm_weight, k_norm_weight, query_seqlens.
+        return g.op("com.microsoft::GroupQueryAttention", qkv, none(), none(), past_k,
+                    past_v, seqlens_k, total, cos, sin, *(none() for _ in range(7)),
+                    query_lens, num_heads_i=heads, kv_num_heads_i=heads, do_rotary_i=1,
+                    rotary_interleaved_i=1, outputs=3)
+
+
+class SharedCacheGPT(nn.Module):
+    """The GPT for the "shared" layout: forward(ids [B, S], past_length [] int64,
+    past_key_0, past_value_0, ... each [B, H, max_len, Dh]) -> (logits [B, S, V],
+    present_key_0, present_value_0, ... each [B, H, max_len, Dh]). The new tokens
+    sit at positions past_length .. past_length + S - 1 (rotary angles and causal
+    mask) and their keys/values are written there; bound to the same buffers,
+    present and past are one cache updated in place."""
+
+    cos: Tensor
+    sin: Tensor
+    never_bias: Tensor
+
+    def __init__(self, model: GPT) -> None:
+        super().__init__()
+        self.model = model
+        self.register_buffer("cos", model.rope_cos.clone(), persistent=False)
+        self.register_buffer("sin", model.rope_sin.clone(), persistent=False)
+        bias = torch.zeros(model.config.vocab_size).masked_fill(model.never, float("-inf"))
+        self.register_buffer("never_bias", bias, persistent=False)
+
+    def forward(self, ids: Tensor, past_length: Tensor, *past: Tensor) -> tuple[Tensor, ...]:
+        m = self.model
+        b, s = ids.shape
+        start = past_length.to(torch.int32)
+        total = start + s
+        seqlens = (total - 1).expand(b).contiguous()
+        query_lens = (total - start).expand(b).contiguous()
+        x = m.embed(ids)
+        presents: list[Tensor] = []
+        for i, block in enumerate(cast(list[Block], list(m.blocks))):
+            y, key, value = _FusedAttention.apply(
+                block.attn.qkv(block.norm1(x)), past[2 * i], past[2 * i + 1], seqlens, total,
+                self.cos, self.sin, query_lens, m.config.n_heads)
+            presents += [key, value]
+            x = x + block.attn.proj(y)
+            x = x + block.mlp(block.norm2(x))
+        return (m.norm(x) @ m.embed.weight.T + self.never_bias, *presents)
 
 
 class CachedGPT(nn.Module):
@@ -147,32 +221,39 @@ class CachedGPT(nn.Module):
         return (logits.masked_fill(m.never, float("-inf")), *presents)
 
 
-def empty_past(config: GPTConfig, batch: int, length: int = 0) -> list[np.ndarray]:
-    head = config.d_model // config.n_heads
-    z = np.zeros((batch, config.n_heads, length, head), np.float32)
-    return [z] * (2 * config.n_layers)
-
-
-def export_onnx(model: GPT, path: Path) -> None:
-    """The fp32 ONNX graph of `model` (eval mode, CPU) at `path`, with dynamic batch,
-    new-token and past lengths (TorchScript exporter: one graph for any S and P)."""
+def export_onnx(model: GPT, path: Path, layout: str | None = None) -> str:
+    """The fp32 ONNX graph of `model` at `path` (TorchScript exporter, dynamic batch
+    and new-token length; "concat" also a dynamic past length). Returns the layout."""
     model = model.float().cpu().eval()
     cfg = model.config
-    wrapper = CachedGPT(model).eval()
+    layout = layout or cache_layout(cfg)
+    head = cfg.d_model // cfg.n_heads
     ids = torch.randint(4, tokens.EOS + 100, (2, 3))
-    past = tuple(torch.randn(2, cfg.n_heads, 5, cfg.d_model // cfg.n_heads)
-                 for _ in range(2 * cfg.n_layers))
     axes: dict[str, dict[int, str]] = {"ids": {0: "batch", 1: "new"},
                                        "logits": {0: "batch", 1: "new"}}
+    wrapper: nn.Module
+    if layout == "shared":
+        wrapper = SharedCacheGPT(model).eval()
+        past_len = cfg.max_len
+        extra: tuple[Tensor, ...] = (torch.tensor(5, dtype=torch.int64),)
+    else:
+        wrapper = CachedGPT(model).eval()
+        past_len, extra = 5, ()
+    past = tuple(torch.zeros(2, cfg.n_heads, past_len, head)
+                 for _ in range(2 * cfg.n_layers))
     for i in range(cfg.n_layers):
         for kind in ("key", "value"):
-            axes[f"past_{kind}_{i}"] = {0: "batch", 2: "past"}
-            axes[f"present_{kind}_{i}"] = {0: "batch", 2: "total"}
+            axes[f"past_{kind}_{i}"] = {0: "batch"} if layout == "shared" else {
+                0: "batch", 2: "past"}
+            axes[f"present_{kind}_{i}"] = {0: "batch"} if layout == "shared" else {
+                0: "batch", 2: "total"}
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
-        torch.onnx.export(wrapper, (ids, *past), str(path), input_names=input_names(
-            cfg.n_layers), output_names=output_names(cfg.n_layers), dynamic_axes=axes,
-            opset_version=OPSET, dynamo=False, do_constant_folding=True)
+        torch.onnx.export(wrapper, (ids, *extra, *past), str(path),
+                          input_names=input_names(cfg.n_layers, layout),
+                          output_names=output_names(cfg.n_layers), dynamic_axes=axes,
+                          opset_version=OPSET, dynamo=False, do_constant_folding=True)
+    return layout
 
 
 def stamp(path: Path, meta: dict[str, Any]) -> None:
@@ -187,11 +268,12 @@ def stamp(path: Path, meta: dict[str, Any]) -> None:
     onnx.save(proto, str(path))
 
 
-def graph_meta(config: GPTConfig, version: str, weights: str) -> dict[str, Any]:
+def graph_meta(config: GPTConfig, version: str, weights: str, layout: str
+               ) -> dict[str, Any]:
     """What a runtime needs to drive the graph (embedded in the ONNX file)."""
     return {"format": FORMAT, "format_version": FORMAT_VERSION, "version": version,
-            "weights": weights, "config": config.to_dict(), "cache": "concat",
-            "inputs": input_names(config.n_layers),
+            "weights": weights, "config": config.to_dict(), "cache": layout,
+            "inputs": input_names(config.n_layers, layout),
             "outputs": output_names(config.n_layers), **vocabulary_meta()}
 
 
@@ -209,14 +291,18 @@ def quantize(src: Path, dst: Path, per_channel: bool) -> None:
     weight; activations are quantized per call). The rotary turn matrix stays fp32:
     quantizing its input would only add error to a multiplication by +-1."""
     import onnx
+    from onnx import numpy_helper
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     proto = onnx.load(str(src))
-    small = {i.name for i in proto.graph.initializer
-             if len(i.dims) == 2 and i.dims[0] == i.dims[1] and i.dims[0] <= 256
-             and i.dims[0] * i.dims[1] < 256 * 256}
+    turns = set()
+    for init in proto.graph.initializer:
+        if len(init.dims) == 2 and init.dims[0] == init.dims[1]:
+            w = numpy_helper.to_array(init)
+            if np.isin(w, (-1.0, 0.0, 1.0)).all() and (np.abs(w).sum(1) == 1).all():
+                turns.add(init.name)
     exclude = [n.name for n in proto.graph.node
-               if n.op_type == "MatMul" and any(x in small for x in n.input)]
+               if n.op_type == "MatMul" and any(x in turns for x in n.input)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import logging
@@ -330,24 +416,29 @@ def measure_latency(backend: Any, pieces: list[tuple[np.ndarray, np.ndarray]],
                     repeats: int = 3) -> dict[str, Any] | None:
     """Time to prefill each prompt and step through its continuation (an argmax per
     step stands in for sampling), batch 1: the best of `repeats` per piece, then the
-    median over pieces."""
+    median over pieces. Wall time, and the calling thread's CPU time (what the wall
+    time would be on an idle core: ONNX Runtime with one thread runs in the caller's
+    thread; on this shared 2-core machine the wall time mostly measures waiting)."""
     if not pieces:
         return None
-    times, counts = [], []
+    times, cpu, counts = [], [], []
     for prompt, cont in pieces:
-        best = float("inf")
+        best, best_cpu = float("inf"), float("inf")
         for _ in range(repeats):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             backend.start(1)
             logits = backend.prefill(prompt[None, :])
             for tok in cont:
                 int(np.argmax(logits[0]))
                 logits = backend.step(np.array([tok]))
             best = min(best, time.perf_counter() - t0)
+            best_cpu = min(best_cpu, time.thread_time() - c0)
         times.append(best * 1000)
+        cpu.append(best_cpu * 1000)
         counts.append(len(cont))
     return {"median_ms": round(float(np.median(times)), 1),
             "p90_ms": round(float(np.percentile(times, 90)), 1),
+            "median_cpu_ms": round(float(np.median(cpu)), 1),
             "ms_per_token": round(float(sum(times) / sum(counts)), 3),
             "median_new_tokens": float(np.median(counts)),
             "median_prompt_tokens": float(np.median([len(p) for p, _ in pieces])),
@@ -413,12 +504,13 @@ def export(checkpoint: Path, out: Path, *, eval_pieces: int = 200, threads: int 
         "checkpoint": {"path": str(checkpoint), "step": ckpt.get("step"),
                        "sha256": _sha256(checkpoint)},
         "parameters": model.num_parameters(), "config": config.to_dict(),
-        **vocabulary_meta(), "opset": OPSET, "cache": "concat"}
+        **vocabulary_meta(), "opset": OPSET}
     with tempfile.TemporaryDirectory(prefix="gen-export-") as tmp:
         work = Path(tmp)
         fp32 = work / "gen_fp32.onnx"
-        export_onnx(model, fp32)
-        stamp(fp32, graph_meta(config, version, "fp32"))
+        layout = export_onnx(model, fp32)
+        meta["cache"] = layout
+        stamp(fp32, graph_meta(config, version, "fp32", layout))
         # -- fp32 graph vs torch, prefill then single steps, batch 1 and 2
         prompt = min(40, config.max_len - STEP_CHECKS)
         checks = {}
@@ -441,7 +533,7 @@ def export(checkpoint: Path, out: Path, *, eval_pieces: int = 200, threads: int 
         for name, per_channel in variants.items():
             paths[name] = work / f"{name}.onnx"
             quantize(fp32, paths[name], per_channel)
-            stamp(paths[name], graph_meta(config, version, "int8"))
+            stamp(paths[name], graph_meta(config, version, "int8", layout))
         # -- validation NLL of every variant
         t0 = time.monotonic()
         nll: dict[str, Any] = {"pieces_per_stream": eval_pieces,
