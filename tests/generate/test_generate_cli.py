@@ -101,6 +101,18 @@ def test_chords_in_three_four(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert max(n.end for n in chord_track.notes) <= 4 * 3 * (60 / 90) + 1e-3
 
 
+def test_a_one_note_prompt_still_gives_a_continuation_and_says_so(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tune = write_tune(tmp_path / "one.mid", [(0, 1, 61)])
+    out = tmp_path / "one-more.mid"
+    code, stdout, err = generate(capsys, "--task", "continue", "--input", str(tune), "--bars",
+                                 "2", "--seed", "0", "-o", str(out))
+    assert code == 0, err
+    assert stdout == "" and "single note" in err
+    assert "C major assumed" in err or "key" in err  # one pitch class: no key to detect
+    assert pretty_midi.PrettyMIDI(str(out)).instruments
+
+
 def test_next_chord_prints_json_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = generate(capsys, "--task", "next-chord", "--chords", "C G Am", "--key", "C")
     assert code == 0, err
