@@ -509,8 +509,8 @@ def _continue(req: GenerationRequest, msgs: list[str]) -> tuple[_Job, Piece | No
     prompt_bars = seq.count(tokens.BAR)
     seq.append(tokens.BAR)
     task = TASK_LEAD if lead else TASK_MELODY
-    job = _Job(task, seq, _constraints(req, "lead" if lead else "melody",
-                                       prompt_bars + bars), prompt_bars, bars)
+    job = _Job(task, seq, _constraints(req, "lead" if lead else "melody", prompt_bars + bars,
+                                       max_chords=req.max_chords_per_bar), prompt_bars, bars)
     return job, prompt
 
 
@@ -893,12 +893,29 @@ NEXT_CHORD_SOURCE = "model"
 # ---------------------------------------------------------------- measurement
 
 
+def bar_level(piece: Piece) -> Piece:
+    """The chord sounding at each bar line, repeats merged: a progression as a
+    musician writes one for next-chord suggestions (one chord per bar at most)."""
+    bars = tokens.regular_bars(piece)
+    starts = bars[:, 0]
+    at = harmony.chord_at(piece.chords, starts)
+    ends = np.append(starts[1:], piece.end_tick())
+    rows = [(int(a), int(b - a), int(r), int(q)) for a, b, (r, q) in zip(starts, ends, at,
+                                                                        strict=True)]
+    chords = harmony.merge_runs(rows)
+    chords = chords[chords[:, 2] >= 0]
+    return Piece(piece.source, piece.piece_id, piece.title, piece.group, bars=piece.bars,
+                 keys=piece.keys, chords=chords, chord_kind=piece.chord_kind)
+
+
 def next_chord_accuracy(model: Any | None, split: str = "valid", limit: int | None = None,
-                        ) -> dict[str, Any]:
+                        variant: str = "stream") -> dict[str, Any]:
     """Top-1 / top-3 accuracy of predicting each chord change of the `split` chord
     stream from the tokens before it (its position known), among the 107 chords other
     than the sounding one: the n-gram and, when `model` (a models.generation.model.GPT)
-    is given, the model (windows of its context as in training)."""
+    is given, the model (windows of its context as in training). variant "bars": the
+    same pieces reduced to the chord at each bar line (`bar_level`), the way
+    next_chords asks."""
     import torch
 
     from models.generation import dataset_cache
@@ -907,6 +924,10 @@ def next_chord_accuracy(model: Any | None, split: str = "valid", limit: int | No
 
     ds = dataset_cache.load()
     pieces = ds.chord_pieces(split)[:limit]
+    if variant == "bars":
+        pieces = [bar_level(p) for p in pieces]
+    elif variant != "stream":
+        raise ValueError(f"variant must be stream or bars, not {variant!r}")
     stream = chord_stream(pieces)
     lm = chord_ngram()
     hits: dict[str, np.ndarray] = {"ngram": np.zeros(3), "model": np.zeros(3)}
@@ -957,7 +978,8 @@ def next_chord_accuracy(model: Any | None, split: str = "valid", limit: int | No
         n = max(n, 1)
         return {"top1": round(float(h[0] / n), 4), "top3": round(float(h[1] / n), 4)}
 
-    out: dict[str, Any] = {"split": split, "pieces": len(pieces), "targets": targets,
+    out: dict[str, Any] = {"split": split, "variant": variant, "pieces": len(pieces),
+                           "targets": targets,
                            "ngram": acc(hits["ngram"], targets),
                            "ngram_order": lm.max_order,
                            "seconds": {"ngram": round(t_ngram, 2), "model": round(t_model, 2)}}
@@ -977,6 +999,7 @@ def main(argv: list[str] | None = None) -> int:
                          "without a checkpoint only the n-gram")
     ap.add_argument("--split", default="valid")
     ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--variant", choices=("stream", "bars"), default="stream")
     args = ap.parse_args(argv)
     if args.measure_next_chord is None:
         ap.print_help()
@@ -991,7 +1014,7 @@ def main(argv: list[str] | None = None) -> int:
         from models.generation.train import load_model
 
         model = load_model(Path(args.measure_next_chord))
-    print(json.dumps(next_chord_accuracy(model, args.split, args.limit), indent=1))
+    print(json.dumps(next_chord_accuracy(model, args.split, args.limit, args.variant)))
     return 0
 
 

@@ -256,3 +256,20 @@ def test_every_task_runs_on_the_shipped_onnx_backend() -> None:
             assert len(p.bars) == bars
     sugg = tasks.next_chords("C F", "C", n=3, backend=be, source="model")
     assert len(sugg) == 3 and sum(p for _, p in sugg) <= 1 + 1e-9
+
+
+def test_next_chord_measurement_runs_on_a_few_validation_pieces() -> None:
+    from generation_tasks_support import smoke_model
+
+    for variant in ("stream", "bars"):
+        res = tasks.next_chord_accuracy(smoke_model(), "valid", limit=2, variant=variant)
+        assert res["targets"] > 0
+        for who in ("ngram", "model"):
+            assert 0 <= res[who]["top1"] <= res[who]["top3"] <= 1
+
+
+def test_bar_level_keeps_the_chord_at_each_bar_line() -> None:
+    p = Piece("t", "t", bars=np.array([[0, 4, 4], [96, 4, 4], [192, 4, 4]], np.int32),
+              chords=np.array([[0, 48, 0, 0], [48, 96, 7, 0], [144, 144, 7, 4]], np.int32))
+    q = tasks.bar_level(p)
+    assert q.chords.tolist() == [[0, 96, 0, 0], [96, 96, 7, 0], [192, 96, 7, 4]]
