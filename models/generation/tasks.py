@@ -66,9 +66,14 @@ class GenerationCancelled(GenerationError):
 class Backend(Protocol):
     """What generation needs from a model runtime (backends.py implements it)."""
 
-    vocab_size: int
-    max_len: int
-    name: str
+    @property
+    def vocab_size(self) -> int: ...
+
+    @property
+    def max_len(self) -> int: ...
+
+    @property
+    def name(self) -> str: ...
 
     def start(self, batch: int) -> None: ...
 
