@@ -266,3 +266,30 @@ def make_request(task: str, prompt: Prompt | None = None, **controls: Any) -> An
         controls.setdefault("time_signature", prompt.meter)
     return GenerationRequest(task=task, prompt=None if prompt is None else prompt.piece,
                              **controls)
+
+
+def next_chord_request(
+    document: Document,
+    chord_track: str,
+    at: int,
+    *,
+    n: int = 5,
+    bars_back: int = 8,
+    key: tuple[int, int] | None = None,
+) -> tuple[Any, Prompt]:
+    """A next-chord request for the chord that would start at `at` (document ticks), from
+    the chords of up to `bars_back` bars before it; and the prompt it came from. The
+    Result's `suggestions` are short names: `chord_labels.to_harte` makes them chord-track
+    labels, `into_document.add_suggested_chord` puts one in."""
+    ts = document.time_signature_map()
+    bar = ts.bbt_at_tick(max(at, 0)).bar - 1
+    start = ts.bar_start_tick(max(bar - bars_back, 0))
+    prompt = build_prompt(document, start, max(at, start + 1), chord_track=chord_track, key=key)
+    return make_request("next-chord", prompt, variations=n), prompt
+
+
+def bar_span(document: Document, at: int) -> tuple[int, int]:
+    """The bar that holds `at`: (start, end) in document ticks."""
+    ts = document.time_signature_map()
+    bar = ts.bbt_at_tick(max(at, 0)).bar - 1
+    return ts.bar_start_tick(bar), ts.bar_start_tick(bar + 1)

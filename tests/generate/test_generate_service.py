@@ -16,6 +16,7 @@ from generate_support import EventLog, damaged_model_dir
 from models.generation.tasks import GenerationRequest
 from strumspace_desktop.core.document import ChordItem, Document, Note
 from strumspace_desktop.core.timing import PPQ
+from strumspace_desktop.generate.chord_labels import to_harte
 from strumspace_desktop.generate.events import (
     Cancelled,
     Failed,
@@ -24,8 +25,15 @@ from strumspace_desktop.generate.events import (
     Ready,
     Result,
 )
+from strumspace_desktop.generate.into_document import add_suggested_chord
 from strumspace_desktop.generate.keep import keep_result
-from strumspace_desktop.generate.prompts import make_request, prompt_from_clips, prompt_from_range
+from strumspace_desktop.generate.prompts import (
+    bar_span,
+    make_request,
+    next_chord_request,
+    prompt_from_clips,
+    prompt_from_range,
+)
 from strumspace_desktop.generate.service import GenerationService
 
 WAIT_S = 120.0  # generous: the machine is shared; a hang still fails
@@ -166,6 +174,27 @@ def test_next_chord_suggestions(service: GenerationService) -> None:
     assert isinstance(end, Result) and end.pieces == []
     assert len(end.suggestions) == 4
     assert all(isinstance(label, str) and 0.0 <= p <= 1.0 for label, p in end.suggestions)
+
+
+def test_next_chord_from_the_chord_track_lands_as_a_generated_chord(
+        service: GenerationService) -> None:
+    doc = Document.new()
+    doc.set_time_signature(0, 3, 4)
+    track = doc.add_track("chord", "Chords")
+    for i, label in enumerate(["D:min", "G:min", "A:7"]):
+        doc.add_chord(track, ChordItem(i * 3 * PPQ, (i + 1) * 3 * PPQ, label))
+    request, prompt = next_chord_request(doc, track, 9 * PPQ, n=3)
+    assert prompt.chord_string == "Dm Gm A7" and prompt.meter == (3, 4)
+    end = service.wait(service.submit(request), WAIT_S)
+    assert isinstance(end, Result) and len(end.suggestions) == 3, end
+    label, probability = end.suggestions[0]
+    start, stop = bar_span(doc, 9 * PPQ)
+    assert (start, stop) == (9 * PPQ, 12 * PPQ)
+    cid = add_suggested_chord(doc, track, to_harte(label), start=start, end=stop,
+                              confidence=probability)
+    item = doc.chords(track)[cid]
+    assert item.source == "generated" and item.start == 9 * PPQ
+    assert doc.undo() and cid not in doc.chords(track)
 
 
 def test_a_damaged_model_file_is_an_error_event_not_a_hang(tmp_path: Path) -> None:
