@@ -7,9 +7,12 @@ worker process. No Qt: `ui/adapter.py` turns its events into Qt signals.
     end = service.wait(job, timeout=30)               # Result | Failed | Cancelled
     service.shutdown()
 
-Jobs run one at a time, in order. The worker starts with the first request (or
-`start()`), loads the model once and keeps it; if it dies (killed, out of memory) the
-job it was running fails with reason "crash" and the next request starts a new one.
+`on_event` runs on the service's reader thread, never the caller's: a Qt UI hands
+each event to its own thread (a queued signal). Without `on_event`, events wait in a
+queue for `next_event()`. Jobs run one at a time, in order. The worker starts with
+the first request (or `start()`), loads the model once and keeps it; if it dies
+(killed, out of memory) the job it was running fails with reason "crash" and the next
+request starts a new one.
 """
 
 from __future__ import annotations
