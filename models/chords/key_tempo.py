@@ -6,8 +6,8 @@
   counted once more), which is what a musician hears as the harmony and costs nothing.
 - Tempo and beats: a global tempo from the autocorrelation of an onset envelope
   computed from the chord features themselves (positive spectral flux of the log
-  spectrogram, so no second spectrogram is taken), then librosa's dynamic-programming
-  beat tracker at that tempo.
+  spectrogram, so no second spectrogram is taken), then the dynamic-programming beat
+  tracker of librosa (Ellis 2007) at that tempo.
 - Bars: the downbeat phase (which of every ``beats_per_bar`` beats starts a bar) that
   puts the most chord changes on bar lines.
 """
@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from models.chords.vocabulary import FLAT_NAMES, SHARP_NAMES, Chord
 
@@ -129,26 +130,76 @@ def global_tempo(envelope: np.ndarray, fps: float, start_bpm: float = 120.0,
     return float(bpm[int(np.argmax(score))])
 
 
-def track_beats(envelope: np.ndarray, fps: float, start_bpm: float = 120.0
-                ) -> tuple[float | None, np.ndarray]:
-    """Tempo (bpm) and beat times (s, frame centres): ``global_tempo``, then librosa's
-    dynamic-programming beat tracker at that tempo. No tempo and no beats for a clip
-    without onsets or shorter than two seconds."""
-    env = np.asarray(envelope, dtype=np.float32)
+def track_beats(envelope: np.ndarray, fps: float, start_bpm: float = 120.0,
+                tightness: float = 100.0) -> tuple[float | None, np.ndarray]:
+    """Tempo (bpm) and beat times (s, frame centres): ``global_tempo``, then Ellis's
+    dynamic-programming beat tracker at that tempo (librosa.beat.beat_track's
+    algorithm, re-implemented: importing librosa.beat compiles an uncached numba
+    function, 3 to 25 s per process here). No tempo and no beats for a clip without
+    onsets or shorter than two seconds."""
+    env = np.asarray(envelope, dtype=np.float64)
     if env.size < 2 * fps or float(env.max(initial=0.0)) <= 0.0:
         return None, np.zeros(0)
     bpm = global_tempo(env, fps, start_bpm)
     if bpm is None:
         return None, np.zeros(0)
-    import librosa
-
-    # librosa works in (sr, hop) units: fps = sr / hop with hop 1.
-    _, frames = librosa.beat.beat_track(onset_envelope=env, sr=fps, hop_length=1, bpm=bpm,
-                                        units="frames")
-    beats = np.asarray(frames, dtype=np.float64) / fps
+    period = round(60.0 * fps / bpm)  # frames per beat
+    env = env / (env.std(ddof=1) + 1e-12)
+    win = np.exp(-0.5 * (np.arange(-period, period + 1) * 32.0 / period) ** 2)
+    local = np.convolve(env, win, mode="same")
+    backlink, cum = _beat_dp(local, float(period), float(tightness))
+    # the last beat: the last local maximum of the cumulative score above half their median
+    peaks = np.flatnonzero((cum[1:-1] > cum[:-2]) & (cum[1:-1] >= cum[2:])) + 1
+    if peaks.size == 0:
+        return None, np.zeros(0)
+    good = peaks[cum[peaks] >= 0.5 * np.median(cum[peaks])]
+    n = int(good[-1])
+    frames = []
+    while n >= 0:
+        frames.append(n)
+        n = int(backlink[n])
+    beats = np.asarray(frames[::-1], dtype=np.int64)
+    # drop weak beats at both ends (below half the RMS of the beats' local score)
+    smooth = np.convolve(local[beats], np.hanning(5), mode="same")
+    thresh = 0.5 * float(np.sqrt(np.mean(smooth ** 2)))
+    loud = np.flatnonzero(local > thresh)
+    if loud.size == 0:
+        return None, np.zeros(0)
+    beats = beats[(beats >= loud[0]) & (beats <= loud[-1])]
     if beats.size < 2:
         return None, np.zeros(0)
-    return bpm, beats
+    return bpm, beats / fps
+
+
+@njit(cache=True)
+def _beat_dp(local, period, tightness):
+    """Best predecessor of every frame as a beat, half to two periods back, scored by
+    the local onset score minus the squared log deviation from the period."""
+    n = local.shape[0]
+    backlink = np.full(n, -1, np.int64)
+    cum = np.zeros(n)
+    thresh = 0.01 * local.max()
+    first = True
+    log_p = np.log(period)
+    for i in range(n):
+        best = -np.inf
+        where = -1
+        lo = i - int(np.round(2 * period))
+        hi = i - int(np.round(period / 2))
+        for loc in range(hi, lo - 1, -1):
+            if loc < 0:
+                break
+            score = cum[loc] - tightness * (np.log(i - loc) - log_p) ** 2
+            if score > best:
+                best = score
+                where = loc
+        cum[i] = local[i] + best if where >= 0 else local[i]
+        if first and local[i] < thresh:
+            backlink[i] = -1
+        else:
+            backlink[i] = where
+            first = False
+    return backlink, cum
 
 
 def downbeats(beats: np.ndarray, change_times: Sequence[float], beats_per_bar: int = 4

@@ -51,7 +51,7 @@ def _check(a: Analysis, duration: float) -> None:
 
 
 def test_a_rendered_song_gives_tiled_valid_segments_and_beats() -> None:
-    audio, perf = rendered()
+    audio, _ = rendered()
     a = analyze(audio, RATE)
     _check(a, audio.shape[0] / RATE)
     # 1 s lead-in and 1.5 s tail of silence: no-chord there, whatever the model
@@ -222,3 +222,45 @@ def test_the_trained_model_recognizes_a_rendered_song(template: str, tonic: int,
     scores = mir_eval.chord.evaluate(ref_iv, ref_lab, est_iv, est_lab)
     assert scores["majmin"] >= 0.8, scores
     assert a.key is not None
+
+
+# --- key, tempo and bars (key_tempo) --------------------------------------------
+
+
+@pytest.mark.parametrize("shift", range(12))
+def test_key_of_chord_progressions_in_every_key(shift: int) -> None:
+    from models.chords.key_tempo import detect_key
+
+    major = ["C:maj", "A:min", "F:maj", "G:7", "C:maj", "D:min7", "G:maj", "C:maj"]
+    minor = ["A:min", "D:min", "E:7", "A:min", "F:maj", "E:7", "A:min"]
+    for labels, tonic, mode in ((major, 0, "major"), (minor, 9, "minor")):
+        chords = [(2.0, parse(lab).transpose(shift)) for lab in labels]
+        key = detect_key(chords)
+        assert key is not None and (key.tonic, key.mode) == ((tonic + shift) % 12, mode)
+    assert detect_key([(1.0, parse("N"))]) is None
+
+
+@pytest.mark.parametrize("bpm", [72.0, 96.0, 128.0, 150.0])
+def test_tempo_and_beats_of_a_click_track(bpm: float) -> None:
+    from models.chords.key_tempo import track_beats
+
+    fps = 11025 / 256
+    env = np.zeros(int(fps * 20), np.float32)
+    period = 60.0 / bpm
+    clicks = np.arange(0.3, 20 - 0.1, period)
+    env[np.round(clicks * fps).astype(int)] = 1.0
+    tempo, beats = track_beats(env, fps)
+    assert tempo == pytest.approx(bpm, rel=0.03)
+    inner = beats[(beats > 2) & (beats < 18)]
+    assert np.abs(inner[:, None] - clicks[None, :]).min(axis=1).max() < 1.5 / fps
+    assert track_beats(np.zeros(500, np.float32), fps) == (None, pytest.approx(np.zeros(0)))
+
+
+def test_downbeats_follow_the_chord_changes() -> None:
+    from models.chords.key_tempo import downbeats
+
+    beats = np.arange(0.5, 20, 0.5)
+    changes = beats[1::4] + 0.02  # chords change on every fourth beat from the second
+    assert np.allclose(downbeats(beats, changes.tolist(), 4), beats[1::4])
+    assert np.allclose(downbeats(beats, [], 4), beats[::4])
+    assert downbeats(np.zeros(0), [1.0]).size == 0
