@@ -67,7 +67,6 @@ _CHANGE_PENALTY = 0.25
 # Without at least this many beats the clip is cut into fixed half-second steps.
 _MIN_BEATS = 4
 _GRID_S = 0.5
-CHROMA_POWER = 1.0
 
 
 class EmbeddingError(ValueError):
@@ -141,10 +140,12 @@ def chroma(features: np.ndarray) -> np.ndarray:
     from models.chords import features as feat
 
     f = np.asarray(features, dtype=np.float32)
-    # Back to magnitudes (the features are log1p(LOG_GAIN * magnitude)), then a mild
-    # compression: the log features make overtones nearly as loud as fundamentals.
+    # Back to magnitudes (the features are log1p(LOG_GAIN * magnitude)): on the log
+    # scale overtones are nearly as loud as fundamentals and triads get confused
+    # (F major heard as A minor).
     mag = np.expm1(f) / feat.LOG_GAIN
-    semis = (mag.reshape(f.shape[0], -1, feat.BINS_PER_SEMITONE) ** CHROMA_POWER).sum(axis=2)
+    semis = mag.reshape(f.shape[0], feat.N_BINS // feat.BINS_PER_SEMITONE,
+                        feat.BINS_PER_SEMITONE).sum(axis=2)
     pcs = (feat.LOWEST_MIDI + np.arange(semis.shape[1])) % 12
     out = np.zeros((f.shape[0], 12), np.float32)
     for pc in range(12):
