@@ -892,7 +892,7 @@ def next_chords(history: ChordsInput, key: str | tuple[int, int] | None, n: int 
 
 # Which source answers next_chords(source="auto") with a backend: set from the
 # measurement in TASKS.md (model vs n-gram, top-1/top-3 on the validation chords).
-NEXT_CHORD_SOURCE = "model"
+NEXT_CHORD_SOURCE = "ngram"
 
 
 # ---------------------------------------------------------------- measurement
