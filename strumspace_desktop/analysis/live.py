@@ -15,6 +15,7 @@ import contextlib
 import multiprocessing as mp
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -68,6 +69,13 @@ class LiveChordService:
         theirs.close()
         self._conn = ours
         self._set(LiveStatus(LiveState.STARTING))
+
+    def set_channels(self, channels: tuple[int, ...] | None) -> None:
+        """Hear these input channels (0-based, mixed; None: all), e.g. the armed track's
+        choice from `record.input_choice.resolve`; a running worker restarts."""
+        self.options = replace(self.options, channels=channels)
+        if self.ring_name is not None and self.running:
+            self.start(self.ring_name)
 
     def engine_lost(self, message: str = "") -> None:
         """The engine (and its ring) went away: stop listening until `follow` again."""

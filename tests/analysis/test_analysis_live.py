@@ -82,12 +82,18 @@ def test_live_chords_from_the_engine_input_then_a_clean_stop(engine: EngineClien
         assert pid is not None and pid != os.getpid() and pid != engine.pid
         wait_for(lambda: got.poll() > 0, timeout=90, what="a live chord")
         wait_for(lambda: got.read() > int(info["sample_rate"]), what="a second of input read")
+        # Another input channel choice: a fresh worker hears input 1 alone.
+        service.set_channels((0,))
+        assert process_gone(pid) and service.pid != pid
+        heard = len(got.chords)
+        wait_for(lambda: got.poll() > heard, timeout=90, what="a chord from input 1")
+        last_pid = service.pid
     finally:
         service.stop()
         player.close()
     assert got.states[:2] == [LiveState.STARTING, LiveState.LISTENING], got.states
     assert service.status.state is LiveState.OFF and not service.running
-    assert process_gone(pid)
+    assert last_pid is not None and process_gone(last_pid)
     rate = int(info["sample_rate"])
     for c in got.chords:
         _check_chord(c, rate)
