@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -266,6 +266,14 @@ class _Pipeline:
             limit = t0 + (self.pending_len - DECODE_KEEP_S * self.fps) / self.fps
             cut = max((i for i, s in enumerate(segs) if s.start <= limit and i > 0),
                       default=0)
+            if cut == 0 and self.pending_len >= 2 * DECODE_WINDOW_S * self.fps:
+                # one chord (or silence) for two windows: cut it at the limit, so the
+                # window stays bounded; the next window's first segment joins it again
+                edge = t0 + round((limit - t0) * self.fps) / self.fps
+                k = next(i for i, s in enumerate(segs) if s.end > edge)
+                segs = [*segs[:k], replace(segs[k], end=edge),
+                        replace(segs[k], start=edge), *segs[k + 1:]]
+                cut = k + 1
         if cut == 0:
             return
         done = segs[:cut]

@@ -113,6 +113,33 @@ def test_chunked_analysis_agrees_with_one_chunk() -> None:
     assert whole.beats == chunked.beats  # onset envelopes are computed identically
 
 
+@pytest.mark.parametrize("decoder", ["ctc", "frames"])
+def test_decoding_in_windows_agrees_with_one_window(monkeypatch: pytest.MonkeyPatch,
+                                                     decoder: str) -> None:
+    from models.chords import runtime
+
+    audio, _ = rendered(repeats=4)
+    whole = analyze(audio, RATE, decoder=decoder)
+    # windows of 8 s committed up to a boundary 3 s before their end (normally 120/20 s)
+    monkeypatch.setattr(runtime, "DECODE_WINDOW_S", 8.0)
+    monkeypatch.setattr(runtime, "DECODE_KEEP_S", 3.0)
+    windowed = analyze(audio, RATE, decoder=decoder, chunk_seconds=4)
+    _check(windowed, whole.duration)
+    assert _agreement(whole, windowed) >= 0.95
+    # a window holding one long chord (silence here) is cut, not grown without end
+    sizes: list[int] = []
+    real = runtime._Pipeline._decode
+
+    def spy(self: runtime._Pipeline, final: bool) -> None:
+        sizes.append(self.pending_len)
+        real(self, final)
+
+    monkeypatch.setattr(runtime._Pipeline, "_decode", spy)
+    silence = analyze(np.zeros(RATE * 60, np.float32), RATE, decoder=decoder, chunk_seconds=4)
+    assert [s.label for s in silence.segments] == ["N"]
+    assert max(sizes) <= (2 * 8.0 + 4) * 11025 / 256 + 1
+
+
 def test_progress_rises_to_one_and_cancel_stops() -> None:
     audio, _ = rendered(repeats=4)
     seen: list[float] = []
