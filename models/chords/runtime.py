@@ -286,9 +286,8 @@ class _Pipeline:
         if final:
             return
         frames = round((segs[cut].start - t0) * self.fps)
-        for k, v in self.pending.items():
-            whole = outs[k][frames:]
-            v[:] = [whole]
+        for name, parts in self.pending.items():
+            parts[:] = [outs[name][frames:]]
         self.pending_start += frames
         self.pending_len -= frames
 
