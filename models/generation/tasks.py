@@ -234,7 +234,14 @@ def _estimate_key(notes: np.ndarray, chords: np.ndarray) -> tuple[int, int] | No
     if len(pcs) < MIN_KEY_PITCH_CLASSES:
         return None
     if len(notes):
-        return harmony.estimate_key(notes.astype(np.int64))
+        # Tunes start and end on the tonic more often than not: the last note counts
+        # as a quarter of the melody's time, the first as a tenth (short prompts gave
+        # keys a fifth away without it, e.g. F major for "Twinkle, Twinkle" in C).
+        n = notes.astype(np.int64)
+        total = int(n[:, 1].sum())
+        extra = np.array([[0, max(1, total // 4), n[-1, 2], 80],
+                          [0, max(1, total // 10), n[0, 2], 80]], np.int64)
+        return harmony.estimate_key(np.vstack([n[:, :4], extra]))
     best: tuple[float, int, int] = (-1.0, 0, MAJOR)
     total = float(chords[:, 1].sum())
     for mode in (MAJOR, MINOR):
@@ -666,17 +673,33 @@ def harmony_candidates(key: tuple[int, int]) -> list[int]:
 
 
 def _score(backend: Backend, prefixes: list[list[int]], segs: list[list[int]],
-           cancel: CancelFlag | None) -> np.ndarray:
-    """ln P(seg | prefix) per row; rows batched by (prefix length, segment length)."""
+           cancel: CancelFlag | None, prefix_ids: list[int] | None = None) -> np.ndarray:
+    """ln P(seg | prefix) per row; rows batched by (prefix length, segment length).
+
+    Rows sharing a prefix (the same `prefix_ids` entry: one beam's candidates) need its
+    cache only once: when the backend has the optional `select(rows)` (new row i = old
+    row rows[i]), each distinct prefix is prefilled once and its cache copied to its
+    rows, instead of prefilling every row (about 6 times less work for harmonize)."""
     out = np.zeros(len(prefixes))
+    select = getattr(backend, "select", None)
     groups: dict[tuple[int, int], list[int]] = {}
     for i, (p, s) in enumerate(zip(prefixes, segs, strict=True)):
         groups.setdefault((len(p), len(s)), []).append(i)
     for (_, seg_len), idx in groups.items():
         if _cancelled(cancel):
             raise GenerationCancelled("generation cancelled")
-        backend.start(len(idx))
-        logits = backend.prefill(np.array([prefixes[i] for i in idx], dtype=np.int64))
+        if select is not None and prefix_ids is not None:
+            uniq = sorted({prefix_ids[i] for i in idx})
+            first = {u: next(i for i in idx if prefix_ids[i] == u) for u in uniq}
+            backend.start(len(uniq))
+            logits_u = backend.prefill(np.array([prefixes[first[u]] for u in uniq],
+                                                dtype=np.int64))
+            rows = np.array([uniq.index(prefix_ids[i]) for i in idx], dtype=np.int64)
+            select(rows)
+            logits = logits_u[rows]
+        else:
+            backend.start(len(idx))
+            logits = backend.prefill(np.array([prefixes[i] for i in idx], dtype=np.int64))
         seg = np.array([segs[i] for i in idx], dtype=np.int64)
         lp = np.zeros(len(idx))
         for j in range(seg_len):
@@ -753,7 +776,7 @@ def harmonize(request: GenerationRequest, backend: Backend, *,
                     prefixes.append(prefix)
                     seg_rows.append(seg)
                     meta.append((bi, c, seg))
-            scores = _score(backend, prefixes, seg_rows, cancel)
+            scores = _score(backend, prefixes, seg_rows, cancel, [m[0] for m in meta])
             total = np.array([beams[bi][0] for bi, _, _ in meta]) + scores
             rank = total.copy()
             if temperature > 0:

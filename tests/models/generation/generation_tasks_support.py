@@ -15,13 +15,15 @@ from models.generation.model import CONFIGS, GPT
 class GPTBackend:
     """tasks.Backend on a GPT in this process: start / prefill / step on its KV cache."""
 
-    def __init__(self, model: GPT, name: str = "torch-cpu") -> None:
+    def __init__(self, model: GPT, name: str = "torch-cpu", with_select: bool = True) -> None:
         self.model = model.eval().requires_grad_(False)
         self.vocab_size = model.config.vocab_size
         self.max_len = model.config.max_len
         self.name = name
         self.cache = model.new_cache(1)
         self.calls = {"start": 0, "prefill": 0, "step": 0}
+        if not with_select:
+            self.select = None  # type: ignore[assignment]  # the protocol without it
 
     def start(self, batch: int) -> None:
         self.cache = self.model.new_cache(batch)
@@ -31,6 +33,14 @@ class GPTBackend:
         self.calls["prefill"] += 1
         return self.model.prefill(torch.from_numpy(np.asarray(ids, np.int64)),
                                   self.cache).numpy()
+
+    def select(self, rows: np.ndarray) -> None:
+        """The optional cache-row selection harmonize uses: new row i = old row rows[i]."""
+        index = torch.from_numpy(np.asarray(rows, np.int64))
+        length = self.cache.length
+        self.cache.k = self.cache.k.index_select(1, index)
+        self.cache.v = self.cache.v.index_select(1, index)
+        self.cache.length = length
 
     def step(self, ids: np.ndarray) -> np.ndarray:
         self.calls["step"] += 1
@@ -47,5 +57,5 @@ def smoke_model(seed: int = 0, max_len: int = 128) -> GPT:
     return GPT(replace(CONFIGS["smoke"], max_len=max_len)).eval().requires_grad_(False)
 
 
-def smoke_backend(seed: int = 0, max_len: int = 128) -> GPTBackend:
-    return GPTBackend(smoke_model(seed, max_len))
+def smoke_backend(seed: int = 0, max_len: int = 128, with_select: bool = True) -> GPTBackend:
+    return GPTBackend(smoke_model(seed, max_len), with_select=with_select)

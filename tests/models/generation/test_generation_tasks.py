@@ -273,3 +273,20 @@ def test_bar_level_keeps_the_chord_at_each_bar_line() -> None:
               chords=np.array([[0, 48, 0, 0], [48, 96, 7, 0], [144, 144, 7, 4]], np.int32))
     q = tasks.bar_level(p)
     assert q.chords.tolist() == [[0, 96, 0, 0], [96, 96, 7, 0], [192, 96, 7, 4]]
+
+
+def test_harmonize_scores_the_same_with_and_without_cache_row_selection() -> None:
+    from generation_tasks_support import smoke_backend as make
+
+    prefixes = [[734, 1, 40, 50, 3, 100, 200]] * 3 + [[734, 1, 40, 50, 3, 101, 200]] * 2
+    segs = [[3, 60, 400], [3, 61, 400], [3, 62], [3, 60, 400], [3, 63]]
+    ids = [0, 0, 0, 1, 1]
+    fast = tasks._score(make(), prefixes, segs, None, ids)
+    slow = tasks._score(make(with_select=False), prefixes, segs, None, ids)
+    assert np.allclose(fast, slow, atol=1e-4)
+    prompt = _tune(2)
+    a = generate(GenerationRequest("harmonize", prompt=prompt, key="C", temperature=0),
+                 make())
+    b = generate(GenerationRequest("harmonize", prompt=prompt, key="C", temperature=0),
+                 make(with_select=False))
+    assert np.array_equal(a[0].chords, b[0].chords)
