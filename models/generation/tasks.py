@@ -238,9 +238,9 @@ def _estimate_key(notes: np.ndarray, chords: np.ndarray) -> tuple[int, int] | No
         # as a quarter of the melody's time, the first as a tenth (short prompts gave
         # keys a fifth away without it, e.g. F major for "Twinkle, Twinkle" in C).
         n = notes.astype(np.int64)
-        total = int(n[:, 1].sum())
-        extra = np.array([[0, max(1, total // 4), n[-1, 2], 80],
-                          [0, max(1, total // 10), n[0, 2], 80]], np.int64)
+        held = int(n[:, 1].sum())
+        extra = np.array([[0, max(1, held // 4), n[-1, 2], 80],
+                          [0, max(1, held // 10), n[0, 2], 80]], np.int64)
         return harmony.estimate_key(np.vstack([n[:, :4], extra]))
     best: tuple[float, int, int] = (-1.0, 0, MAJOR)
     total = float(chords[:, 1].sum())
