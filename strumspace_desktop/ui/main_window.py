@@ -46,6 +46,7 @@ from strumspace_desktop.ui.adapter import EngineAdapter
 from strumspace_desktop.ui.arrange import ArrangeView
 from strumspace_desktop.ui.computer_keyboard import ComputerKeyboardPiano
 from strumspace_desktop.ui.export_dialog import ExportDialog
+from strumspace_desktop.ui.generate import GenerationDock
 from strumspace_desktop.ui.import_actions import ImportActions
 from strumspace_desktop.ui.instrument_dialog import InstrumentDialog
 from strumspace_desktop.ui.latency_dialog import LatencyDialog
@@ -190,6 +191,11 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.mixer_dock)
         self.tabifyDockWidget(self.piano_roll_dock, self.mixer_dock)
         self.mixer_dock.hide()
+        # AI generation (View > Generate, Ctrl+G) docks on the right; its worker process
+        # starts with the first request. It also adds the chord lane's next-chord hint.
+        self.generation_dock = GenerationDock(self)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.generation_dock)
+        self.generation_dock.hide()
         # Keys go to the window unless a text field is being edited.
         central.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setFocusProxy(central)
@@ -236,6 +242,8 @@ class MainWindow(QMainWindow):
         self._menus["&Edit"].addSeparator()
         self._action("&Edit", "&Quantize…", self.quantize_dialog, "Ctrl+U")
         self.mixer_action = self._action("&View", "&Mixer", self.mixer_dock.toggle, "F3")
+        self.generate_action = self._action("&View", "&Generate…", self.generation_dock.toggle,
+                                            "Ctrl+G")
         self.play_action = self._action("&Transport", "Play/Stop", self.transport.toggle_play,
                                         "Space")
         self._action("&Transport", "Return to Start", self._return_to_start, "Home")
@@ -706,6 +714,7 @@ class MainWindow(QMainWindow):
             event.ignore()  # the musician cancelled to keep working on unsaved changes
             return
         self.keyboard.release_all()
+        self.generation_dock.shutdown()
         self.save_settings()
         super().closeEvent(event)
 

@@ -112,6 +112,8 @@ class ArrangeCanvas(QWidget):
         self.playhead = 0  # ticks
         self.playing = False
         self.project_provider: Callable[[], Project | None] = lambda: None
+        # Extra entries for a chord lane's context menu: fn(menu, track id, position).
+        self.chord_menu_extras: list[Callable[[QMenu, str, QPointF], None]] = []
         self._row_ids = row_ids
         self._visible: list[ClipView] | None = None
         self.document = document
@@ -615,6 +617,9 @@ class ArrangeCanvas(QWidget):
             self.select(clips=set(), chords={(tid, hit.chord_id)})
             menu.addAction("Edit Chord…", lambda: self.edit_chord_label(tid, hit.chord_id))
             menu.addAction("Delete", self.delete_selection)
+        if not hit.clip_id and hit.lane is not None and hit.lane.track.kind == "chord":
+            for extra in self.chord_menu_extras:
+                extra(menu, hit.lane.track.id, pos)
         for act in menu.actions():
             act.setEnabled(self.editable or act.text() == "Open in Piano Roll")
         return menu
