@@ -109,10 +109,16 @@ class _FusedAttention(torch.autograd.Function):
         # Inputs: query (packed QKV), key, value, past_key, past_value, seqlens_k,
         # total_sequence_length, cos_cache, sin_cache, position_ids, attention_bias,
         # head_sink, k_scale, v_scale, q_norm_weight, k_norm_weight, query_seqlens.
-        return g.op("com.microsoft::GroupQueryAttention", qkv, none(), none(), past_k,
-                    past_v, seqlens_k, total, cos, sin, *(none() for _ in range(7)),
-                    query_lens, num_heads_i=heads, kv_num_heads_i=heads, do_rotary_i=1,
-                    rotary_interleaved_i=1, outputs=3)
+        out, key, value = g.op(
+            "com.microsoft::GroupQueryAttention", qkv, none(), none(), past_k, past_v,
+            seqlens_k, total, cos, sin, *(none() for _ in range(7)), query_lens,
+            num_heads_i=heads, kv_num_heads_i=heads, do_rotary_i=1, rotary_interleaved_i=1,
+            outputs=3)
+        # Types for the exporter's shape inference (it has none for contrib ops).
+        out.setType(qkv.type().with_sizes([None, None, None]))
+        key.setType(past_k.type())
+        value.setType(past_v.type())
+        return out, key, value
 
 
 class SharedCacheGPT(nn.Module):
@@ -482,7 +488,7 @@ def check_rows(streams: dict[str, Any], batch: int, length: int) -> np.ndarray:
     raise ExportError(f"no {batch} validation melodies of {length} tokens for the checks")
 
 
-def export(checkpoint: Path, out: Path, *, eval_pieces: int = 200, threads: int = 1,
+def export(checkpoint: Path, out: Path, *, eval_pieces: int = 100, threads: int = 1,
            latency_count: int = 20, version: str | None = None,
            say: Any = print) -> dict[str, Any]:
     """Export, check and write the artifacts of a training checkpoint; returns gen.json."""
@@ -529,6 +535,8 @@ def export(checkpoint: Path, out: Path, *, eval_pieces: int = 200, threads: int 
                           "tolerance": STEP_CHECK_TOL}
         # -- int8 variants
         variants = {"int8_per_tensor": False, "int8_per_channel": True}
+        # The fp32 graph's NLL is not measured: the step checks show it equal to
+        # torch's within ~1e-5 per logit.
         paths = {"onnx_fp32": fp32}
         for name, per_channel in variants.items():
             paths[name] = work / f"{name}.onnx"
@@ -537,18 +545,18 @@ def export(checkpoint: Path, out: Path, *, eval_pieces: int = 200, threads: int 
         # -- validation NLL of every variant
         t0 = time.monotonic()
         nll: dict[str, Any] = {"pieces_per_stream": eval_pieces,
-               "torch_fp32": train.evaluate(model, streams, eval_pieces)}
-        for name, path in paths.items():
-            nll[name] = onnx_nll(path, streams, eval_pieces, threads)
-        for name in paths:
-            nll[name + "_drop"] = {k: round(nll[name][k] - nll["torch_fp32"][k], 4)
-                                   for k in nll["torch_fp32"]}
+                               "torch_fp32": train.evaluate(model, streams, eval_pieces)}
+        for name in variants:
+            nll[name] = onnx_nll(paths[name], streams, eval_pieces, threads)
+        for name in variants:
+            nll[name + "_minus_torch"] = {
+                k: round(nll[name][k] - nll["torch_fp32"][k], 4) for k in nll["torch_fp32"]}
             nll[name] = {k: round(v, 4) for k, v in nll[name].items()}
         nll["torch_fp32"] = {k: round(v, 4) for k, v in nll["torch_fp32"].items()}
         say(f"NLL (nats per note / chord change, {eval_pieces} pieces per stream, "
             f"{time.monotonic() - t0:.0f} s): " + json.dumps(
-                {k: v for k, v in nll.items() if not k.endswith("_drop")}))
-        drop = {name: sum(nll[name + "_drop"].values()) for name in variants}
+                {k: v for k, v in nll.items() if not k.endswith("_minus_torch")}))
+        drop = {name: sum(nll[name + "_minus_torch"].values()) for name in variants}
         chosen = min(variants, key=lambda n: drop[n])
         meta["nll"] = nll
         meta["quantization"] = {"method": "onnxruntime quantize_dynamic, MatMul weights "
@@ -558,8 +566,8 @@ def export(checkpoint: Path, out: Path, *, eval_pieces: int = 200, threads: int 
         pieces = latency_pieces(streams["melody"].sequences, config.max_len,
                                 count=latency_count)
         lat = {}
-        for name in ("onnx_fp32", chosen):
-            lat[name] = measure_latency(OnnxBackend(paths[name], threads=1), pieces)
+        lat[chosen] = measure_latency(OnnxBackend(paths[chosen], threads=1), pieces)
+        lat["onnx_fp32"] = measure_latency(OnnxBackend(fp32, threads=1), pieces[:10], 2)
         lat["torch_fp32_cpu_1thread"] = measure_latency(TorchBackend("cpu", model=model),
                                                         pieces[:5], repeats=2)
         meta["latency_8bars_1thread"] = {
@@ -595,7 +603,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("checkpoint", type=Path, help="a train.py checkpoint (best.pt)")
     ap.add_argument("--out", type=Path, default=ARTIFACTS)
-    ap.add_argument("--eval-pieces", type=int, default=200,
+    ap.add_argument("--eval-pieces", type=int, default=100,
                     help="validation pieces per stream for the NLL checks")
     ap.add_argument("--latency-pieces", type=int, default=20)
     ap.add_argument("--threads", type=int, default=1)

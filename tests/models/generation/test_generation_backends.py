@@ -225,6 +225,13 @@ def test_only_out_of_memory_errors_count_as_such() -> None:
     assert backend.name == "torch-cpu" and backend.warnings == []
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this computer has CUDA")
+def test_asking_for_cuda_without_it_gives_the_cpu_backend_with_a_warning() -> None:
+    backend = load_backend("cuda")
+    assert backend.name == "onnx-int8-cpu"
+    assert backend.warnings == ["no CUDA GPU is available; generating on the CPU"]
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_cuda_out_of_memory_falls_back_to_the_cpu() -> None:
     backend = load_backend("auto")

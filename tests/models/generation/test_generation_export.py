@@ -154,9 +154,9 @@ def test_export_command_writes_loadable_artifacts(tmp_path: Path,
     assert meta["task_tokens"]["melody"] == TASK_MELODY
     assert meta["cache"] == "shared"
     assert max(meta["checks"]["fp32_vs_torch_max_abs"].values()) < export.STEP_CHECK_TOL
-    for variant in ("torch_fp32", "onnx_fp32", "int8_per_tensor", "int8_per_channel"):
+    for variant in ("torch_fp32", "int8_per_tensor", "int8_per_channel"):
         assert set(meta["nll"][variant]) == {"melody", "chords"}
-    assert abs(meta["nll"]["onnx_fp32_drop"]["melody"]) < 1e-3
+    assert set(meta["latency_8bars_1thread"]) >= {"onnx_fp32", meta["quantization"]["chosen"]}
     assert meta["quantization"]["chosen"] in ("int8_per_tensor", "int8_per_channel")
     for name in (ONNX_NAME, TORCH_NAME):
         assert meta["files"][name]["bytes"] == (out / name).stat().st_size
