@@ -13,7 +13,7 @@ from analysis_support import process_gone, render_clip, wait_for, write_wav
 from models.chords.runtime import Analysis
 from strumspace_desktop.analysis.chord_track import write_analysis
 from strumspace_desktop.analysis.file_job import FileAnalysisJob, JobState
-from strumspace_desktop.core.document.model import Document
+from strumspace_desktop.core.document.model import ChordItem, Document
 
 pytestmark = pytest.mark.slow
 RATE = 22050
@@ -82,9 +82,13 @@ def test_the_result_goes_into_the_chord_track_as_one_undo_step(clip: Path) -> No
     analysis: Analysis = job.result
     doc = Document.new(bpm=90)
     tid = doc.add_track("chord", "Chords")
+    # An earlier analysis's item inside the range: replaced whatever this model finds.
+    earlier = doc.add_chord(tid, ChordItem(960, 1920, "E:min", 4, 0.5, "recognized"))
+    before = doc.chords(tid)
     steps = doc.undo_depth
     done = write_analysis(doc, tid, analysis)
     items = list(doc.chords(tid).values())
+    assert earlier not in doc.chords(tid) and done.removed == 1
     chords = [s for s in analysis.segments if s.label != "N"]
     assert len(items) == len(done.added) == len(chords)  # one item per chord segment
     ticks_per_second = 960 * 90 / 60
@@ -95,4 +99,4 @@ def test_the_result_goes_into_the_chord_track_as_one_undo_step(clip: Path) -> No
     assert done.key == analysis.key and done.tempo == analysis.tempo
     assert doc.undo_depth == steps + 1
     doc.undo()
-    assert doc.chords(tid) == {}
+    assert doc.chords(tid) == before
