@@ -80,7 +80,8 @@ def _runners_up(rec: Any, label: str) -> tuple[tuple[str, float], ...]:
     top = getattr(rec, "top", None)
     if not callable(top):
         return ()
-    return tuple((str(lab), float(p)) for lab, p in top(3) if lab != label)[:2]
+    shown = label.split("/")[0]  # the hint names chords in root position
+    return tuple((str(lab), float(p)) for lab, p in top(3) if lab != shown)[:2]
 
 
 def run_live_worker(ring_name: str, options: LiveOptions, conn: Connection,
