@@ -92,6 +92,9 @@ def test_one_file_to_a_named_output_takes_the_format_from_its_extension(
     lab = tmp_path / "explicit.txt"
     assert main(["analyze", str(clips["a"]), "-o", str(lab), "--format", "lab"]) == 0
     _check_lab(lab.read_text(), _duration(clips["a"]))
+    # An existing folder as OUT: the result goes in, named after the input.
+    assert main(["analyze", str(clips["a"]), "-o", str(tmp_path), "--format", "chart"]) == 0
+    assert "|" in (tmp_path / "song.txt").read_text()
 
 
 def test_several_files_into_a_folder_with_a_corrupt_one_reported(
