@@ -12,7 +12,8 @@ Smoothing, and what it costs in latency (frames are 1 / FPS = 23.2 ms):
 - hysteresis: a new chord replaces the displayed one only after it has led for
   ``hold_frames`` consecutive frames (2 by default: one frame more than no hold) and
   beats the displayed chord's smoothed posterior by ``margin`` (0.1);
-- frames whose loudest bin is below -60 dBFS are no-chord (as in ``runtime``).
+- silence (loudest bin below -60 dBFS) lasting ``LIVE_SILENCE_S`` (0.25 s) is
+  no-chord; the display turns to N that much after the playing stops.
 
 Expected algorithmic latency from a chord change in the input to the new label, on
 average (``latency_s``): half a hop for the change to reach a frame centre (11.6 ms) +
@@ -43,6 +44,9 @@ HOLD_FRAMES = 2
 SMOOTHING = 0.5
 MARGIN = 0.1
 HISTORY = 64
+# Silence (below -60 dBFS) this long shows no-chord; shorter gaps (between strums,
+# 70 to 120 ms on rendered guitars) are left to the model.
+LIVE_SILENCE_S = 0.25
 assert BLANK == NUM_CLASSES  # the live graph has no blank: its classes are the frame head's
 
 
@@ -188,6 +192,8 @@ class LiveRecognizer:
         self.net = LiveNet.load(model, threads=threads)
         self._pending_silent: deque[bool] = deque()
         self._frame = 0
+        self._quiet_run = 0
+        self.silence_frames = max(1, round(LIVE_SILENCE_S * feat.FPS))
 
     @property
     def latency_s(self) -> float:
@@ -207,6 +213,7 @@ class LiveRecognizer:
         self.smoother.reset()
         self._pending_silent.clear()
         self._frame = 0
+        self._quiet_run = 0
 
     @property
     def current(self) -> LiveChord:
@@ -233,7 +240,10 @@ class LiveRecognizer:
         logp, bass = self.net.push(frames)
         changed: LiveChord | None = None
         for i in range(logp.shape[0]):
-            quiet = self._pending_silent.popleft() if self._pending_silent else False
+            below = self._pending_silent.popleft() if self._pending_silent else False
+            self._quiet_run = self._quiet_run + 1 if below else 0
+            # only a lasting silence is no-chord, not the gap between two strums
+            quiet = self._quiet_run >= self.silence_frames
             t = float(self._feat.frame_time(self._frame))
             self._frame += 1
             new = self.smoother.step(logp[i], bass[i], t, quiet)
