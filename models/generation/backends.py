@@ -253,10 +253,13 @@ class OnnxBackend:
             for name in self.output_names[1:]:
                 io.bind_output(name, "cpu")  # unallocated: the cache grows
         self.session.run_with_iobinding(io)
+        self._length += new
+        if step and self.layout == "shared":
+            assert self._step is not None
+            return self._step[1]  # written in place: no outputs to collect
         out = io.get_outputs()
         if self.layout == "concat":
             self._past = list(out[1:])
-        self._length += new
         return self._step[1] if step and self._step is not None else out[0].numpy()
 
     def prefill(self, ids: np.ndarray) -> np.ndarray:
