@@ -15,7 +15,7 @@ from cloud.config import Settings
 from cloud.db.engine import make_engine, make_sessionmaker
 from cloud.deps import Service
 from cloud.metrics import Metrics, MetricsMiddleware
-from cloud.routers import accounts, auth, blobs, health, projects
+from cloud.routers import accounts, analysis, auth, blobs, health, projects
 from cloud.schemas import API_VERSION
 
 
@@ -43,6 +43,7 @@ def create_app(settings: Settings, mailer: Mailer | None = None) -> FastAPI:
         yield
         await engine.dispose()
         await rate_limiter.close()
+        analysis_pool.close()
 
     app = FastAPI(
         title="StrumSpace cloud",
@@ -60,4 +61,5 @@ def create_app(settings: Settings, mailer: Mailer | None = None) -> FastAPI:
     app.include_router(accounts.router)
     app.include_router(projects.router)
     blobs.install(app, settings)
+    analysis_pool = analysis.install(app, settings)
     return app

@@ -94,6 +94,17 @@ class Settings(BaseSettings):
         default_factory=lambda: ["http://localhost:*", "http://127.0.0.1:*"]
     )
 
+    # --- chord analysis (docs/cloud-api.md, "Chord analysis") ---
+    # An uploaded audio file may have this many bytes and last this many seconds.
+    analysis_max_bytes: int = Field(default=128 * 1024**2, ge=1024)
+    analysis_max_duration_s: float = Field(default=900.0, gt=0)
+    # Analyses running at once (threads, about one core each) and waiting for one;
+    # beyond that a request gets 503 with Retry-After instead of queueing.
+    analysis_workers: int = Field(default=1, ge=1)
+    analysis_queue: int = Field(default=2, ge=0)
+    # The offline chord model (None: models/chords/artifacts/chords.onnx, the desktop's).
+    analysis_model: Path | None = None
+
     # --- the maintenance worker (docs/cloud-api.md, "Operations") ---
     # Seconds between two rounds of every job.
     worker_interval_s: float = Field(default=300.0, gt=0)

@@ -163,17 +163,21 @@ class _ClientStalled(StarletteHTTPException):
 class BodyLimitMiddleware:
     """Refuses bodies over the limit with 413: from Content-Length before reading, and
     while streaming for chunked bodies. Paths under `large_prefix` (blob upload chunks)
-    get `large_limit`; their handler checks the exact chunk size itself."""
+    get `large_limit`; their handler checks the exact chunk size itself. `uploads` maps
+    more path prefixes to their own limits (the chord analysis upload)."""
 
-    def __init__(self, app: ASGIApp, limit: int, large_prefix: str, large_limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, large_prefix: str, large_limit: int,
+                 uploads: dict[str, int] | None = None) -> None:
         self.app, self.limit = app, limit
         self.large_prefix, self.large_limit = large_prefix, large_limit
+        self.uploads = uploads or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         limit = self.large_limit if scope["path"].startswith(self.large_prefix) else self.limit
+        limit = next((v for k, v in self.uploads.items() if scope["path"].startswith(k)), limit)
         message = f"the request body is larger than the limit of {limit} bytes"
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
@@ -345,7 +349,9 @@ def install(app: FastAPI, settings: Settings) -> RateLimiter:
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes,
                        large_prefix=f"{API_PREFIX}/blobs/uploads/",
                        # headers and framing aside, a chunk is what the handler allows
-                       large_limit=settings.max_upload_chunk_bytes)
+                       large_limit=settings.max_upload_chunk_bytes,
+                       # the audio file plus the multipart framing around it
+                       uploads={f"{API_PREFIX}/analysis": settings.analysis_max_bytes + 64 * 1024})
     app.add_middleware(TimeoutMiddleware, timeout_s=settings.request_timeout_s,
                        body_timeout_s=settings.body_read_timeout_s)
     limiter = make_rate_limiter(settings.redis_url)

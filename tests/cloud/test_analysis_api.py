@@ -1,0 +1,209 @@
+"""POST /v1/analysis against the real service (embedded PostgreSQL, the committed chord
+model): a FluidSynth-rendered clip gives the document `strumspace analyze --format
+json` gives (the same runtime and model file), with the embedding on request; corrupt,
+empty, oversized and overlong uploads get clear 4xx answers; a busy pool answers 503
+with Retry-After."""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+import soundfile as sf
+from cloud_support import bearer, sign_in, sign_up
+from fastapi.testclient import TestClient
+
+from cloud.analysis.schema import AnalysisDoc
+from cloud.app import create_app
+from cloud.config import Settings
+from models.chords.embedding import clip_embedding
+from models.chords.performance import PlayStyle, perform
+from models.chords.progressions import from_template
+from models.chords.runtime import analyze_file
+from models.chords.soundfonts import SOUNDFONTS_BY_NAME
+from models.chords.synth_offline import OfflineSynth
+
+RATE = 22050
+URL = "/v1/analysis"
+
+
+@cache
+def clip() -> np.ndarray:
+    """About 10 s of C G Am F strummed on a steel-string guitar (FluidR3_GM)."""
+    synth = OfflineSynth(Path(SOUNDFONTS_BY_NAME["FluidR3_GM"].path), RATE)
+    try:
+        perf = perform(from_template("pop/axis", 0, repeats=1),
+                       PlayStyle(texture="strum", tempo=110.0, lead_in=0.5, tail=1.0,
+                                 humanize_ms=0), np.random.default_rng(0))
+        audio = synth.render(perf, {0: 25})
+    finally:
+        synth.close()
+    audio.setflags(write=False)
+    return audio
+
+
+def encoded(fmt: str = "WAV", rate: int = RATE) -> bytes:
+    audio = clip()
+    if rate != RATE:
+        import soxr
+
+        audio = soxr.resample(audio, RATE, rate)
+    buf = io.BytesIO()
+    sf.write(buf, audio, rate, format=fmt)
+    return buf.getvalue()
+
+
+def app_client(settings: Settings, **changes: object) -> Iterator[tuple[TestClient, dict]]:
+    # a fresh address: a test may build several apps on the same database
+    email = f"{uuid.uuid4().hex[:12]}@example.com"
+    with TestClient(create_app(settings.model_copy(update=changes)),
+                    raise_server_exceptions=False) as client:
+        sign_up(client, email)
+        yield client, bearer(sign_in(client, email))
+
+
+@pytest.fixture
+def api(settings: Settings) -> Iterator[tuple[TestClient, dict]]:
+    yield from app_client(settings)
+
+
+def upload(client: TestClient, auth: dict, data: bytes, name: str = "clip.wav",
+           **params: object) -> httpx.Response:
+    return client.post(URL, params=params, headers=auth,
+                       files={"file": (name, data, "application/octet-stream")})
+
+
+@pytest.mark.parametrize(("fmt", "rate", "name"),
+                         [("WAV", RATE, "song.wav"), ("FLAC", 44100, "song.flac")])
+def test_a_rendered_clip_gives_the_desktop_document(api: tuple[TestClient, dict], fmt: str,
+                                                    rate: int, name: str,
+                                                    tmp_path: Path) -> None:
+    client, auth = api
+    data = encoded(fmt, rate)
+    r = upload(client, auth, data, name)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert "embedding" not in body
+    doc = AnalysisDoc.model_validate(body)  # the schema of `strumspace analyze --format json`
+    assert doc.source == name and doc.segments and doc.segments[-1].end == pytest.approx(
+        doc.duration)
+    # what the desktop computes from the same file with the same model
+    path = tmp_path / name
+    path.write_bytes(data)
+    desktop = json.loads(analyze_file(path).to_json())
+    assert body == desktop
+
+
+def test_the_embedding_on_request(api: tuple[TestClient, dict], tmp_path: Path) -> None:
+    client, auth = api
+    r = upload(client, auth, encoded(), embedding="true")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    emb = body.pop("embedding")
+    AnalysisDoc.model_validate(body)
+    vector = np.asarray(emb["vector"], dtype=np.float64)
+    assert emb["dim"] == vector.size and emb["key_invariant"] is True
+    assert abs(np.linalg.norm(vector) - 1.0) < 1e-5
+    assert body["model_version"] in emb["version"]
+    local = clip_embedding(clip(), RATE)
+    assert emb["version"] == local.version
+    assert float(vector @ local.vector) > 0.99  # the same clip (read back from 16-bit WAV)
+
+    absolute = upload(client, auth, encoded(), embedding="true", key_invariant="false")
+    assert absolute.status_code == 200, absolute.text
+    assert absolute.json()["embedding"]["key_invariant"] is False
+
+
+@pytest.mark.parametrize(("name", "data", "code"), [
+    ("noise.wav", bytes(np.random.default_rng(1).integers(0, 256, 50_000, dtype=np.uint8)),
+     "unsupported_audio"),
+    ("notes.txt", b"C G Am F\n" * 100, "unsupported_audio"),
+    ("empty.wav", b"", "unsupported_audio"),
+    ("header-only.wav", None, "unsupported_audio"),
+])
+def test_corrupt_or_unsupported_files_are_422(api: tuple[TestClient, dict], name: str,
+                                              data: bytes | None, code: str) -> None:
+    client, auth = api
+    if data is None:
+        data = encoded()[:44]  # a WAV header announcing data that is not there
+    r = upload(client, auth, data, name)
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert error["code"] == code
+    assert "audio" in error["message"] or "empty" in error["message"]
+
+
+def test_a_truncated_file_is_analyzed_or_refused_clearly(api: tuple[TestClient, dict]) -> None:
+    client, auth = api
+    data = encoded()
+    r = upload(client, auth, data[: len(data) // 3])
+    # libsndfile reads what is there: an answer for the part, or a clear 422
+    assert r.status_code in (200, 422), r.text
+    if r.status_code == 200:
+        assert AnalysisDoc.model_validate(r.json()).duration > 0
+
+
+def test_the_upload_must_be_a_file_field(api: tuple[TestClient, dict]) -> None:
+    client, auth = api
+    r = client.post(URL, headers=auth, data={"audio": "not a file"})
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "missing_file"
+    r = client.post(URL, headers=auth, content=encoded(),
+                    params={"embedding": "true"})
+    assert r.status_code == 422
+
+
+def test_authentication_is_required(api: tuple[TestClient, dict]) -> None:
+    client, _ = api
+    r = upload(client, {}, encoded())
+    assert r.status_code == 401
+    assert r.json()["error"]["code"] == "not_authenticated"
+
+
+def test_size_and_duration_limits(settings: Settings) -> None:
+    data = encoded()
+    for client, auth in app_client(settings, analysis_max_bytes=len(data) // 2):
+        r = upload(client, auth, data)
+        assert r.status_code == 413, r.text
+        assert r.json()["error"]["code"] == "too_large"
+    for client, auth in app_client(settings, analysis_max_duration_s=2.0):
+        r = upload(client, auth, data)
+        assert r.status_code == 413, r.text
+        error = r.json()["error"]
+        assert error["code"] == "too_long" and "2 s" in error["message"]
+
+
+def test_a_busy_server_answers_503_with_retry_after(settings: Settings) -> None:
+    for client, auth in app_client(settings, analysis_workers=1, analysis_queue=1):
+        pool = client.app.state.analysis_pool  # type: ignore[attr-defined]
+        # Two requests in flight (one running, one waiting) fill the pool.
+        pool.admit()
+        pool.admit()
+        try:
+            r = upload(client, auth, encoded())
+            assert r.status_code == 503, r.text
+            assert r.headers["Retry-After"].isdigit()
+            assert r.json()["error"]["code"] == "busy"
+        finally:
+            pool.release()
+            pool.release()
+        r = upload(client, auth, encoded())
+        assert r.status_code == 200, r.text
+        assert pool.admitted == 0  # the finished job gave its place back
+
+
+def test_a_damaged_model_file_is_503_not_a_crash(settings: Settings, tmp_path: Path) -> None:
+    damaged = tmp_path / "chords.onnx"
+    damaged.write_bytes(b"\x08\x07 not a model")
+    for client, auth in app_client(settings, analysis_model=damaged):
+        r = upload(client, auth, encoded())
+        assert r.status_code == 503, r.text
+        assert r.json()["error"]["code"] == "analysis_unavailable"
+        assert client.app.state.analysis_pool.admitted == 0  # type: ignore[attr-defined]
