@@ -21,7 +21,7 @@ from gen_ui_support import (
 )
 from pytestqt.qtbot import QtBot
 
-from strumspace_desktop.core.document import MidiClip
+from strumspace_desktop.core.document import MidiClip, Note
 from strumspace_desktop.generate.events import Cancelled, Failed, Progress, Result
 from strumspace_desktop.ui.generate import GenerationBridge
 from strumspace_desktop.ui.generate.panel import NOTICE_KEY
@@ -83,6 +83,10 @@ def test_continue_lists_variations_and_keep_is_one_undo_step(qtbot: QtBot, song:
     assert panel.progress.value() == 100 and progress  # progress was reported
     assert panel.backend_label.text().startswith("Model: onnx")
     assert panel.generate_button.isEnabled() and not panel.cancel_button.isEnabled()
+    panel.results.setCurrentRow(0)
+    panel.play_selected()  # no engine in this window: said so, nothing breaks
+    assert "No audio engine" in panel.audition_label.text()
+    panel.preview.stop()
 
     before = {c.id for c in _clips(song)}
     panel.results.setCurrentRow(1)
@@ -209,6 +213,22 @@ def test_bad_input_from_the_generator_is_shown(qtbot: QtBot, song: Song) -> None
     assert NOTICE_KEY in song.window.notices.texts()
     assert not _clips(song) and panel.results.count() == 0
     panel.chords_edit.setText("")
+
+
+def test_the_generator_notices_are_listed(qtbot: QtBot, song: Song) -> None:
+    doc = song.doc
+    track = next(t.id for t in doc.tracks() if t.kind == "midi")
+    clip = doc.add_midi_clip(track, 0, BAR, "One note")
+    doc.add_notes(clip, [Note(64, 0, 960, 90)])
+    song.window.arrange.canvas.select(clips={clip}, chords=set())
+    panel = song.panel
+    panel.set_task("continue")
+    panel.bars.setValue(1)
+    panel.variations_spin.setValue(1)
+    with qtbot.waitSignal(panel.result_listed, timeout=GEN_WAIT_MS):
+        panel.generate()
+    assert "single note" in panel.message_label.text()
+    assert panel.results.count() == 1
 
 
 def test_a_damaged_model_is_reported_not_hung(qtbot: QtBot, tmp_path: Path,
