@@ -95,7 +95,8 @@ def test_continue_lists_variations_and_keep_is_one_undo_step(qtbot: QtBot, song:
     new = [c for c in _clips(song) if c.id not in before]
     assert len(new) == 1
     assert new[0].track_id == track and new[0].start == 2 * BAR  # right after the prompt
-    assert len(song.doc.notes(new[0].id)) == len(panel.variations[1].piece.notes)
+    kept_piece = panel.variations[1].piece
+    assert kept_piece is not None and len(song.doc.notes(new[0].id)) == len(kept_piece.notes)
     assert "kept" in panel.results.item(1).text() and not panel.keep_button.isEnabled()
     song.window.projects.undo()  # Edit > Undo, once
     assert {c.id for c in _clips(song)} == before
