@@ -17,8 +17,11 @@ and segmentation `seg`):
   `essentia`.
 
 Speed: seconds of audio per second of process CPU time on one thread (`xrt_per_core`:
-ours, the file's decoding included, model loading excluded). Live latency: see
-chords_ours.live_changes. `--quick`: 8 clips per set. The last line printed is a JSON
+ours, the file's decoding included, model loading excluded). Live latency
+(`live_latency_ms`): the LiveRecognizer on a simulated real-time clock (chords_ours);
+`live_latency_desktop_ms`: the same clips played in real time through JACK, the engine,
+its input ring and the live worker to the UI side (chords_desktop_latency). `--quick`:
+8 clips per set. The last line printed is a JSON
 object (docs/BENCHMARKS.md, "chords").
 """
 
@@ -149,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ours", default=",".join(OURS), help="comma-separated, or 'none'")
     ap.add_argument("--no-peer-setup", action="store_true",
                     help="do not create the peers' venv when it is missing")
+    ap.add_argument("--desktop-seconds", type=float, default=None,
+                    help="seconds of audio played through the app's live path on JACK "
+                         "(default 120, --quick 30; 0 skips it)")
     args = ap.parse_args(argv)
     wanted_peers = [] if args.peers == "none" else args.peers.split(",")
     wanted_ours = [] if args.ours == "none" else args.ours.split(",")
@@ -209,6 +215,20 @@ def main(argv: list[str] | None = None) -> int:
             peer_cache[name] = {"cached": run.cached, "ran": run.ran,
                                 "dir": str(peers.CACHE / name)}
 
+    desktop_s = args.desktop_seconds
+    if desktop_s is None:
+        desktop_s = 30.0 if args.quick else 120.0
+    desktop: dict[str, Any] | None = None
+    if desktop_s > 0:
+        log(f"desktop live path: playing {desktop_s:.0f} s through JACK, engine and worker")
+        try:
+            from benchmarks.chords_desktop_latency import measure
+
+            first_set = next(iter(sets.values()))
+            desktop = measure(first_set, desktop_s)
+        except Exception as exc:  # reported in the JSON; the other results stand
+            desktop = {"error": f"{type(exc).__name__}: {exc}"}
+
     live = extra.get("live_latency", {})
     headline = {s: {r: (None if v is None else {k: v[k] for k in HEADLINE})
                     for r, v in recs.items()} for s, recs in results.items()}
@@ -217,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
         "xrt_per_core": speed.get("strumspace", {}).get("xrt_per_core"),
         "live_latency_ms": live.get("median_ms"),
         "live_latency": live or None,
+        "live_latency_desktop_ms": (desktop or {}).get("median_ms"),
+        "live_latency_desktop": desktop,
         "model_version": extra.get("model_version"),
         "scores": results,  # every metric, clips per set
         "speed": speed,

@@ -151,8 +151,8 @@ def run_peer(peer: str, version: str, clips: list[Clip], log: Any = sys.stderr) 
         if clip_id in out.errors:
             continue
         info = json.loads(meta.read_text()) if meta.exists() else {}
-        if "error" in info or not lab.exists():
-            out.errors[clip_id] = info.get("error", "no output")
+        if "error" in info or "cpu_s" not in info or not lab.exists():
+            out.errors[clip_id] = info.get("error", "no output (interrupted?)")
             lab.unlink(missing_ok=True)
             meta.unlink(missing_ok=True)  # retried next run
         else:
