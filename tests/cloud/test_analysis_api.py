@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 
@@ -207,3 +207,69 @@ def test_a_damaged_model_file_is_503_not_a_crash(settings: Settings, tmp_path: P
         assert r.status_code == 503, r.text
         assert r.json()["error"]["code"] == "analysis_unavailable"
         assert client.app.state.analysis_pool.admitted == 0  # type: ignore[attr-defined]
+
+
+def test_the_pool_cancels_and_counts_until_the_thread_is_done(settings: Settings) -> None:
+    """A request that goes away (client gone, request timeout) sets the job's cancel
+    flag; its place is held until the thread really ends, and a job still waiting
+    for a worker never starts."""
+    import asyncio
+    import threading
+
+    from cloud.analysis.service import AnalysisPool, Busy
+
+    pool = AnalysisPool(settings.model_copy(update={"analysis_workers": 1,
+                                                    "analysis_queue": 1}))
+    started = threading.Event()
+    finish = threading.Event()
+    saw_cancel: list[bool] = []
+    ran_second: list[bool] = []
+
+    def running(cancel: threading.Event) -> str:
+        started.set()
+        saw_cancel.append(cancel.wait(60))
+        finish.wait(60)  # winding down takes a while: the place stays taken meanwhile
+        return "done"
+
+    def waiting(cancel: threading.Event) -> str:
+        ran_second.append(True)
+        return "never"
+
+    async def scenario() -> None:
+        pool.admit()
+        first = asyncio.ensure_future(pool.run(running))
+        assert await asyncio.to_thread(started.wait, 60)
+        pool.admit()
+        second = asyncio.ensure_future(pool.run(waiting))
+        await asyncio.sleep(0)
+        with pytest.raises(Busy):
+            pool.admit()
+        second.cancel()
+        first.cancel()
+        for task in (first, second):
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        assert await asyncio.to_thread(lambda: _until(lambda: bool(saw_cancel)))
+        assert saw_cancel == [True]
+        assert pool.admitted == 1  # the waiting job's place came back, the running one's not
+        finish.set()
+        assert await asyncio.to_thread(lambda: _until(lambda: pool.admitted == 0))
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        finish.set()
+        pool.close()
+    assert ran_second == []
+
+
+def _until(condition: Callable[[], bool], timeout_s: float = 60.0) -> bool:
+    """Wait (polling) until ``condition()`` holds; False after ``timeout_s``."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
