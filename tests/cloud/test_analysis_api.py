@@ -12,8 +12,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
+from typing import Any
 
-import httpx
 import numpy as np
 import pytest
 import soundfile as sf
@@ -75,7 +75,7 @@ def api(settings: Settings) -> Iterator[tuple[TestClient, dict]]:
 
 
 def upload(client: TestClient, auth: dict, data: bytes, name: str = "clip.wav",
-           **params: object) -> httpx.Response:
+           **params: str) -> Any:
     return client.post(URL, params=params, headers=auth,
                        files={"file": (name, data, "application/octet-stream")})
 
