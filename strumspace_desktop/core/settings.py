@@ -93,6 +93,18 @@ class RecordingSettings:
 
 
 MAX_LATENCY_MS = 1000.0
+CHORD_STYLES = ("simple", "standard", "jazz")  # C / Cmaj7 / C△7 (models.chords.formats)
+CHORD_ACCIDENTALS = ("auto", "sharps", "flats")  # auto: as the song's key writes them
+MAX_CAPO = 12
+
+
+@dataclass
+class ChordSettings:
+    """How chord names are shown (live chord display and the chord lane)."""
+
+    style: str = "standard"
+    accidentals: str = "auto"
+    capo: int = 0  # a guitarist's capo fret: the names become the shapes to play
 
 
 class _Notes:
@@ -272,12 +284,28 @@ def _recording_from(data: dict[str, Any], notes: _Notes) -> RecordingSettings:
     )
 
 
+def _chords_from(data: dict[str, Any], notes: _Notes) -> ChordSettings:
+    d = ChordSettings()
+    w = "chords"
+    values = {}
+    for key, allowed in (("style", CHORD_STYLES), ("accidentals", CHORD_ACCIDENTALS)):
+        value = data.get(key, getattr(d, key))
+        if value not in allowed:
+            notes.add(f"{w}.{key}", value, getattr(d, key))
+            value = getattr(d, key)
+        values[key] = value
+    return ChordSettings(
+        style=values["style"], accidentals=values["accidentals"],
+        capo=_read_int(data, "capo", d.capo, _clamp(0, MAX_CAPO), w, notes))
+
+
 _SECTIONS: dict[str, Callable[[dict[str, Any], _Notes], Any]] = {
     "audio": _audio_from,
     "midi": _midi_from,
     "instrument": _instrument_from,
     "transport": _transport_from,
     "recording": _recording_from,
+    "chords": _chords_from,
 }
 
 
@@ -288,6 +316,7 @@ class AppSettings:
     instrument: InstrumentSettings = field(default_factory=InstrumentSettings)
     transport: TransportSettings = field(default_factory=TransportSettings)
     recording: RecordingSettings = field(default_factory=RecordingSettings)
+    chords: ChordSettings = field(default_factory=ChordSettings)
 
     def to_dict(self) -> dict[str, Any]:
         return {"version": SCHEMA_VERSION, **asdict(self)}
