@@ -51,6 +51,7 @@ DEFAULT_BARS = 8
 CHORDS_PER_BAR = 2  # the chords task's default cap (the chord data changes per beat)
 HARMONIZE_BEAM = 3
 HARMONIZE_CONTEXT = 96  # tokens of the melody before a chord that score it (speed)
+HARMONIZE_FIT_WEIGHT = 0.0  # nats for a segment whose notes are all chord tones
 NGRAM_ORDER = 6  # the chord stream's best order on validation (ngram_baseline.json)
 MIN_KEY_PITCH_CLASSES = 3  # fewer distinct pitch classes: no key is estimated
 
@@ -715,13 +716,16 @@ def _score(backend: Backend, prefixes: list[list[int]], segs: list[list[int]],
 
 def harmonize(request: GenerationRequest, backend: Backend, *,
               progress: ProgressFn | None = None, cancel: CancelFlag | None = None,
-              messages: list[str] | None = None, beam: int = HARMONIZE_BEAM) -> list[Piece]:
+              messages: list[str] | None = None, beam: int = HARMONIZE_BEAM,
+              fit_weight: float | None = None) -> list[Piece]:
     """Chords for the prompt's melody: per segment (a bar, or half a bar in bars of 4+
     beats), every candidate chord (harmony_candidates) or keeping the chord sounding
     is scored by the model as ln P(chord token, the segment's notes | what comes
     before) on the lead stream, since the chord precedes its notes; a beam search over
-    the segments keeps the `beam` best. Variations with temperature > 0 rank the
-    candidates with Gumbel noise (sampling without replacement at that temperature)."""
+    the segments keeps the `beam` best. `fit_weight` (default HARMONIZE_FIT_WEIGHT)
+    adds that many nats times the share of the segment's note time that are chord
+    tones. Variations with temperature > 0 rank the candidates with Gumbel noise
+    (sampling without replacement at that temperature)."""
     req, msgs = checked(request)
     prompt = req.prompt
     if prompt is None or not len(prompt.notes):
@@ -755,6 +759,18 @@ def harmonize(request: GenerationRequest, backend: Backend, *,
                   - len(head) - 2)
     if context < 8:
         raise GenerationError("a bar of this melody is too long for the model's context")
+    fit_w = HARMONIZE_FIT_WEIGHT if fit_weight is None else float(fit_weight)
+    shares = []  # per segment: the share of note time of each pitch class
+    for a, b in segs:
+        w = harmony.pc_weights(p.notes, a, b)
+        shares.append(w / w.sum() if w.sum() > 0 else w)
+
+    def fit(k: int, chord: int | None) -> float:
+        if chord is None or not fit_w:
+            return 0.0
+        return fit_w * float(sum(shares[k][pc]
+                                 for pc in gm.chord_pitch_classes(*gm.chord_of_token(chord))))
+
     out = []
     temperature = float(req.temperature)
     for v in range(int(req.variations)):
@@ -777,7 +793,8 @@ def harmonize(request: GenerationRequest, backend: Backend, *,
                     seg_rows.append(seg)
                     meta.append((bi, c, seg))
             scores = _score(backend, prefixes, seg_rows, cancel, [m[0] for m in meta])
-            total = np.array([beams[bi][0] for bi, _, _ in meta]) + scores
+            total = np.array([beams[bi][0] + fit(k, beams[bi][2] if c is None else c)
+                              for bi, c, _ in meta]) + scores
             rank = total.copy()
             if temperature > 0:
                 rank = total / temperature + rng.gumbel(size=len(total))

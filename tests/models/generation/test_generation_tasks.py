@@ -290,3 +290,16 @@ def test_harmonize_scores_the_same_with_and_without_cache_row_selection() -> Non
     b = generate(GenerationRequest("harmonize", prompt=prompt, key="C", temperature=0),
                  make(with_select=False))
     assert np.array_equal(a[0].chords, b[0].chords)
+
+
+def test_harmonize_fit_weight_picks_chords_holding_the_notes() -> None:
+    arpeggios = [[0, 60], [24, 64], [48, 67], [72, 64],  # C E G E
+                 [96, 67], [120, 71], [144, 74], [168, 71]]  # G B D B
+    prompt = Piece("t", "arp", notes=np.array([[t, 24, p, 80] for t, p in arpeggios], np.int32),
+                   bars=np.array([[0, 2, 4], [48, 2, 4], [96, 2, 4], [144, 2, 4]], np.int32))
+    out = tasks.harmonize(GenerationRequest("harmonize", prompt=prompt, key="C",
+                                            temperature=0), smoke_backend(), fit_weight=100.0)
+    for o, _, r, q in out[0].chords.tolist():  # C (or a chord holding C E G), then G
+        bar = prompt.notes[(prompt.notes[:, 0] >= o) & (prompt.notes[:, 0] < o + 48)]
+        assert set((bar[:, 2] % 12).tolist()) <= gm.chord_pitch_classes(r, q)
+    assert out[0].chords[:, 0].tolist() == [0, 48, 96, 144]
