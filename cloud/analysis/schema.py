@@ -83,7 +83,7 @@ class AnalysisDoc(_Model):
     downbeats: list[float] = Field(default_factory=list)
     beats_per_bar: int = Field(default=4, ge=1, le=16)
     segments: list[ChordSegment] = Field(default_factory=list)
-    decoder: Literal["ctc", "frames"] = "ctc"
+    decoder: Literal["hmm", "ctc", "frames"] = "hmm"
     beat_sync: bool = False
     source: str | None = Field(default=None, max_length=1000,
                                description="file name the audio came from")

@@ -76,6 +76,8 @@ class DecodeOptions:
     ctc_weight: float = 0.5
     # Frame decoder: median filter length in frames (odd).
     median_frames: int = 9
+    # HMM decoder: log-probability cost of a chord change (per change, not per frame).
+    switch_penalty: float = 8.0
 
 
 # --------------------------------------------------------------------------- CTC ---
@@ -396,13 +398,70 @@ def decode_ctc(outputs: dict[str, np.ndarray], fps: float, duration: float, *,
     seq = seq[:T]
     # CTC label posteriors renormalized without the blank: where a label spikes it
     # pulls the boundary towards itself; the frame head does the rest.
-    lab = ctc[:, :BLANK]
-    top = lab.max(axis=1, keepdims=True)
-    ctc_lab = lab - (top + np.log(np.exp(lab - top).sum(axis=1, keepdims=True)))
+    ctc_lab = _ctc_label_posteriors(ctc)
     emissions = frame + opt.ctc_weight * ctc_lab
     starts = align(seq, emissions)
     return _finish(starts, np.asarray(seq), frame, outputs.get("bass_logprobs"), fps,
                    duration, t0, opt, final)
+
+
+def decode_hmm(outputs: dict[str, np.ndarray], fps: float, duration: float, *,
+               t0: float = 0.0, options: DecodeOptions | None = None,
+               final: bool = True) -> list[Segment]:
+    """Viterbi over the 157 classes with a fixed cost per chord change
+    (``switch_penalty``) on the frame posteriors plus the weighted CTC label posteriors:
+    the classic smoothing of chord recognizers, robust where the CTC head misses a
+    chord (a deletion costs the whole chord; here a weak frame still counts)."""
+    opt = options or DecodeOptions()
+    frame = np.asarray(outputs["frame_logprobs"], dtype=np.float32)
+    T = frame.shape[0]
+    if T == 0:
+        return [Segment(0.0, duration, N_INDEX, 1.0)] if duration > 0 and final else []
+    emissions = frame.astype(np.float64)
+    if "ctc_logprobs" in outputs and opt.ctc_weight > 0:
+        emissions = emissions + opt.ctc_weight * _ctc_label_posteriors(
+            np.asarray(outputs["ctc_logprobs"], dtype=np.float32))
+    path = _viterbi_switch(emissions, float(opt.switch_penalty))
+    starts, values = _runs(path)
+    return _finish(starts, values, frame, outputs.get("bass_logprobs"), fps, duration,
+                   t0, opt, final)
+
+
+def _ctc_label_posteriors(ctc: np.ndarray) -> np.ndarray:
+    """log p(label | not blank) per frame, [T, 157]."""
+    lab = ctc[:, :BLANK]
+    top = lab.max(axis=1, keepdims=True)
+    return np.asarray(lab - (top + np.log(np.exp(lab - top).sum(axis=1, keepdims=True))))
+
+
+@njit(cache=True)
+def _viterbi_switch(em, penalty):
+    T, C = em.shape
+    delta = em[0].copy()
+    back = np.empty((T, C), np.int16)  # previous class (C < 32768)
+    for t in range(1, T):
+        best = 0
+        for c in range(1, C):
+            if delta[c] > delta[best]:
+                best = c
+        switch = delta[best] - penalty
+        for c in range(C):
+            if delta[c] >= switch:
+                back[t, c] = c
+            else:
+                back[t, c] = best
+                delta[c] = switch
+            delta[c] += em[t, c]
+    path = np.empty(T, np.int64)
+    c = 0
+    for k in range(1, C):
+        if delta[k] > delta[c]:
+            c = k
+    for t in range(T - 1, -1, -1):
+        path[t] = c
+        if t > 0:
+            c = back[t, c]
+    return path
 
 
 def decode_frames(outputs: dict[str, np.ndarray], fps: float, duration: float, *,

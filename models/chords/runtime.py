@@ -48,6 +48,9 @@ SILENCE_MIN_S = 0.5
 NOISE_FLATNESS = 0.8
 NOISE_WINDOW = 43
 BEATS_PER_BAR = 4
+DECODERS = {"hmm": dec.decode_hmm, "ctc": dec.decode_ctc, "frames": dec.decode_frames}
+# The default: the decoder that scored best on the validation set (docs/ANALYSIS.md).
+DEFAULT_DECODER = "hmm"
 
 ProgressFn = Callable[[float], None]
 
@@ -106,7 +109,7 @@ class Analysis:
     beats: list[float] = field(default_factory=list)
     downbeats: list[float] = field(default_factory=list)
     beats_per_bar: int = BEATS_PER_BAR
-    decoder: str = "ctc"
+    decoder: str = "hmm"
     beat_sync: bool = False
     source: str | None = None
 
@@ -267,7 +270,7 @@ class _Pipeline:
         outs = {k: np.concatenate(v) for k, v in self.pending.items()}
         t0 = (self.pending_start - 0.5) / self.fps
         duration = self.n / self.feat.SAMPLE_RATE if final else math.inf
-        fn = dec.decode_ctc if self.decoder == "ctc" else dec.decode_frames
+        fn = DECODERS[self.decoder]
         segs = fn(outs, self.fps, duration, t0=t0, options=self.options, final=final)
         if final:
             cut = len(segs)
@@ -356,8 +359,8 @@ def _run(blocks: Iterator[np.ndarray], sr: float, n_samples: int | None, *,
          model: str | Path | None, threads: int, source: str | None) -> Analysis:
     from models.chords import features as feat
 
-    if decoder not in ("ctc", "frames"):
-        raise ValueError(f"decoder must be 'ctc' or 'frames', not {decoder!r}")
+    if decoder not in DECODERS:
+        raise ValueError(f"decoder must be one of {', '.join(DECODERS)}, not {decoder!r}")
     if not (sr > 0 and math.isfinite(sr)):
         raise AnalysisError(f"{source or 'audio'}: sample rate {sr} is not a positive number")
     net = load_net(model, threads)
@@ -399,7 +402,7 @@ def _chord(seg: dec.Segment) -> Chord:
 
 def analyze(audio: np.ndarray, sr: float, *, beat_sync: bool = False,
             progress: ProgressFn | None = None, cancel: CancelArg = None,
-            decoder: str = "ctc", options: dec.DecodeOptions | None = None,
+            decoder: str = DEFAULT_DECODER, options: dec.DecodeOptions | None = None,
             chunk_seconds: float = CHUNK_S, model: str | Path | None = None,
             threads: int = 1, source: str | None = None) -> Analysis:
     """Chords, key, tempo and beats of ``audio`` ([n] or [n, channels], any rate).
@@ -421,7 +424,7 @@ def analyze(audio: np.ndarray, sr: float, *, beat_sync: bool = False,
 
 def analyze_file(path: str | Path, *, beat_sync: bool = False,
                  progress: ProgressFn | None = None, cancel: CancelArg = None,
-                 decoder: str = "ctc", options: dec.DecodeOptions | None = None,
+                 decoder: str = DEFAULT_DECODER, options: dec.DecodeOptions | None = None,
                  chunk_seconds: float = CHUNK_S, model: str | Path | None = None,
                  threads: int = 1) -> Analysis:
     """``analyze`` of an audio file, read in blocks with soundfile (WAV, FLAC, OGG,

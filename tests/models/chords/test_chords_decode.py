@@ -89,7 +89,7 @@ def test_flat_outputs_decode_without_blowing_up() -> None:
     out = {"ctc_logprobs": np.full((T, 158), -math.log(158), np.float32),
            "frame_logprobs": np.full((T, 157), -math.log(157), np.float32),
            "bass_logprobs": np.full((T, 13), -math.log(13), np.float32)}
-    for decoder in (dec.decode_ctc, dec.decode_frames):
+    for decoder in (dec.decode_ctc, dec.decode_frames, dec.decode_hmm):
         segs = decoder(out, FPS, T / FPS)
         _check_tiling(segs, T / FPS)
         assert min(s.end - s.start for s in segs) >= dec.MIN_DURATION - 1.01 / FPS
@@ -128,6 +128,29 @@ def test_alignment_is_the_best_segmentation(seed: int, L: int, T: int) -> None:
     assert score(tuple(int(s) for s in starts)) == pytest.approx(best)
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 6), st.floats(0.0, 4.0))
+def test_switch_viterbi_finds_the_best_path(seed: int, T: int, penalty: float) -> None:
+    rng = np.random.default_rng(seed)
+    em = rng.normal(0, 1, (T, 3))
+
+    def score(path: tuple[int, ...]) -> float:
+        changes = sum(a != b for a, b in itertools.pairwise(path))
+        return float(sum(em[t, c] for t, c in enumerate(path)) - penalty * changes)
+
+    got = tuple(int(c) for c in dec._viterbi_switch(em, penalty))
+    best = max(score(p) for p in itertools.product(range(3), repeat=T))
+    assert score(got) == pytest.approx(best)
+
+
+def test_a_higher_switch_penalty_gives_fewer_changes() -> None:
+    rng = np.random.default_rng(8)
+    out = outputs_for([0, 13, 26, 39], [40, 40, 40, 40], rng, noise=2.5)
+    counts = [len(dec.decode_hmm(out, FPS, 160 / FPS, options=dec.DecodeOptions(
+        switch_penalty=p, min_duration=0.0))) for p in (0.0, 4.0, 30.0)]
+    assert counts[0] >= counts[1] >= counts[2] and counts[2] <= 4
+
+
 def test_alignment_refuses_more_labels_than_frames() -> None:
     with pytest.raises(ValueError):
         dec.align([1, 2, 3], np.zeros((2, 5)))
@@ -143,7 +166,7 @@ def _check_tiling(segs: list[dec.Segment], duration: float) -> None:
         parse(s.label)
 
 
-@pytest.mark.parametrize("decoder", [dec.decode_ctc, dec.decode_frames])
+@pytest.mark.parametrize("decoder", [dec.decode_ctc, dec.decode_frames, dec.decode_hmm])
 def test_decoders_recover_chords_and_boundaries(decoder) -> None:
     rng = np.random.default_rng(3)
     seq = [N_INDEX] + [int(c) for c in rng.integers(0, 156, 40)] + [N_INDEX]
@@ -205,7 +228,7 @@ def test_silent_frames_are_no_chord() -> None:
     silent = np.zeros(200, bool)
     silent[80:140] = True
     forced = dec.force_no_chord(out, silent)
-    for decoder in (dec.decode_ctc, dec.decode_frames):
+    for decoder in (dec.decode_ctc, dec.decode_frames, dec.decode_hmm):
         segs = decoder(forced, FPS, 200 / FPS)
         assert [s.index for s in segs] == [c, N_INDEX, c]
         assert segs[1].start == pytest.approx(80 / FPS, abs=1.5 / FPS)
@@ -218,7 +241,7 @@ def test_empty_outputs_give_one_no_chord_segment() -> None:
     out = {"ctc_logprobs": np.zeros((0, 158), np.float32),
            "frame_logprobs": np.zeros((0, 157), np.float32),
            "bass_logprobs": np.zeros((0, 13), np.float32)}
-    for decoder in (dec.decode_ctc, dec.decode_frames):
+    for decoder in (dec.decode_ctc, dec.decode_frames, dec.decode_hmm):
         assert decoder(out, FPS, 0.01) == [dec.Segment(0.0, 0.01, N_INDEX, 1.0)]
         assert decoder(out, FPS, 0.0) == []
 

@@ -113,7 +113,7 @@ def test_chunked_analysis_agrees_with_one_chunk() -> None:
     assert whole.beats == chunked.beats  # onset envelopes are computed identically
 
 
-@pytest.mark.parametrize("decoder", ["ctc", "frames"])
+@pytest.mark.parametrize("decoder", ["hmm", "ctc", "frames"])
 def test_decoding_in_windows_agrees_with_one_window(monkeypatch: pytest.MonkeyPatch,
                                                      decoder: str) -> None:
     from models.chords import runtime
@@ -239,11 +239,13 @@ def test_beat_sync_puts_changes_on_beats() -> None:
         assert gap < 1e-6 or gap > 0.12 - 1e-6
 
 
-def test_frame_decoder_gives_the_same_kind_of_answer() -> None:
+@pytest.mark.parametrize("decoder", ["ctc", "frames"])
+def test_every_decoder_gives_the_same_kind_of_answer(decoder: str) -> None:
     audio, _ = rendered()
-    a = analyze(audio, RATE, decoder="frames")
+    a = analyze(audio, RATE, decoder=decoder)
     _check(a, audio.shape[0] / RATE)
-    assert a.decoder == "frames"
+    assert a.decoder == decoder
+    assert analyze(audio, RATE).decoder == "hmm"  # the default
     with pytest.raises(ValueError, match="decoder"):
         analyze(audio, RATE, decoder="viterbi")
 
