@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -113,6 +113,7 @@ class GenerationPanel(QWidget):
         self.preview = PiecePreview(window.adapter, self)
         self.job: int | None = None
         self.plan: Plan | None = None  # of the running job
+        self._job_document: Document | None = None  # the song it was asked for
         self.shown_plan: Plan | None = None  # of the listed variations
         self.shown_document: Document | None = None
         self.variations: list[Variation] = []
@@ -120,6 +121,14 @@ class GenerationPanel(QWidget):
         self._build()
         bridge.received.connect(self._event)
         window.arrange.canvas.selection_changed.connect(self.refresh_prompt)
+        # Edits to the song change the prompt too: refreshed a moment after the view
+        # changes (it also changes on scroll and zoom, hence the short delay).
+        self._refresh_soon = QTimer(self)
+        self._refresh_soon.setSingleShot(True)
+        self._refresh_soon.setInterval(150)
+        self._refresh_soon.timeout.connect(self.refresh_prompt)
+        window.arrange.canvas.view_changed.connect(
+            lambda: self._refresh_soon.start() if self.isVisible() else None)
         window.projects.project_replaced.connect(self._project_replaced)
         self.preview.finished.connect(self._preview_done)
         self.refresh_prompt()
@@ -317,6 +326,7 @@ class GenerationPanel(QWidget):
             return None
         self.preview.stop()
         self.plan = p
+        self._job_document = self.window_.projects.document
         self.messages = list(p.warnings)
         self.job = self.bridge.submit(p.request)
         self.progress.setValue(0)
@@ -376,7 +386,7 @@ class GenerationPanel(QWidget):
     def _list_result(self, event: Result) -> None:
         assert self.plan is not None
         self.shown_plan = self.plan
-        self.shown_document = self.window_.projects.document
+        self.shown_document = self._job_document
         if self.plan.task == "next-chord":
             self.variations = [Variation(None, s) for s in event.suggestions]
         else:
@@ -558,6 +568,18 @@ class GenerationDock(QDockWidget):
         self.panel = GenerationPanel(window, self.bridge)
         self.setWidget(self.panel)
         self.suggester = ChordSuggester(window, self.bridge, self)
+
+    def use_bridge(self, bridge: GenerationBridge) -> None:
+        """Drive another worker (e.g. one already running, or another model folder);
+        the old one is shut down when this dock owned it."""
+        old, self.bridge = self.bridge, bridge
+        for listener in (self.panel, self.suggester):
+            old.received.disconnect(listener._event)
+            listener.bridge = bridge
+            bridge.received.connect(listener._event)
+        self.panel.job = self.suggester.job = None
+        if old.parent() is self:
+            old.shutdown()
 
     def toggle(self) -> None:
         if self.isVisible() and not self.visibleRegion().isEmpty():
