@@ -44,6 +44,7 @@ from strumspace_desktop.core.tracks import (
 )
 from strumspace_desktop.ui.adapter import EngineAdapter
 from strumspace_desktop.ui.arrange import ArrangeView
+from strumspace_desktop.ui.chords import ChordTools
 from strumspace_desktop.ui.computer_keyboard import ComputerKeyboardPiano
 from strumspace_desktop.ui.export_dialog import ExportDialog
 from strumspace_desktop.ui.generate import GenerationDock
@@ -131,6 +132,8 @@ class MainWindow(QMainWindow):
         self._build_layout()
         self._build_actions()
         self._connect()
+        # Chords menu: live chord dock, file analysis into the chord track, chord names.
+        self.chord_tools = ChordTools(self)
         self._project_state()
         self._show_keyboard_range()
         self.resize(1360, 820)
@@ -715,6 +718,7 @@ class MainWindow(QMainWindow):
             return
         self.keyboard.release_all()
         self.generation_dock.shutdown()
+        self.chord_tools.shutdown()
         self.save_settings()
         super().closeEvent(event)
 

@@ -114,6 +114,9 @@ class ArrangeCanvas(QWidget):
         self.project_provider: Callable[[], Project | None] = lambda: None
         # Extra entries for a chord lane's context menu: fn(menu, track id, position).
         self.chord_menu_extras: list[Callable[[QMenu, str, QPointF], None]] = []
+        # How a chord item's Harte label is shown (the Chords tools set the musician's
+        # notation and capo here).
+        self.chord_namer: Callable[[str], str] = display_label
         self._row_ids = row_ids
         self._visible: list[ClipView] | None = None
         self.document = document
@@ -389,7 +392,7 @@ class ArrangeCanvas(QWidget):
                 p.setPen(QColor(theme.TEXT))
                 p.drawText(r.adjusted(4, 0, -2, 0),
                            int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
-                           display_label(item.label))
+                           self.chord_namer(item.label))
 
     def _paint_drag(self, p: QPainter) -> None:
         d = self.gestures.drag

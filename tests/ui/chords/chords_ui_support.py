@@ -1,0 +1,39 @@
+"""Helpers of the chord UI tests: live chord events as the worker sends them, and a
+rendered progression written to a WAV file (tests/analysis's FluidSynth render)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from strumspace_desktop.analysis.live_events import LiveChord
+from strumspace_desktop.ui.chords import ChordTools
+from strumspace_desktop.ui.main_window import MainWindow
+
+ANALYSIS_TESTS = Path(__file__).resolve().parents[2] / "analysis"
+if str(ANALYSIS_TESTS) not in sys.path:
+    sys.path.insert(0, str(ANALYSIS_TESTS))
+
+from analysis_support import JackPlayer, render_clip, write_wav  # noqa: E402
+
+__all__ = ["JackPlayer", "live", "rendered_song", "tools_of"]
+
+WAIT_MS = 180_000  # model loading in a fresh process on a slow, shared machine
+RATE = 48000
+
+
+def live(label: str, seconds: float, confidence: float = 0.9, changed: bool = True) -> LiveChord:
+    return LiveChord(label, confidence, round(seconds * RATE), seconds, changed=changed)
+
+
+def tools_of(window: MainWindow) -> ChordTools:
+    return window.chord_tools
+
+
+def rendered_song(folder: Path, repeats: int = 1, rate: int = 22050) -> tuple[Path, float]:
+    """A strummed progression (FluidR3 GM) as a WAV file, and its length in seconds."""
+    audio, _ = render_clip(rate, repeats=repeats)
+    path = write_wav(folder / "song.wav", np.asarray(audio), rate)
+    return path, len(audio) / rate
