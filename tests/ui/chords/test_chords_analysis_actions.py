@@ -19,11 +19,12 @@ from models.chords.formats import read_lab
 from strumspace_desktop.analysis.file_job import JobState
 from strumspace_desktop.core.document import ChordItem
 from strumspace_desktop.core.timing import PPQ
+from strumspace_desktop.ui.main_window import MainWindow
 
 pytestmark = pytest.mark.slow
 
 
-def _chords(window):  # noqa: ANN001, ANN202
+def _chords(window: MainWindow) -> dict[str, ChordItem]:
     track = window.tracks.chord_track()
     return {} if track is None else window.projects.document.chords(track.id)
 

@@ -14,12 +14,15 @@ from strumspace_desktop.analysis.live_events import LiveState, LiveStatus
 from strumspace_desktop.core.document import ChordItem
 from strumspace_desktop.core.settings import AppSettings, ChordSettings
 from strumspace_desktop.core.timing import PPQ
-from strumspace_desktop.ui.chords.live_panel import SOURCE_HISTORY, fallback_next
+from strumspace_desktop.ui.chords import ChordTools
+from strumspace_desktop.ui.chords.live_panel import SOURCE_HISTORY, LiveChordPanel, fallback_next
+from strumspace_desktop.ui.main_window import MainWindow
 
 PROGRESSION = ["C:maj", "G:maj", "A:min", "F:maj", "C:maj", "G:maj"]
 
 
-def _shown_panel(qtbot: QtBot, tmp_path: Path, generation: bool = False):  # noqa: ANN202
+def _shown_panel(qtbot: QtBot, tmp_path: Path, generation: bool = False,
+                 ) -> tuple[MainWindow, ChordTools, LiveChordPanel]:
     window = window_without_engine(qtbot, tmp_path)
     tools = tools_of(window)
     if not generation:
