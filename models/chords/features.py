@@ -11,8 +11,9 @@ latency stays low:
 * the upper bins (MIDI >= ``CROSSOVER_MIDI``, E3 and up) come from a 1,024-sample Hann
   window (93 ms) centred on the frame;
 * the lower bins come from a 186 ms window at a quarter of the rate (2,756.25 Hz, 512
-  samples): semitones in the bass need the finer frequency resolution. It ends where
-  the short window ends, so it looks no further ahead; its centre lies 46 ms before the
+  samples; a 65-tap linear-phase FIR low-pass decimates, so a stream lags only 2.9 ms
+  more): semitones in the bass need the finer frequency resolution. It ends where the
+  short window ends, so it looks no further ahead; its centre lies 46 ms before the
   frame's.
 
 Values: ``log1p(LOG_GAIN * magnitude)`` with magnitudes scaled so that a full-scale sine
@@ -43,8 +44,14 @@ LOW_RATE = SAMPLE_RATE / DECIMATE  # 2756.25 Hz
 N_FFT_LOW = 512  # long window, at LOW_RATE (186 ms)
 HOP_LOW = HOP // DECIMATE
 RIGHT_SAMPLES = N_FFT // 2  # both windows end this many samples after the frame centre
+RIGHT_LOW = RIGHT_SAMPLES // DECIMATE
+DEC_TAPS = 65  # decimation low-pass (linear phase)
+DEC_HALF = DEC_TAPS // 2
 LOG_GAIN = 1000.0
-LATENCY_S = RIGHT_SAMPLES / SAMPLE_RATE  # audio a frame needs after its centre
+# Audio a frame needs after its centre: the short window's right half, or the
+# decimation filter's half-length after the long window's last low-rate sample.
+LATENCY_SAMPLES = max(RIGHT_SAMPLES, DECIMATE * (RIGHT_LOW - 1) + DEC_HALF + 1)  # 541
+LATENCY_S = LATENCY_SAMPLES / SAMPLE_RATE  # 49 ms
 
 
 def bin_midi() -> np.ndarray:
@@ -118,22 +125,35 @@ def to_mono(audio: np.ndarray) -> np.ndarray:
     return x
 
 
-def resample(x: np.ndarray, sr: float) -> np.ndarray:
+def resample(x: np.ndarray, sr: float, quality: str = "HQ") -> np.ndarray:
     if sr <= 0:
         raise ValueError(f"sample rate must be positive, not {sr}")
     if sr == SAMPLE_RATE or x.size == 0:
         return x
     import soxr
 
-    return np.asarray(soxr.resample(x, sr, SAMPLE_RATE), dtype=np.float32)
+    return np.asarray(soxr.resample(x, sr, SAMPLE_RATE, quality=quality), dtype=np.float32)
 
 
-def _decimate(x: np.ndarray) -> np.ndarray:
-    import soxr
+@cache
+def _dec_filter() -> np.ndarray:
+    """Low-pass for the decimation by 4: a windowed sinc, cutoff 600 Hz, about -74 dB
+    from 1.2 kHz (nothing aliases into the bass bins, which end at 170 Hz); linear
+    phase, so a stream needs only DEC_HALF samples (2.9 ms) of look-ahead."""
+    k = np.arange(DEC_TAPS) - DEC_HALF
+    h = np.sinc(2 * 600.0 / SAMPLE_RATE * k) * np.blackman(DEC_TAPS)
+    return (h / h.sum()).astype(np.float32)
 
-    if x.size == 0:
-        return x
-    return np.asarray(soxr.resample(x, SAMPLE_RATE, LOW_RATE), dtype=np.float32)
+
+def _decimate(buf: np.ndarray, offset: int, j0: int, j1: int) -> np.ndarray:
+    """Low-rate samples j0 .. j1 (sample j sits at 4 j of the SAMPLE_RATE signal) from
+    ``buf``, which holds that signal from sample ``offset`` on."""
+    if j1 <= j0:
+        return np.zeros(0, np.float32)
+    a = DECIMATE * j0 - DEC_HALF - offset
+    seg = buf[a: DECIMATE * (j1 - 1) + DEC_HALF + 1 - offset]
+    win = np.lib.stride_tricks.sliding_window_view(seg, DEC_TAPS)[::DECIMATE]
+    return np.asarray(win @ _dec_filter(), dtype=np.float32)
 
 
 def _frames_from(x: np.ndarray, x_low: np.ndarray, first: int, count: int,
@@ -152,7 +172,7 @@ def _frames_from(x: np.ndarray, x_low: np.ndarray, first: int, count: int,
     fr = np.lib.stride_tricks.sliding_window_view(seg, N_FFT)[::HOP]
     spec = sfft.rfft(fr * win, workers=1)[:, :k_hi]
     out[:, n_low:] = (f_hi @ np.abs(spec).T).T
-    start_low = first * HOP_LOW + RIGHT_SAMPLES // DECIMATE - N_FFT_LOW - offset_low
+    start_low = first * HOP_LOW + RIGHT_LOW - N_FFT_LOW - offset_low
     seg_low = x_low[start_low: start_low + (count - 1) * HOP_LOW + N_FFT_LOW]
     fr_low = np.lib.stride_tricks.sliding_window_view(seg_low, N_FFT_LOW)[::HOP_LOW]
     spec_low = sfft.rfft(fr_low * win_low, workers=1)[:, :k_lo]
@@ -162,57 +182,59 @@ def _frames_from(x: np.ndarray, x_low: np.ndarray, first: int, count: int,
     return out
 
 
-_PAD = N_FFT  # left padding at SAMPLE_RATE (>= what the long window reaches back)
-_PAD_LOW = N_FFT_LOW
+_PAD_LOW = N_FFT_LOW  # low-rate samples before the clip the first frame reaches back to
+_PAD = DECIMATE * _PAD_LOW + DEC_HALF  # SAMPLE_RATE samples before the clip (zeros)
 
 
-def features(audio: np.ndarray, sr: float) -> np.ndarray:
+def features(audio: np.ndarray, sr: float, quality: str = "HQ") -> np.ndarray:
     """float32 [T, N_BINS] for mono or multichannel audio at any rate; T = one frame
-    per complete hop at SAMPLE_RATE (0 for clips shorter than 23 ms)."""
-    return features_range(audio, sr, LOWEST_MIDI, HIGHEST_MIDI)
+    per complete hop at SAMPLE_RATE (0 for clips shorter than 23 ms). ``quality``: the
+    soxr resampler's (the model was trained on "HQ"; the live path uses "LQ", whose
+    stream lags 3 ms instead of 76)."""
+    return features_range(audio, sr, LOWEST_MIDI, HIGHEST_MIDI, quality)
 
 
-def features_range(audio: np.ndarray, sr: float, low_midi: int, high_midi: int
-                   ) -> np.ndarray:
+def features_range(audio: np.ndarray, sr: float, low_midi: int, high_midi: int,
+                   quality: str = "HQ") -> np.ndarray:
     """``features`` over another pitch range (three bins per semitone, the same
     filters: ``features`` is the slice of a wider range)."""
     plan = _plan(low_midi, high_midi)
-    x = resample(to_mono(audio), sr)
+    x = resample(to_mono(audio), sr, quality)
     count = n_frames(x.size)
     if count == 0:
         return np.zeros((0, BINS_PER_SEMITONE * (high_midi - low_midi + 1)), dtype=np.float32)
-    x_low = _decimate(x)
-    xp = np.concatenate([np.zeros(_PAD, np.float32), x, np.zeros(RIGHT_SAMPLES, np.float32)])
-    need_low = _PAD_LOW + (count - 1) * HOP_LOW + RIGHT_SAMPLES // DECIMATE + 1
-    xl = np.zeros(max(need_low, _PAD_LOW + x_low.size), np.float32)
-    xl[_PAD_LOW: _PAD_LOW + x_low.size] = x_low
-    return _frames_from(xp, xl, 0, count, -_PAD, -_PAD_LOW, plan)
+    xp = np.concatenate([np.zeros(_PAD, np.float32), x,
+                         np.zeros(RIGHT_SAMPLES + DEC_HALF + HOP, np.float32)])
+    x_low = _decimate(xp, -_PAD, -_PAD_LOW, (count - 1) * HOP_LOW + RIGHT_LOW)
+    return _frames_from(xp, x_low, 0, count, -_PAD, -_PAD_LOW, plan)
 
 
 class StreamingFeatures:
     """Frames from audio pushed block by block, equal to ``features`` of the whole
-    stream (up to resampler rounding). A frame comes out once the audio ``LATENCY_S``
-    past its centre has arrived; ``flush()`` ends the stream (zero-pads like
-    ``features``)."""
+    stream at the same resampling ``quality``. A frame comes out once the audio
+    ``LATENCY_S`` past its centre has arrived (plus the resampler's lag when the rate
+    is not SAMPLE_RATE: about 3 ms at "LQ", the live default); ``flush()`` ends the
+    stream (zero-pads like ``features``)."""
 
-    def __init__(self, sr: float) -> None:
+    def __init__(self, sr: float, quality: str = "LQ") -> None:
         if sr <= 0:
             raise ValueError(f"sample rate must be positive, not {sr}")
         self.sr = float(sr)
+        self.quality = quality
         self.reset()
 
     def reset(self) -> None:
         import soxr
 
         self._rs = (None if self.sr == SAMPLE_RATE
-                    else soxr.ResampleStream(self.sr, SAMPLE_RATE, 1, dtype="float32"))
-        self._rs_low = soxr.ResampleStream(SAMPLE_RATE, LOW_RATE, 1, dtype="float32")
+                    else soxr.ResampleStream(self.sr, SAMPLE_RATE, 1, dtype="float32",
+                                             quality=self.quality))
         self._buf = np.zeros(_PAD, np.float32)  # signal from sample self._off on
         self._off = -_PAD
-        self._buf_low = np.zeros(_PAD_LOW, np.float32)
+        self._low = np.zeros(0, np.float32)  # low-rate signal from self._off_low on
         self._off_low = -_PAD_LOW
+        self._j = -_PAD_LOW  # next low-rate sample to compute
         self._n = 0  # samples received at SAMPLE_RATE
-        self._n_low = 0
         self._next = 0  # next frame to emit
         self._ended = False
 
@@ -242,34 +264,34 @@ class StreamingFeatures:
 
     def _feed(self, x: np.ndarray, last: bool) -> np.ndarray:
         self._n += x.size
-        low = np.asarray(self._rs_low.resample_chunk(x, last=last), dtype=np.float32)
-        self._n_low += low.size
         self._buf = np.concatenate([self._buf, x])
-        self._buf_low = np.concatenate([self._buf_low, low])
         if last:
-            total = n_frames(self._n)
-            self._buf = np.concatenate([self._buf, np.zeros(RIGHT_SAMPLES + HOP, np.float32)])
-            pad_low = (total * HOP_LOW + RIGHT_SAMPLES // DECIMATE + 1) - (self._off_low
-                                                                          + self._buf_low.size)
-            if pad_low > 0:
-                self._buf_low = np.concatenate([self._buf_low, np.zeros(pad_low, np.float32)])
-            end = total
+            end = n_frames(self._n)
+            self._buf = np.concatenate(
+                [self._buf, np.zeros(RIGHT_SAMPLES + DEC_HALF + HOP, np.float32)])
+            j_end = max(self._j, (end - 1) * HOP_LOW + RIGHT_LOW)
         else:
-            # Frame i needs samples up to i*HOP + RIGHT_SAMPLES (both rates), and stays
-            # within the clip's complete hops.
+            # Low-rate sample j needs the signal up to 4 j + DEC_HALF.
+            j_end = max(self._j, (self._n - DEC_HALF - 1) // DECIMATE + 1)
+        self._low = np.concatenate([self._low, _decimate(self._buf, self._off, self._j, j_end)])
+        self._j = j_end
+        if not last:
+            # Frame i needs samples up to i*HOP + RIGHT_SAMPLES and low-rate samples up
+            # to i*HOP_LOW + RIGHT_LOW, and stays within the clip's complete hops.
             by_hi = (self._n - RIGHT_SAMPLES) // HOP + 1
-            by_lo = (self._n_low - RIGHT_SAMPLES // DECIMATE) // HOP_LOW + 1
+            by_lo = (self._j - RIGHT_LOW) // HOP_LOW + 1
             end = min(n_frames(self._n), by_hi, by_lo)
         count = max(0, end - self._next)
-        out = _frames_from(self._buf, self._buf_low, self._next, count, self._off, self._off_low)
+        out = _frames_from(self._buf, self._low, self._next, count, self._off, self._off_low)
         self._next += count
-        # Keep only what the next frame reaches back to.
-        keep_from = self._next * HOP - N_FFT // 2 - self._off
+        # Keep only what the next frame and the next low-rate sample reach back to.
+        keep_from = min(self._next * HOP - N_FFT // 2,
+                        DECIMATE * self._j - DEC_HALF) - self._off
         if keep_from > 0:
             self._buf = self._buf[keep_from:]
             self._off += keep_from
-        keep_low = self._next * HOP_LOW + RIGHT_SAMPLES // DECIMATE - N_FFT_LOW - self._off_low
+        keep_low = self._next * HOP_LOW + RIGHT_LOW - N_FFT_LOW - self._off_low
         if keep_low > 0:
-            self._buf_low = self._buf_low[keep_low:]
+            self._low = self._low[keep_low:]
             self._off_low += keep_low
         return out

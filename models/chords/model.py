@@ -1,7 +1,8 @@
 """The chord CRNN (issue #5): a convolutional front end over the log-frequency
 spectrogram (features.py), a shared trunk, then two branches.
 
-* offline: a bidirectional LSTM; heads for CTC (158 = 157 classes + blank last), frame
+* offline: a bidirectional LSTM; heads (over its output and the trunk's) for CTC
+  (158 = 157 classes + blank last), frame
   chords (157) and bass (13: pitch class 0..11, 12 = N), and a clip embedding (mean and
   standard deviation over time of the BiLSTM output, the layer under the heads);
 * live: a unidirectional LSTM over the same trunk with frame and bass heads.
@@ -39,10 +40,8 @@ CHECKPOINT_FORMAT = "strumspace-chords-crnn-1"
 @dataclass
 class ModelConfig:
     n_bins: int = feat.N_BINS
-    c1: int = 16  # channels: first conv (one output per semitone)
-    c2: int = 32
-    c3: int = 64
-    trunk: int = 192  # trunk width per frame
+    c1: int = 12  # channels of the conv (one output per semitone)
+    trunk: int = 256  # trunk width per frame
     hidden: int = 96  # offline BiLSTM per direction
     layers: int = 2  # offline BiLSTM layers
     live_hidden: int = 128
@@ -55,37 +54,33 @@ class ModelConfig:
 
     @classmethod
     def tiny(cls) -> ModelConfig:
-        return cls(c1=4, c2=8, c3=8, trunk=32, hidden=16, layers=1, live_hidden=16,
+        return cls(c1=4, trunk=32, hidden=16, layers=1, live_hidden=16,
                    dropout=0.0)
 
 
 class Trunk(nn.Module):
-    """[B, T_in, n_bins] -> [B, T_in - CONTEXT_LEFT - LOOKAHEAD, trunk] (valid in time)."""
+    """[B, T_in, n_bins] -> [B, T_in - CONTEXT_LEFT - LOOKAHEAD, trunk] (valid in time).
+
+    One convolution over time and pitch (a 3-semitone kernel striding one semitone:
+    tuning-robust pitch detectors, with CONTEXT_LEFT + 1 + LOOKAHEAD frames of time
+    context), then a dense layer over every semitone position. No pooling along pitch:
+    the absolute position carries the root, and (measured) a deeper conv stack with
+    pitch pooling learnt several times slower within this machine's budget."""
 
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         bins_per = feat.BINS_PER_SEMITONE
-        # Conv 1: a 3-semitone kernel striding one semitone: learns tuning-robust pitch.
-        self.conv1 = nn.Conv2d(1, cfg.c1, (3, 3 * bins_per), stride=(1, bins_per),
-                               padding=(0, bins_per), bias=False)
+        self.conv1 = nn.Conv2d(1, cfg.c1, (CONTEXT_LEFT + 1 + LOOKAHEAD, 3 * bins_per),
+                               stride=(1, bins_per), padding=(0, bins_per), bias=False)
         self.bn1 = nn.BatchNorm2d(cfg.c1)
-        self.conv2 = nn.Conv2d(cfg.c1, cfg.c2, (3, 3), padding=(0, 1), bias=False)
-        self.bn2 = nn.BatchNorm2d(cfg.c2)
-        self.conv3 = nn.Conv2d(cfg.c2, cfg.c3, (1, 3), padding=(0, 1), bias=False)
-        self.bn3 = nn.BatchNorm2d(cfg.c3)
         semis = (cfg.n_bins + 2 * bins_per - 3 * bins_per) // bins_per + 1
-        f = semis // 3 // 3
-        self.proj = nn.Linear(cfg.c3 * f, cfg.trunk)
+        self.proj = nn.Linear(cfg.c1 * semis, cfg.trunk)
         self.drop = nn.Dropout(cfg.dropout)
 
     def forward(self, x: Tensor) -> Tensor:
         h = x.unsqueeze(1)  # [B, 1, T, F]
-        h = F.relu(self.bn1(self.conv1(h)))
-        h = F.relu(self.bn2(self.conv2(h)))
-        h = F.max_pool2d(h, (1, 3))
-        h = F.relu(self.bn3(self.conv3(h)))
-        h = F.max_pool2d(h, (1, 3))  # [B, C3, T', f]
-        h = h.permute(0, 2, 1, 3).flatten(2)  # [B, T', C3*f]
+        h = F.relu(self.bn1(self.conv1(h)))  # [B, C1, T', semitones]
+        h = h.permute(0, 2, 1, 3).flatten(2)  # [B, T', C1 * semitones]
         return self.drop(F.relu(self.proj(h)))
 
 
@@ -97,12 +92,16 @@ class ChordCRNN(nn.Module):
         self.rnn = nn.LSTM(cfg.trunk, cfg.hidden, num_layers=cfg.layers, batch_first=True,
                            bidirectional=True, dropout=cfg.dropout if cfg.layers > 1 else 0.0)
         self.drop = nn.Dropout(cfg.dropout)
-        self.ctc_head = nn.Linear(2 * cfg.hidden, CTC_CLASSES)
-        self.frame_head = nn.Linear(2 * cfg.hidden, NUM_CLASSES)
-        self.bass_head = nn.Linear(2 * cfg.hidden, BASS_CLASSES)
+        # Heads read the recurrent output beside the trunk (a skip path: the trunk
+        # alone learns fast, the LSTM adds context).
+        head_in = 2 * cfg.hidden + cfg.trunk
+        self.ctc_head = nn.Linear(head_in, CTC_CLASSES)
+        self.frame_head = nn.Linear(head_in, NUM_CLASSES)
+        self.bass_head = nn.Linear(head_in, BASS_CLASSES)
         self.live_rnn = nn.LSTM(cfg.trunk, cfg.live_hidden, batch_first=True)
-        self.live_frame_head = nn.Linear(cfg.live_hidden, NUM_CLASSES)
-        self.live_bass_head = nn.Linear(cfg.live_hidden, BASS_CLASSES)
+        live_in = cfg.live_hidden + cfg.trunk
+        self.live_frame_head = nn.Linear(live_in, NUM_CLASSES)
+        self.live_bass_head = nn.Linear(live_in, BASS_CLASSES)
 
     # -- shared -------------------------------------------------------------------
     def trunk_padded(self, features: Tensor) -> Tensor:
@@ -119,10 +118,11 @@ class ChordCRNN(nn.Module):
         z = self.trunk_padded(features)
         h, _ = self.rnn(z)
         h = self.drop(h)
+        hz = torch.cat([h, z], -1)
         lz, _ = self.live_rnn(z)
-        lz = self.drop(lz)
-        return {"ctc": self.ctc_head(h), "frame": self.frame_head(h),
-                "bass": self.bass_head(h), "live_frame": self.live_frame_head(lz),
+        lz = torch.cat([self.drop(lz), z], -1)
+        return {"ctc": self.ctc_head(hz), "frame": self.frame_head(hz),
+                "bass": self.bass_head(hz), "live_frame": self.live_frame_head(lz),
                 "live_bass": self.live_bass_head(lz), "hidden": h}
 
     def forward(self, features: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -130,8 +130,9 @@ class ChordCRNN(nn.Module):
         [1,T,158], frame_logprobs [1,T,157], bass_logprobs [1,T,13], embedding [1,D]."""
         z = self.trunk_padded(features)
         h, _ = self.rnn(z)
-        return (F.log_softmax(self.ctc_head(h), -1), F.log_softmax(self.frame_head(h), -1),
-                F.log_softmax(self.bass_head(h), -1), embedding_of(h))
+        hz = torch.cat([h, z], -1)
+        return (F.log_softmax(self.ctc_head(hz), -1), F.log_softmax(self.frame_head(hz), -1),
+                F.log_softmax(self.bass_head(hz), -1), embedding_of(h))
 
     # -- live ---------------------------------------------------------------------
     def live_step(self, features: Tensor, state: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -141,6 +142,7 @@ class ChordCRNN(nn.Module):
         CONTEXT_LEFT zero frames first, as ``trunk_padded`` does offline."""
         z = self.trunk(features)
         lz, (h, c) = self.live_rnn(z, (state[0:1], state[1:2]))
+        lz = torch.cat([lz, z], -1)
         return (F.log_softmax(self.live_frame_head(lz), -1),
                 F.log_softmax(self.live_bass_head(lz), -1), torch.cat([h, c], 0))
 

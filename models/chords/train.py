@@ -46,7 +46,7 @@ CACHE_OFFSET = feat.BINS_PER_SEMITONE * (feat.LOWEST_MIDI - CACHE_LOW_MIDI)  # 1
 SHIFTS = tuple(range(-6, 6))  # transpositions, semitones (12 keys)
 BASS_N = 12
 IGNORE = -100
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: FIR decimation for the bass window (features differ by <0.002)
 FORBIDDEN_SETS = ("unseen_timbre", "music21")  # test sets: never for training or selection
 
 
@@ -478,9 +478,12 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     if args.resume:
         if not last_path.exists():
             raise TrainError(f"--resume: no {last_path}")
-        ck = torch.load(last_path, map_location="cpu", weights_only=False)
-        if ck.get("format") != CHECKPOINT_FORMAT:
-            raise TrainError(f"{last_path} is not a chord checkpoint")
+        try:
+            ck = torch.load(last_path, map_location="cpu", weights_only=False)
+        except Exception as e:  # truncated or foreign: say so, keep the file
+            raise TrainError(f"--resume: {last_path} is not readable ({e})") from e
+        if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
+            raise TrainError(f"--resume: {last_path} is not a chord checkpoint")
         cfg = ModelConfig(**ck["config"])
         model = ChordCRNN(cfg)
         model.load_state_dict(ck["model"])

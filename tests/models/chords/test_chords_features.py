@@ -23,7 +23,7 @@ def test_constants_describe_the_frame_grid() -> None:
     assert feat.frame_time(43) == pytest.approx(43 * 256 / 11025)
     midis = feat.bin_midi()
     assert midis[1] == feat.LOWEST_MIDI and midis[-2] == feat.HIGHEST_MIDI
-    # Frames look at most 46 ms ahead of their centre (live latency).
+    # Frames look at most 49 ms ahead of their centre (live latency).
     assert feat.LATENCY_S < 0.05
 
 
@@ -86,13 +86,14 @@ def test_the_wide_range_contains_the_standard_range() -> None:
 
 
 @settings(max_examples=12, deadline=None)
-@given(rate=st.sampled_from([11025, 22050, 44100, 48000]),
+@given(rate=st.sampled_from([11025, 22050, 44100, 48000]), quality=st.sampled_from(["HQ", "LQ"]),
        seconds=st.floats(0.0, 2.0), seed=st.integers(0, 1000))
-def test_streaming_gives_the_offline_frames(rate: int, seconds: float, seed: int) -> None:
+def test_streaming_gives_the_offline_frames(rate: int, quality: str, seconds: float,
+                                            seed: int) -> None:
     rng = np.random.default_rng(seed)
     x = rng.normal(0, 0.2, int(seconds * rate)).astype(np.float32)
-    offline = feat.features(x, rate)
-    stream = feat.StreamingFeatures(rate)
+    offline = feat.features(x, rate, quality)
+    stream = feat.StreamingFeatures(rate, quality)
     parts, i = [], 0
     while i < x.size:
         n = int(rng.integers(1, 4000))
@@ -107,10 +108,12 @@ def test_streaming_gives_the_offline_frames(rate: int, seconds: float, seed: int
 
 def test_streaming_emits_a_frame_once_its_window_has_arrived() -> None:
     stream = feat.StreamingFeatures(feat.SAMPLE_RATE)
-    # Frame 0 needs RIGHT_SAMPLES after its centre and one complete hop.
+    # Frame 0 needs LATENCY_SAMPLES after its centre (49 ms): no resampler lag at
+    # SAMPLE_RATE, no further buffering.
+    assert stream.push(np.zeros(feat.LATENCY_SAMPLES - 1, np.float32)).shape[0] == 0
+    assert stream.push(np.zeros(1, np.float32)).shape[0] == 1
     assert stream.push(np.zeros(feat.HOP - 1, np.float32)).shape[0] == 0
-    got = stream.push(np.zeros(feat.RIGHT_SAMPLES + 1, np.float32))
-    assert got.shape[0] == 1
+    assert stream.push(np.zeros(1, np.float32)).shape[0] == 1
     stream.flush()
     with pytest.raises(RuntimeError):
         stream.push(np.zeros(10, np.float32))

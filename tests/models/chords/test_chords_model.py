@@ -1,0 +1,129 @@
+"""The chord CRNN: output contract, the live branch run chunk by chunk equals the
+same branch over the whole clip, and checkpoints load or fail clearly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from models.chords import features as feat
+from models.chords.model import (
+    BASS_CLASSES,
+    BLANK,
+    CHECKPOINT_FORMAT,
+    CONTEXT_LEFT,
+    CTC_CLASSES,
+    LOOKAHEAD,
+    CheckpointError,
+    ChordCRNN,
+    LiveGraph,
+    ModelConfig,
+    config_dict,
+    count_parameters,
+    load_checkpoint,
+    meta,
+)
+from models.chords.vocabulary import NUM_CLASSES
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def model() -> ChordCRNN:
+    torch.manual_seed(0)
+    m = ChordCRNN()
+    # Non-trivial batch-norm statistics, so a padding mistake would show.
+    with torch.no_grad():
+        for mod in m.modules():
+            if isinstance(mod, torch.nn.BatchNorm2d):
+                mod.running_mean.uniform_(-0.5, 0.5)
+                mod.running_var.uniform_(0.5, 2.0)
+    return m.eval()
+
+
+def test_default_size_is_in_the_planned_range(model: ChordCRNN) -> None:
+    assert 500_000 <= count_parameters(model) <= 1_500_000
+    assert CTC_CLASSES == NUM_CLASSES + 1 == BLANK + 1
+
+
+@pytest.mark.parametrize("t", [1, 2, 7, 130])
+def test_offline_graph_outputs(model: ChordCRNN, t: int) -> None:
+    x = torch.rand(1, t, feat.N_BINS) * 3
+    with torch.no_grad():
+        ctc, frame, bass, emb = model(x)
+    assert ctc.shape == (1, t, CTC_CLASSES)
+    assert frame.shape == (1, t, NUM_CLASSES)
+    assert bass.shape == (1, t, BASS_CLASSES)
+    assert emb.shape == (1, model.cfg.embedding_dim)
+    for lp in (ctc, frame, bass):  # log-probabilities
+        torch.testing.assert_close(lp.exp().sum(-1), torch.ones(1, t))
+    assert torch.isfinite(emb).all()
+
+
+def test_offline_branch_matches_the_training_view(model: ChordCRNN) -> None:
+    x = torch.rand(2, 50, feat.N_BINS) * 3
+    with torch.no_grad():
+        out = model.offline(x)
+        _, frame, _, _ = model(x[:1])
+    torch.testing.assert_close(torch.log_softmax(out["frame"][:1], -1), frame)
+
+
+def test_live_graph_chunk_by_chunk_equals_the_whole_clip(model: ChordCRNN) -> None:
+    t = 90
+    x = torch.rand(1, t, feat.N_BINS) * 3
+    with torch.no_grad():
+        whole = model.offline(x)
+        ref = torch.log_softmax(whole["live_frame"], -1)
+        ref_bass = torch.log_softmax(whole["live_bass"], -1)
+        live = LiveGraph(model)
+        state = model.initial_state()
+        # The stream starts with CONTEXT_LEFT silent frames; each call needs the
+        # look-ahead frames after its chunk.
+        buf = torch.cat([torch.zeros(1, CONTEXT_LEFT, feat.N_BINS), x], 1)
+        frames, basses, i = [], [], 0
+        for k in (1, 5, 13, 2, 30, 20):
+            k = min(k, t - LOOKAHEAD - i)
+            f, b, state = live(buf[:, i:i + CONTEXT_LEFT + k + LOOKAHEAD], state)
+            assert f.shape == (1, k, NUM_CLASSES) and b.shape == (1, k, BASS_CLASSES)
+            assert state.shape == (2, 1, model.cfg.live_hidden)
+            frames.append(f)
+            basses.append(b)
+            i += k
+    got = torch.cat(frames, 1)
+    torch.testing.assert_close(got, ref[:, :i], atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(torch.cat(basses, 1), ref_bass[:, :i], atol=1e-4, rtol=1e-4)
+
+
+def test_meta_records_what_an_exporter_needs(model: ChordCRNN) -> None:
+    m = meta(model)
+    assert m["blank"] == BLANK and m["n_bins"] == feat.N_BINS
+    assert m["live_context_left"] == CONTEXT_LEFT and m["live_lookahead"] == LOOKAHEAD
+    assert m["live_state_shape"] == [2, 1, model.cfg.live_hidden]
+    assert m["embedding_dim"] == model.cfg.embedding_dim
+
+
+def test_checkpoint_round_trip_and_clear_errors(tmp_path: Path) -> None:
+    cfg = ModelConfig.tiny()
+    m = ChordCRNN(cfg).eval()
+    path = tmp_path / "best.pt"
+    torch.save({"format": CHECKPOINT_FORMAT, "config": config_dict(cfg),
+                "model": m.state_dict()}, path)
+    loaded, ck = load_checkpoint(path)
+    x = torch.rand(1, 20, feat.N_BINS)
+    with torch.no_grad():
+        for a, b in zip(m(x), loaded(x), strict=True):
+            torch.testing.assert_close(a, b)
+    assert not loaded.training and ck["config"]["hidden"] == cfg.hidden
+
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        load_checkpoint(tmp_path / "missing.pt")
+    damaged = tmp_path / "damaged.pt"
+    damaged.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        load_checkpoint(damaged)
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"weights": 1}, foreign)
+    with pytest.raises(CheckpointError, match="not a chord model checkpoint"):
+        load_checkpoint(foreign)

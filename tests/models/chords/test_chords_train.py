@@ -1,0 +1,145 @@
+"""Chord training pieces: frame labels, transposition, segments, and the smoke run of
+the command line (renders its own tiny clips with FluidR3_GM)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models.chords import features as feat
+from models.chords.train import (
+    BASS_N,
+    CACHE_BINS,
+    CACHE_OFFSET,
+    CachedSet,
+    Sampler,
+    TrainError,
+    build_cache,
+    frame_labels,
+    lr_at,
+    merged,
+    segments_from_frames,
+    transpose_tables,
+)
+from models.chords.vocabulary import N_INDEX, NUM_CLASSES, from_index, parse
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def test_frame_labels_follow_the_segment_under_each_frame_centre() -> None:
+    rows = [(0.0, 0.5, "N"), (0.5, 1.0, "C:maj/3"), (1.0, 2.0, "A:min7")]
+    n = int(2.5 * feat.FPS)
+    chord, bass = frame_labels(rows, n)
+    t = np.asarray(feat.frame_time(np.arange(n)))
+    assert (chord[t < 0.5] == N_INDEX).all() and (bass[t < 0.5] == BASS_N).all()
+    mid = (t >= 0.5) & (t < 1.0)
+    assert (chord[mid] == parse("C:maj").index).all() and (bass[mid] == 4).all()
+    late = (t >= 1.0) & (t < 2.0)
+    assert (chord[late] == parse("A:min7").index).all() and (bass[late] == 9).all()
+    assert (chord[t >= 2.0] == N_INDEX).all()  # after the last segment: no chord
+
+
+def test_transposition_tables_agree_with_the_vocabulary() -> None:
+    tc, tb = transpose_tables()
+    for s in range(12):
+        for i in range(NUM_CLASSES):
+            assert tc[s, i] == from_index(i).transpose(s).index
+        assert tb[s, BASS_N] == BASS_N
+        assert list(tb[s, :12]) == [(p + s) % 12 for p in range(12)]
+
+
+def test_merged_collapses_repeats() -> None:
+    assert merged(np.array([3, 3, 5, 5, 5, 3, 156, 156])).tolist() == [3, 5, 3, 156]
+    assert merged(np.array([], np.int64)).size == 0
+
+
+def test_segments_from_frames_tile_the_clip_and_name_inversions() -> None:
+    c_maj, g7 = parse("C:maj").index, parse("G:7").index
+    chord = np.array([N_INDEX] * 3 + [c_maj] * 10 + [g7] * 10)
+    bass = np.array([BASS_N] * 3 + [4] * 10 + [7] * 6 + [11] * 4)
+    duration = 23 / feat.FPS + 0.05
+    iv, labels = segments_from_frames(chord, bass, duration)
+    assert labels == ["N", "C:maj/3", "G:7"]
+    assert iv[0, 0] == 0.0 and iv[-1, 1] == pytest.approx(duration)
+    assert np.allclose(iv[1:, 0], iv[:-1, 1])
+    iv, labels = segments_from_frames(np.zeros(0, np.int64), np.zeros(0, np.int64), 1.0)
+    assert labels == ["N"]
+
+
+def _spike_set(midi: int) -> CachedSet:
+    """One clip of C:maj whose spectrum is a single line at ``midi``."""
+    n = 300
+    feats = np.zeros((n, CACHE_BINS), np.float16)
+    feats[:, CACHE_OFFSET + 3 * (midi - feat.LOWEST_MIDI) + 1] = 3.0
+    return CachedSet("spike", feats, np.full(n, parse("C:maj").index, np.int16),
+                     np.zeros(n, np.int8), np.array([0, n]), ["spike"], np.array([7.0]),
+                     ["unused.lab"])
+
+
+def test_transposition_moves_spectrum_and_labels_together() -> None:
+    sampler = Sampler([_spike_set(60)], 100, 16, np.random.default_rng(0))
+    seen = set()
+    for _ in range(4):
+        b = sampler.batch_arrays()
+        for j in range(16):
+            root = int(b["chord"][j, 0]) // 13
+            line = int(b["x"][j].mean(0).argmax())
+            shift = (line - 1) // 3 + feat.LOWEST_MIDI - 60
+            assert shift % 12 == root and b["bass"][j, 0] == root
+            assert b["targets"].size == 16  # one chord per crop
+            seen.add(shift)
+    assert len(seen) >= 8  # most of the 12 keys come up
+
+
+def test_lr_warms_up_then_decays() -> None:
+    lrs = [lr_at(p, 1.0) for p in np.linspace(0, 1, 101)]
+    top = int(np.argmax(lrs))
+    assert lrs[0] < 0.1 and top <= 4
+    assert all(a >= b for a, b in zip(lrs[top:], lrs[top + 1:], strict=False))
+    assert lrs[-1] == pytest.approx(0.02)
+
+
+def test_test_sets_are_refused(tmp_path: Path) -> None:
+    d = tmp_path / "unseen_timbre"
+    (d / "audio").mkdir(parents=True)
+    with pytest.raises(TrainError, match="test set"):
+        build_cache(d, tmp_path / "cache")
+    with pytest.raises(TrainError, match="no audio"):
+        build_cache(tmp_path / "nothing", tmp_path / "cache")
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "models.chords.train", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=240)
+
+
+@pytest.mark.slow
+def test_smoke_training_runs_validates_and_resumes(tmp_path: Path) -> None:
+    from models.chords.model import load_checkpoint
+
+    out = tmp_path / "run"
+    r = _run("--smoke", "--out", str(out), "--minutes", "0.25", "--threads", "1")
+    assert r.returncode == 0, r.stderr[-2000:]
+    summary = json.loads(r.stdout.strip().splitlines()[-1])
+    assert summary["done"] and summary["step"] > 0
+    for name in ("last.pt", "best.pt", "log.json", "plot.png"):
+        assert (out / name).exists(), name
+    log = json.loads((out / "log.json").read_text())
+    valid = [e["valid"] for e in log if "valid" in e]
+    assert valid and all(0.0 <= v["offline_majmin"] <= 1.0 for v in valid)
+    model, ck = load_checkpoint(out / "best.pt")
+    assert ck["meta"]["blank"] == NUM_CLASSES and not model.training
+
+    r2 = _run("--smoke", "--out", str(out), "--minutes", "0.35", "--resume")
+    assert r2.returncode == 0, r2.stderr[-2000:]
+    assert "resumed at step" in r2.stdout
+    assert json.loads(r2.stdout.strip().splitlines()[-1])["step"] > summary["step"]
+
+    (out / "last.pt").write_bytes(b"not a checkpoint")
+    r3 = _run("--smoke", "--out", str(out), "--minutes", "0.5", "--resume")
+    assert r3.returncode == 2 and "not readable" in r3.stderr
