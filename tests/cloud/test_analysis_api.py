@@ -273,3 +273,48 @@ def _until(condition: Callable[[], bool], timeout_s: float = 60.0) -> bool:
             return False
         time.sleep(0.01)
     return True
+
+
+def test_pgvector_cosine_search_finds_the_same_progression(clean_db: str) -> None:
+    """Embeddings stored in a pgvector column: the nearest by cosine distance (`<=>`)
+    to a guitar clip is the same progression on piano, as `similarity` says."""
+    import psycopg
+    from cloud_support import libpq
+
+    from models.chords.embedding import similarity
+
+    def render(template: str, program: int, texture: str) -> np.ndarray:
+        synth = OfflineSynth(Path(SOUNDFONTS_BY_NAME["FluidR3_GM"].path), RATE)
+        try:
+            perf = perform(from_template(template, 0, repeats=1),
+                           PlayStyle(texture=texture, tempo=110.0, lead_in=0.5, tail=1.0,
+                                     humanize_ms=0), np.random.default_rng(0))
+            return synth.render(perf, {0: program})
+        finally:
+            synth.close()
+
+    library = {t: clip_embedding(render(t, 0, "block"), RATE)
+               for t in ("pop/axis", "rock/mixolydian", "classical/pachelbel")}
+    query = clip_embedding(clip(), RATE)  # pop/axis strummed on guitar
+    dim = query.dim
+
+    def literal(v: np.ndarray) -> str:
+        return "[" + ",".join(f"{x:.7g}" for x in v) + "]"
+
+    with psycopg.connect(libpq(clean_db), autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS clip_embeddings_test")
+        conn.execute(f"CREATE TABLE clip_embeddings_test (name text, version text, "
+                     f"embedding vector({dim}))")
+        try:
+            for name, e in library.items():
+                conn.execute("INSERT INTO clip_embeddings_test VALUES (%s, %s, %s::vector)",
+                             (name, e.version, literal(e.vector)))
+            rows = conn.execute(
+                "SELECT name, 1 - (embedding <=> %s::vector) FROM clip_embeddings_test "
+                "WHERE version = %s ORDER BY embedding <=> %s::vector",
+                (literal(query.vector), query.version, literal(query.vector))).fetchall()
+        finally:
+            conn.execute("DROP TABLE clip_embeddings_test")
+    assert rows[0][0] == "pop/axis", rows
+    for name, cosine in rows:
+        assert cosine == pytest.approx(similarity(query, library[name]), abs=1e-5)
