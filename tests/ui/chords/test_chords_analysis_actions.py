@@ -17,7 +17,7 @@ from ui_support import window_without_engine
 from cloud.analysis.schema import AnalysisDoc
 from models.chords.formats import read_lab
 from strumspace_desktop.analysis.file_job import JobState
-from strumspace_desktop.core.document import ChordItem
+from strumspace_desktop.core.document import AudioRegion, ChordItem
 from strumspace_desktop.core.timing import PPQ
 from strumspace_desktop.ui.main_window import MainWindow
 
@@ -142,3 +142,27 @@ def test_cancel_leaves_the_song_unchanged_and_errors_are_shown(
     # No audio clip selected: a hint instead of an analysis.
     assert actions.analyze_selected_clip() is None
     assert "Select an audio clip" in window.notices.texts().get("chord-analysis", "")
+
+
+def test_the_selected_audio_clip_gets_its_chords_under_it(qtbot: QtBot, tmp_path: Path) -> None:
+    song, _ = rendered_song(tmp_path)
+    window = window_without_engine(qtbot, tmp_path / "config")
+    actions = tools_of(window).analysis
+    doc = window.projects.document
+    bar = 4 * PPQ
+    assert window.imports.import_audio([song], tick=2 * bar)
+    qtbot.waitUntil(lambda: bool(window.imports.imported), timeout=WAIT_MS)
+    region = doc.clip(window.imports.imported[0].region_id)
+    assert isinstance(region, AudioRegion)
+    # An earlier recognized chord before the clip is not the clip's to replace.
+    track = window.tracks.add_chord().id
+    doc.add_chord(track, ChordItem(0, bar, "D:maj", 2, 0.8, "recognized"))
+    window.arrange.canvas.select(clips={region.id}, chords=set())
+    with qtbot.waitSignal(actions.written, timeout=WAIT_MS) as got:
+        assert actions.analyze_selected_clip() is not None
+    done = got.args[0]
+    assert done.added and done.start_tick == region.start
+    items = doc.chords(track)
+    new = [items[c] for c in done.added]
+    assert all(region.start <= c.start < c.end <= region.end + 1 for c in new)
+    assert any(c.label == "D:maj" and c.end == bar for c in items.values())
