@@ -143,3 +143,25 @@ def test_ours_runner_writes_labels_and_cpu_time(tmp_path: Path) -> None:
     assert "error" in report["clips"]["gone"]  # a missing file is reported, not fatal
     est = read_lab(tmp_path / "out" / "clip.lab")
     assert _majmin(read_lab(lab), est) > 0.7
+
+
+@pytest.mark.parametrize("name", ["strumspace", "strumspace_live"])
+def test_our_model_runners_cover_the_clip_with_valid_labels(tmp_path: Path, name: str) -> None:
+    """Any committed model (the smoke export too): labels, CPU time, live changes."""
+    flac, lab = write_clip(tmp_path)
+    jobs = tmp_path / "jobs.json"
+    jobs.write_text(json.dumps([{"id": "clip", "audio": str(flac), "lab": str(lab)}]))
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.chords_ours", name, str(jobs),
+                           str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True,
+                          env=dict(os.environ, OMP_NUM_THREADS="1"), timeout=240)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    info = report["clips"]["clip"]
+    assert "error" not in info, info
+    assert info["cpu_s"] > 0 and report["version"]
+    est = read_lab(tmp_path / "out" / "clip.lab")
+    duration = len(rendered_clip()[0]) / RATE
+    assert est[0][0] == 0.0 and est[-1][1] == pytest.approx(duration, abs=0.05)
+    score_set([(read_lab(lab), est)])  # every label is one mir_eval accepts
+    if name == "strumspace_live":
+        assert len(info["changes"]) >= 3  # the progression's changes, found or missed
