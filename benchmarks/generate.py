@@ -348,7 +348,10 @@ def unconstrained(ds: dataset_cache.Dataset, backend: Any, count: int, seeds: in
 
 
 def latency(ds: dataset_cache.Dataset, sizes: Sizes, artifacts: Path | None,
-            threads: tuple[int, ...]) -> dict[str, Any]:
+            threads: tuple[int, ...], torch_threads: tuple[int, ...]) -> dict[str, Any]:
+    """ONNX int8 at each of `threads`, torch fp32 on the CPU at each of `torch_threads`
+    (torch with 2 threads on a busy 2-core machine takes tens of seconds for 8 bars:
+    --quick leaves it out), and CUDA when there is one."""
     from benchmarks import generate_latency as gl
     from models.generation.backends import ARTIFACTS, ONNX_NAME, TORCH_NAME, OnnxBackend
     from models.generation.streams import melody_stream
@@ -369,7 +372,7 @@ def latency(ds: dataset_cache.Dataset, sizes: Sizes, artifacts: Path | None,
             "model": gl.measure_model(onnx, pairs, sizes.latency_repeats)}
     from models.generation.backends import TorchBackend
 
-    for n in threads:
+    for n in torch_threads:
         torch_b = TorchBackend("cpu", folder / TORCH_NAME, threads=n)
         pairs = gl.model_pairs(seqs, torch_b.max_len, max(2, sizes.latency_pieces // 2))
         log(f"latency: torch fp32 cpu, {n} thread(s)")
@@ -467,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
             ds, backend, sizes.unconstrained_prompts, seeds=2 if not args.quick else 1)
         result["generation_detail"] = quality
     if "latency" not in skip:
-        lat = latency(ds, sizes, args.artifacts, (1, 2))
+        lat = latency(ds, sizes, args.artifacts, (1, 2), (1,) if args.quick else (1, 2))
         result["latency_8bars_ms"] = {
             "onnx_int8_cpu": _headline_ms(lat["onnx_int8_1thread"]),
             "torch_cpu": _headline_ms(lat["torch_cpu_1thread"]),
