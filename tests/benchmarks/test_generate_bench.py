@@ -65,7 +65,7 @@ def test_distances() -> None:
     assert gmx.js_divergence(a, b) == pytest.approx(1.0)
     assert gmx.l1_distance(a, b) == pytest.approx(2.0)
     assert gmx.js_divergence(a, 5 * a) == pytest.approx(0.0)
-    assert gmx.l1_distance([1, 1], [1, 3]) == pytest.approx(0.5)
+    assert gmx.l1_distance(np.array([1, 1]), np.array([1, 3])) == pytest.approx(0.5)
     assert np.isnan(gmx.js_divergence(a, np.zeros(2)))
 
 
