@@ -83,6 +83,7 @@ class PendingWrite:
     start_tick: int
     skip_seconds: float
     region_seconds: float | None  # a selected clip's length; None: the whole file
+    name: str = ""  # what the musician calls it (the clip's or the file's name)
 
 
 class KeyTempoOffer(QDialog):
@@ -183,10 +184,11 @@ class ChordAnalysisActions(QObject):
         tempo = doc.tempo_map()
         seconds = tempo.seconds_at_tick(region.end) - tempo.seconds_at_tick(region.start)
         skip = region.offset / max(1, int(blob.sample_rate))
-        return self._start(Path(path), region.start, skip, seconds)
+        name = region.name or blob.name or Path(path).name
+        return self._start(Path(path), region.start, skip, seconds, name)
 
-    def _start(self, path: Path, start_tick: int, skip: float,
-               length: float | None) -> FileAnalysisJob | None:
+    def _start(self, path: Path, start_tick: int, skip: float, length: float | None,
+               name: str = "") -> FileAnalysisJob | None:
         if self.job is not None:
             self.notices.show_notice(NOTICE_KEY, "A chord analysis is already running; "
                                      "wait for it or cancel it first.", "info")
@@ -201,10 +203,11 @@ class ChordAnalysisActions(QObject):
                                      "analysed.", "error")
             return None
         self.notices.clear(NOTICE_KEY)
-        self.pending = PendingWrite(path, doc, start_tick, skip, length)
+        name = name or path.name
+        self.pending = PendingWrite(path, doc, start_tick, skip, length, name)
         job = FileAnalysisJob(path, chunk_seconds=CHUNK_SECONDS)
         self.job = job
-        progress = QProgressDialog(f"Finding the chords of {path.name}…", "Cancel", 0, 100,
+        progress = QProgressDialog(f"Finding the chords of {name}…", "Cancel", 0, 100,
                                    self.window_)
         progress.setWindowTitle("Chord Analysis")
         progress.setWindowModality(Qt.WindowModality.WindowModal)
@@ -271,10 +274,10 @@ class ChordAnalysisActions(QObject):
         self.written.emit(done)
         n = len(done.added)
         self.window_.status.showMessage(
-            f"{n} chord{'s' if n != 1 else ''} from {pending.path.name} written to the chord "
+            f"{n} chord{'s' if n != 1 else ''} from {pending.name} written to the chord "
             "track (Undo removes them).", 8000)
         if n == 0:
-            self.notices.show_notice(NOTICE_KEY, f"No chords were found in {pending.path.name} "
+            self.notices.show_notice(NOTICE_KEY, f"No chords were found in {pending.name} "
                                      "(silence or no harmony).", "info")
         self._offer(done, analysis, pending)
 

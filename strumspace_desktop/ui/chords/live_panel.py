@@ -27,6 +27,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QFrame,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QProgressBar,
@@ -42,6 +43,7 @@ from strumspace_desktop.ui.adapter import EngineAdapter
 from strumspace_desktop.ui.chords.notation import ChordNamer
 
 HISTORY = 8  # chords in the strip
+HISTORY_COLUMNS = 4
 HINT_HISTORY = 8  # chords sent to next_chords
 HINT_COUNT = 3
 SOURCE_MODEL = "model"
@@ -84,6 +86,7 @@ class LiveChordPanel(QWidget):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("LiveChordPanel")
+        self.setMinimumWidth(340)
         self.adapter = adapter
         self.namer = namer
         self._bridge_of = bridge  # the window's GenerationBridge, looked up when asking
@@ -165,27 +168,27 @@ class LiveChordPanel(QWidget):
         row.addLayout(now, 3)
         row.addWidget(nxt_box, 2)
 
-        self.history_strip = QHBoxLayout()
+        self.history_strip = QGridLayout()  # oldest first, HISTORY_COLUMNS a row
         self.history_strip.setSpacing(4)
         self.history_labels: list[QLabel] = []
-        for _ in range(HISTORY):
+        for i in range(HISTORY):
             label = QLabel()
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
             label.setStyleSheet(f"background: {theme.RAISED}; border: 1px solid {theme.BORDER};"
                                 " border-radius: 3px; padding: 2px 4px;")
             label.hide()
             self.history_labels.append(label)
-            self.history_strip.addWidget(label)
-        self.history_strip.addStretch(1)
+            self.history_strip.addWidget(label, i // HISTORY_COLUMNS, i % HISTORY_COLUMNS)
         history_title = QLabel("Recent chords")
         history_title.setObjectName("FieldLabel")
 
         v = QVBoxLayout(self)
         v.setContentsMargins(8, 6, 8, 8)
         v.addLayout(top)
-        v.addLayout(row, 1)
+        v.addLayout(row)
         v.addWidget(history_title)
         v.addLayout(self.history_strip)
+        v.addStretch(1)
 
     # Listening ------------------------------------------------------------------------
     @property
