@@ -400,9 +400,9 @@ def latency(ds: dataset_cache.Dataset, sizes: Sizes, artifacts: Path | None,
 # ---------------------------------------------------------------- main
 
 
-def _headline_ms(block: dict[str, Any] | None) -> float | None:
+def _headline_ms(block: dict[str, Any] | None, what: str = "median_ms") -> float | None:
     gen = (block or {}).get("generate")
-    return None if not gen else gen["median_ms"]
+    return None if not gen else gen[what]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -475,9 +475,15 @@ def main(argv: list[str] | None = None) -> int:
             "onnx_int8_cpu": _headline_ms(lat["onnx_int8_1thread"]),
             "torch_cpu": _headline_ms(lat["torch_cpu_1thread"]),
             "gpu": _headline_ms(lat.get("torch_cuda")),
+            "gpu_larger_config_cpu_over_gpu_per_token": (
+                lat["gpu_larger_config"] or {}).get("cpu_over_gpu_per_token"),
+            "thread_cpu_ms": {"onnx_int8_cpu": _headline_ms(lat["onnx_int8_1thread"],
+                                                            "median_thread_cpu_ms"),
+                              "torch_cpu": _headline_ms(lat["torch_cpu_1thread"],
+                                                        "median_thread_cpu_ms")},
             "what": "median wall time of generate(continue, 8 bars) after a 4-bar test "
-                    "prompt, batch 1, one thread; CPU times and 2 threads in "
-                    "latency_detail",
+                    "prompt, batch 1, one thread (thread_cpu_ms: its CPU time, what a quiet core "
+                    "would need); 2 threads and the network alone in latency_detail",
         }
         result["latency_detail"] = lat
     result["seconds"] = round(time.perf_counter() - t_start, 1)
