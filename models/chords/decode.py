@@ -35,7 +35,7 @@ BASS_NONE = 12
 # The bass head names an inversion only when its mean posterior over the segment
 # reaches this and the named note is a tone of the chord: a wrong "/3" is worse for a
 # musician than a missing one, so root position is the default.
-BASS_THRESHOLD = 0.6
+BASS_THRESHOLD = 0.7
 # Shortest segment kept (seconds); shorter ones join a neighbour. Rendered chord changes
 # are at least a beat apart (>= 0.35 s at 170 bpm); 0.12 s keeps fast changes but drops
 # one- or two-frame flickers.
@@ -76,8 +76,11 @@ class DecodeOptions:
     ctc_weight: float = 0.5
     # Frame decoder: median filter length in frames (odd).
     median_frames: int = 9
-    # HMM decoder: log-probability cost of a chord change (per change, not per frame).
-    switch_penalty: float = 8.0
+    # HMM decoder: log-probability cost of a chord change (per change, not per frame),
+    # and the weight of the CTC label posteriors in its emissions (tuned on validation
+    # clips: 48 and 0; docs/ANALYSIS.md).
+    switch_penalty: float = 48.0
+    hmm_ctc_weight: float = 0.0
 
 
 # --------------------------------------------------------------------------- CTC ---
@@ -409,7 +412,8 @@ def decode_hmm(outputs: dict[str, np.ndarray], fps: float, duration: float, *,
                t0: float = 0.0, options: DecodeOptions | None = None,
                final: bool = True) -> list[Segment]:
     """Viterbi over the 157 classes with a fixed cost per chord change
-    (``switch_penalty``) on the frame posteriors plus the weighted CTC label posteriors:
+    (``switch_penalty``) on the frame posteriors (plus, if ``hmm_ctc_weight``, the CTC
+    label posteriors):
     the classic smoothing of chord recognizers, robust where the CTC head misses a
     chord (a deletion costs the whole chord; here a weak frame still counts)."""
     opt = options or DecodeOptions()
@@ -418,8 +422,8 @@ def decode_hmm(outputs: dict[str, np.ndarray], fps: float, duration: float, *,
     if T == 0:
         return [Segment(0.0, duration, N_INDEX, 1.0)] if duration > 0 and final else []
     emissions = frame.astype(np.float64)
-    if "ctc_logprobs" in outputs and opt.ctc_weight > 0:
-        emissions = emissions + opt.ctc_weight * _ctc_label_posteriors(
+    if "ctc_logprobs" in outputs and opt.hmm_ctc_weight > 0:
+        emissions = emissions + opt.hmm_ctc_weight * _ctc_label_posteriors(
             np.asarray(outputs["ctc_logprobs"], dtype=np.float32))
     path = _viterbi_switch(emissions, float(opt.switch_penalty))
     starts, values = _runs(path)
