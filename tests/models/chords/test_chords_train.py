@@ -22,6 +22,7 @@ from models.chords.train import (
     build_cache,
     frame_labels,
     lr_at,
+    main,
     merged,
     segments_from_frames,
     transpose_tables,
@@ -119,7 +120,9 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.slow
-def test_smoke_training_runs_validates_and_resumes(tmp_path: Path) -> None:
+@pytest.mark.timeout(900)  # about a minute alone; far longer beside two trainings at nice 15
+def test_smoke_training_runs_validates_and_resumes(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
     from models.chords.model import load_checkpoint
 
     out = tmp_path / "run"
@@ -141,5 +144,5 @@ def test_smoke_training_runs_validates_and_resumes(tmp_path: Path) -> None:
     assert json.loads(r2.stdout.strip().splitlines()[-1])["step"] > summary["step"]
 
     (out / "last.pt").write_bytes(b"not a checkpoint")
-    r3 = _run("--smoke", "--out", str(out), "--minutes", "0.5", "--resume")
-    assert r3.returncode == 2 and "not readable" in r3.stderr
+    assert main(["--smoke", "--out", str(out), "--minutes", "0.5", "--resume"]) == 2
+    assert "not readable" in capsys.readouterr().err
