@@ -51,7 +51,7 @@ DEFAULT_BARS = 8
 CHORDS_PER_BAR = 2  # the chords task's default cap (the chord data changes per beat)
 HARMONIZE_BEAM = 3
 HARMONIZE_CONTEXT = 96  # tokens of the melody before a chord that score it (speed)
-HARMONIZE_FIT_WEIGHT = 0.0  # nats for a segment whose notes are all chord tones
+HARMONIZE_FIT_WEIGHT = 10.0  # nats for a segment whose notes are all chord tones (TASKS.md)
 NGRAM_ORDER = 6  # the chord stream's best order on validation (ngram_baseline.json)
 MIN_KEY_PITCH_CLASSES = 3  # fewer distinct pitch classes: no key is estimated
 
