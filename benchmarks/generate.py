@@ -260,32 +260,26 @@ def other_tasks(ds: dataset_cache.Dataset, backend: Any, sizes: Sizes,
             "melody", BARS)
     chord_pieces = [c for c in (gmx.bar_slice(p, 0, PROMPT_BARS) for p in ds.chord_pieces("test")
                                 if gmx.single_meter(p, 0, PROMPT_BARS))
-                    if gmx.chords_cover(c)][:sizes.chord_prompts]
+                    if gmx.chords_cover(c)]
+    chord_pieces = spread(chord_pieces, max(sizes.chord_prompts, sizes.next_chord_prompts))
     for i, p in enumerate(chord_pieces):
         key = key_name(int(p.keys[0, 1]), int(p.keys[0, 2]))
         meter = (int(p.bars[0, 1]), int(p.bars[0, 2]))
-        # Half from scratch (key and meter only), half continuing 4 bars of the piece.
-        given = gmx.chord_changes(p) if i % 2 else None
-        run("chords", GenerationRequest(task="chords", chords=given, key=key,
-                                        time_signature=meter, bars=BARS, seed=i), "chords",
-            BARS)
-        if given:
-            run("next-chord", GenerationRequest(task="next-chord", chords=given, key=key,
-                                                time_signature=meter, variations=5),
+        if i < sizes.chord_prompts:
+            # Half from scratch (key and meter only), half continuing 4 bars of the piece.
+            given = gmx.chord_changes(p) if i % 2 else None
+            run("chords", GenerationRequest(task="chords", chords=given, key=key,
+                                            time_signature=meter, bars=BARS, seed=i),
+                "chords", BARS)
+        if i < sizes.next_chord_prompts:
+            run("next-chord", GenerationRequest(task="next-chord", chords=gmx.chord_changes(p),
+                                                key=key, time_signature=meter, variations=5),
                 "chords", None)
     for i, p in enumerate(lead_pieces(ds, sizes.harmonize_pieces, 0, PROMPT_BARS)):
         melody = Piece(p.source, p.piece_id, notes=p.notes, bars=p.bars, keys=p.keys)
         key = key_name(int(p.keys[0, 1]), int(p.keys[0, 2]))
         run("harmonize", GenerationRequest(task="harmonize", prompt=melody, key=key, seed=i),
             "lead", PROMPT_BARS)
-    extra = sizes.next_chord_prompts - sum(1 for t, _ in outputs if t == "next-chord") // 5
-    for i, p in enumerate(chord_pieces[:max(0, extra)]):
-        key = key_name(int(p.keys[0, 1]), int(p.keys[0, 2]))
-        meter = (int(p.bars[0, 1]), int(p.bars[0, 2]))
-        if i % 2 == 0:
-            run("next-chord", GenerationRequest(task="next-chord", chords=gmx.chord_changes(p),
-                                                key=key, time_signature=meter, variations=5),
-                "chords", None)
     return {"seconds": seconds}
 
 
