@@ -20,13 +20,15 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from cloud.analysis.schema import AnalysisDoc
 from cloud.config import Settings
+
+if TYPE_CHECKING:
+    import numpy as np
 
 T = TypeVar("T")
 # Seconds a refused client is told to wait.
@@ -151,6 +153,7 @@ def _embedding(path: Path, options: Options, settings: Settings) -> dict[str, An
 def _mono_at(path: Path, rate: int) -> np.ndarray:
     """The file as mono float32 at ``rate``, read and resampled block by block (a long
     stereo file at 48 kHz never sits in memory whole)."""
+    import numpy as np
     import soundfile as sf
     import soxr
 
