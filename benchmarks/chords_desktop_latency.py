@@ -117,7 +117,12 @@ def _wait(pred: Any, timeout: float, what: str) -> None:
 def measure(clips: list[Clip], seconds: float) -> dict[str, Any]:
     """Plays about `seconds` of the clips through the app's live path in real time."""
     from strumspace_desktop.analysis.live import LiveChordService
-    from strumspace_desktop.analysis.live_events import LiveChord, LiveState, LiveStatus
+    from strumspace_desktop.analysis.live_events import (
+        LiveChord,
+        LiveState,
+        LiveStats,
+        LiveStatus,
+    )
     from strumspace_desktop.audio.client import EngineClient
 
     audio, ref = _program(clips, seconds)
@@ -129,6 +134,7 @@ def measure(clips: list[Clip], seconds: float) -> dict[str, Any]:
     service = LiveChordService()
     arrivals: list[tuple[float, str]] = []
     states: list[Any] = []
+    stats: list[Any] = []
     try:
         engine.start()
         engine.open_stream(host_api="JACK Audio Connection Kit", blocksize=PERIOD,
@@ -149,6 +155,8 @@ def measure(clips: list[Clip], seconds: float) -> dict[str, Any]:
                     arrivals.append((time.monotonic(), event.label))
                 elif isinstance(event, LiveStatus):
                     states.append(event)
+                elif isinstance(event, LiveStats):
+                    stats.append(event)
 
         def listening() -> bool:
             poll()
@@ -184,6 +192,9 @@ def measure(clips: list[Clip], seconds: float) -> dict[str, Any]:
         "p90_ms": round(float(np.percentile(found, 90)), 1) if found.size else None,
         "changes": len(changes), "detected": int(found.size),
         "audio_s": round(len(audio) / RATE, 1), "labels_shown": len(arrivals),
+        # the worker's own account: frames it read from the ring and skipped to catch up
+        "worker_frames_read": stats[-1].frames_read if stats else None,
+        "worker_frames_skipped": stats[-1].frames_skipped if stats else None,
         "block": PERIOD, "sample_rate": RATE, "poll_s": POLL_S,
         "what": __doc__.split("\n\n", 1)[1].replace("\n", " ").strip(),
     }
