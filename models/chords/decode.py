@@ -405,7 +405,7 @@ def decode_ctc(outputs: dict[str, np.ndarray], fps: float, duration: float, *,
     emissions = frame + opt.ctc_weight * ctc_lab
     starts = align(seq, emissions)
     return _finish(starts, np.asarray(seq), frame, outputs.get("bass_logprobs"), fps,
-                   duration, t0, opt, final)
+                   duration, t0, opt, final, outputs.get("quiet"))
 
 
 def decode_hmm(outputs: dict[str, np.ndarray], fps: float, duration: float, *,
@@ -428,7 +428,7 @@ def decode_hmm(outputs: dict[str, np.ndarray], fps: float, duration: float, *,
     path = _viterbi_switch(emissions, float(opt.switch_penalty))
     starts, values = _runs(path)
     return _finish(starts, values, frame, outputs.get("bass_logprobs"), fps, duration,
-                   t0, opt, final)
+                   t0, opt, final, outputs.get("quiet"))
 
 
 def _ctc_label_posteriors(ctc: np.ndarray) -> np.ndarray:
@@ -489,15 +489,18 @@ def decode_frames(outputs: dict[str, np.ndarray], fps: float, duration: float, *
         probs = median_filter(probs, size=(k, 1), mode="nearest")
     starts, values = _runs(cols[np.argmax(probs, axis=1)])
     return _finish(starts, values, frame, outputs.get("bass_logprobs"), fps, duration,
-                   t0, opt, final)
+                   t0, opt, final, outputs.get("quiet"))
 
 
 def _finish(starts: np.ndarray, values: np.ndarray, frame_logprobs: np.ndarray,
             bass_logprobs: np.ndarray | None, fps: float, duration: float, t0: float,
-            opt: DecodeOptions, final: bool) -> list[Segment]:
+            opt: DecodeOptions, final: bool, quiet: np.ndarray | None = None
+            ) -> list[Segment]:
     T = frame_logprobs.shape[0]
     starts, values = _merge_short(starts, values, frame_logprobs,
                                   max(1, round(opt.min_duration * fps)))
+    if quiet is not None:
+        starts = snap_out_of_gaps(starts, values, np.asarray(quiet, dtype=bool))
     ends = np.append(starts[1:], T)
     probs = np.exp(frame_logprobs)
     bass_probs = np.exp(bass_logprobs) if bass_logprobs is not None else None
@@ -512,6 +515,26 @@ def _finish(starts: np.ndarray, values: np.ndarray, frame_logprobs: np.ndarray,
         if end > start:
             segs.append(Segment(start, end, int(c), conf, bass))
     return merge_equal(segs)
+
+
+def snap_out_of_gaps(starts: np.ndarray, values: np.ndarray, quiet: np.ndarray
+                     ) -> np.ndarray:
+    """Move every chord's start that falls inside a quiet gap (``quiet`` frames: below
+    the silence level, e.g. between two strums) to the gap's end: a chord begins with
+    its first note, and a decoder cannot tell from silent frames which chord they
+    belong to (with a half-trained model, boundaries fell ~0.2 s early, at the start of
+    the gap before a change). Starts of no-chord segments stay: silence begins there."""
+    out = starts.copy()
+    T = quiet.shape[0]
+    for i in range(1, len(out)):
+        if values[i] == N_INDEX:
+            continue
+        s = int(out[i])
+        limit = int(out[i + 1]) - 1 if i + 1 < len(out) else T - 1
+        while s < limit and quiet[s]:
+            s += 1
+        out[i] = s
+    return out
 
 
 def _inversion(index: int, mean_bass: np.ndarray, threshold: float) -> int:

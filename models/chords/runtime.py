@@ -208,7 +208,7 @@ class _Pipeline:
         self.next_frame = 0  # first frame of the next core chunk
         self.envelope: list[np.ndarray] = []
         self.pending: dict[str, list[np.ndarray]] = {
-            "ctc_logprobs": [], "frame_logprobs": [], "bass_logprobs": []}
+            "ctc_logprobs": [], "frame_logprobs": [], "bass_logprobs": [], "quiet": []}
         self.pending_start = 0  # global frame of the first pending output
         self.pending_len = 0
         self.segments: list[dec.Segment] = []
@@ -246,8 +246,9 @@ class _Pipeline:
         out = self.net.offline(f)
         env = key_tempo.onset_envelope(f)[lo:hi]
         silent = silent_frames(f, self.fps)[lo:hi] | noise_frames(f)[lo:hi]
-        core = {k: out[k][lo:hi] for k in self.pending}
+        core = {k: out[k][lo:hi] for k in ("ctc_logprobs", "frame_logprobs", "bass_logprobs")}
         core = dec.force_no_chord(core, silent)
+        core["quiet"] = f[lo:hi].max(axis=1, initial=0.0) < SILENCE_LEVEL
         for k in self.pending:
             self.pending[k].append(core[k])
         self.pending_len += hi - lo

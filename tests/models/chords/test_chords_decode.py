@@ -279,3 +279,20 @@ def test_segment_label_spells_the_inversion() -> None:
     assert s.label == "A:min7/b3"
     assert dec.Segment(0, 1, N_INDEX, 1.0).label == "N"
     assert from_index(s.index).label() == "A:min7"
+
+
+def test_a_chord_starts_at_the_end_of_a_quiet_gap_not_inside_it() -> None:
+    rng = np.random.default_rng(9)
+    c, g = parse("C:maj").index, parse("G:maj").index
+    out = outputs_for([c, g], [50, 50], rng, noise=0.3)
+    quiet = np.zeros(100, bool)
+    quiet[50:60] = True  # the gap before G's first note, labelled G by the model
+    for decoder in (dec.decode_hmm, dec.decode_frames, dec.decode_ctc):
+        plain = decoder(out, FPS, 100 / FPS)
+        assert plain[1].start == pytest.approx(50 / FPS, abs=1.5 / FPS)
+        snapped = decoder({**out, "quiet": quiet}, FPS, 100 / FPS)
+        assert [s.index for s in snapped] == [c, g]
+        assert snapped[1].start == pytest.approx(60 / FPS)
+    # no-chord starts where the silence starts
+    starts = dec.snap_out_of_gaps(np.array([0, 50]), np.array([c, N_INDEX]), quiet)
+    assert starts.tolist() == [0, 50]

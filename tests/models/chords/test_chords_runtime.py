@@ -120,9 +120,9 @@ def test_decoding_in_windows_agrees_with_one_window(monkeypatch: pytest.MonkeyPa
 
     audio, _ = rendered(repeats=4)
     whole = analyze(audio, RATE, decoder=decoder)
-    # windows of 8 s committed up to a boundary 3 s before their end (normally 120/20 s)
-    monkeypatch.setattr(runtime, "DECODE_WINDOW_S", 8.0)
-    monkeypatch.setattr(runtime, "DECODE_KEEP_S", 3.0)
+    # windows of 12 s committed up to a boundary 5 s before their end (normally 120/20 s)
+    monkeypatch.setattr(runtime, "DECODE_WINDOW_S", 12.0)
+    monkeypatch.setattr(runtime, "DECODE_KEEP_S", 5.0)
     windowed = analyze(audio, RATE, decoder=decoder, chunk_seconds=4)
     _check(windowed, whole.duration)
     assert _agreement(whole, windowed) >= 0.95
@@ -137,7 +137,7 @@ def test_decoding_in_windows_agrees_with_one_window(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(runtime._Pipeline, "_decode", spy)
     silence = analyze(np.zeros(RATE * 60, np.float32), RATE, decoder=decoder, chunk_seconds=4)
     assert [s.label for s in silence.segments] == ["N"]
-    assert max(sizes) <= (2 * 8.0 + 4) * 11025 / 256 + 1
+    assert max(sizes) <= (2 * 12.0 + 4) * 11025 / 256 + 1
 
 
 def test_progress_rises_to_one_and_cancel_stops() -> None:
