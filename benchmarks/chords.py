@@ -158,9 +158,12 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     wanted_peers = [] if args.peers == "none" else args.peers.split(",")
     wanted_ours = [] if args.ours == "none" else args.ours.split(",")
-    for name in wanted_peers + wanted_ours:
-        if name not in RECOGNIZERS:
-            ap.error(f"unknown recognizer {name!r} (known: {', '.join(RECOGNIZERS)})")
+    for name in wanted_peers:
+        if name not in peers.PEERS:
+            ap.error(f"unknown peer {name!r} (known: {', '.join(peers.PEERS)})")
+    for name in wanted_ours:
+        if name not in OURS:
+            ap.error(f"unknown recognizer {name!r} (ours: {', '.join(OURS)})")
     started = time.time()
     try:
         sets = {name: load_set(name, args.quick) for name in args.sets.split(",")}
