@@ -297,6 +297,8 @@ def unconstrained(ds: dataset_cache.Dataset, backend: Any, count: int, seeds: in
     reasons: dict[str, int] = {}
     for i, p in enumerate(prompts):
         seq = [*tokens.encode(p, notes=True, chords=False).tolist()[:-1], tokens.BAR]
+        if len(seq) + 1 >= backend.max_len // 2:
+            continue  # the app would cut such a prompt (tasks._fit_prompt); not sampled
         for s in range(seeds):
             rng = np.random.default_rng([i, s])
             ids = [TASK_MELODY, *seq]
@@ -333,7 +335,7 @@ def unconstrained(ds: dataset_cache.Dataset, backend: Any, count: int, seeds: in
                 kind = tokens.token_kind(tokens.VOCAB.index()[kind]) if kind in \
                     tokens.VOCAB.index() else kind
                 reasons[kind] = reasons.get(kind, 0) + 1
-    total = len(prompts) * seeds
+    total = valid + sum(reasons.values())
     return {"samples": total, "valid_frac": round(valid / total, 4) if total else None,
             "finished": finished, "cut_off_by_context": total - finished,
             "top_p": top_p, "first_violation_by_token_kind": reasons}
