@@ -147,7 +147,7 @@ def test_the_trained_live_model_shows_the_right_chord_most_of_the_time() -> None
             label = next((lab for s, lab in reversed(shown) if s <= t), "N")
             hits += mir_eval.chord.majmin([seg.label], [label])[0] == 1.0
             total += 1
-    assert hits / total >= 0.7
+    assert hits / total >= 0.8  # a half-trained model: 0.98
     pairs = list(itertools.pairwise(events))
     assert all(a.label != b.label for a, b in pairs)
     assert N_INDEX == 156
