@@ -23,11 +23,12 @@ sequence sampled under it always decodes (`tokens.decode`) to a playable clip:
 Controls (`Constraints`): the stream ("melody": no chords, "chords": no notes,
 "lead": both), a bar limit, keep-in-key (pitches in the key's scale: major, or
 natural minor plus the raised 6th and 7th of melodic/harmonic minor; chords whose
-tones all lie in that set), a pitch range, a cap on notes per bar, note density (a
-logit bias: > 1 favours short notes, short gaps and against skipping the rest of a
-bar; < 1 the reverse), caps on notes and on chord changes per bar, and forced chords (tick -> chord: the grammar makes a Position
-at each of those ticks, the given chord right after it, and no other chord tokens:
-a melody over given chords).
+tones all lie in that set), a pitch range, caps on notes and on chord changes per
+bar, note density (a logit bias: > 1 favours short notes, short gaps and against
+skipping the rest of a bar; < 1 the reverse), a chord-tone bias (a logit bonus for
+pitches of the sounding chord, half of it off the beat), and forced chords (tick ->
+chord: the grammar makes a Position at each of those ticks, the given chord right
+after it, and no other chord tokens: a melody over given chords).
 
 The vocabulary is fixed, so every token kind is an id range computed once (numpy
 slices); one mask costs a few microseconds.
@@ -40,6 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from models.generation import tokens
+from models.generation.harmony import beat_ticks
 from models.generation.piece import CHORD_QUALITIES, MAJOR, bar_ticks
 
 _ID = tokens.VOCAB.index()
@@ -116,6 +118,7 @@ class Constraints:
     max_chords_per_bar: int | None = None  # chord changes the model may write per bar
     density: float = 1.0
     forced_chords: dict[int, int] = field(default_factory=dict)  # abs tick -> Chord token
+    chord_tone_bias: float = 0.0  # nats for a pitch in the sounding chord (half off the beat)
     allow_velocity: bool = False  # the corpus has one dynamic: the model never learnt them
     monophonic: bool = True
 
@@ -425,14 +428,28 @@ class Grammar:
         return max(room, int(DURATIONS[0])) >= DURATIONS
 
     def choices(self) -> tuple[np.ndarray, np.ndarray | None]:
-        """(allowed token ids, their density bias or None): what sampling needs, at a
-        fraction of the cost of a full-vocabulary adjustment."""
+        """(allowed token ids, their bias or None): what sampling needs, at a fraction
+        of the cost of a full-vocabulary adjustment."""
         idx = np.flatnonzero(self.allowed())
+        bias = self._density_bias(idx)
+        ctb = self.c.chord_tone_bias
+        if ctb and self.chord is not None and self.phase in (_POS, _CHORD, _VEL):
+            pitch = (idx >= PITCH0) & (idx < PITCH_END)
+            if pitch.any():
+                root, q = chord_of_token(self.chord)
+                tones = np.isin(PITCHES % 12, sorted(chord_pitch_classes(root, q)))
+                beat = beat_ticks(*self.meter)
+                w = ctb if self.position % beat == 0 else ctb / 2
+                bias = np.zeros(len(idx), np.float32) if bias is None else bias
+                bias[pitch] += np.float32(w) * tones[idx[pitch] - PITCH0]
+        return idx, bias
+
+    def _density_bias(self, idx: np.ndarray) -> np.ndarray | None:
         a = self.log_density
         if a == 0.0 or self.phase in (_DONE, _HEADER, _BODY, _VEL):
-            return idx, None
+            return None
         if self.phase == _PITCH:
-            return idx, (-a * _DUR_LOG[idx - DUR0]).astype(np.float32)
+            return (-a * _DUR_LOG[idx - DUR0]).astype(np.float32)
         bias = np.zeros(len(idx), np.float32)
         ref = max(self.last_tick, self.note_end) if self.notes_allowed else self.last_tick
         pos = (idx >= POS0) & (idx < POS_END)
@@ -440,7 +457,7 @@ class Grammar:
             gap = np.maximum(idx[pos] - POS0 - (ref - self.bar_start), 0)
             bias[pos] = -a * _GAP_LOG[gap]
         bias[(idx == BAR) | (idx == EOS)] = -a * _GAP_LOG[max(self.bar_end - ref, 0)]
-        return idx, bias
+        return bias
 
     def adjustment(self) -> np.ndarray:
         """Float32 logit adjustment over the vocabulary: -inf where not allowed, the

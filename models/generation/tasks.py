@@ -51,6 +51,7 @@ DEFAULT_BARS = 8
 CHORDS_PER_BAR = 2  # the chords task's default cap (the chord data changes per beat)
 HARMONIZE_BEAM = 3
 HARMONIZE_CONTEXT = 96  # tokens of the melody before a chord that score it (speed)
+MELODY_CHORD_TONE_BIAS = 1.5  # nats for chord tones on beats in melody-over-chords (TASKS.md)
 HARMONIZE_FIT_WEIGHT = 10.0  # nats for a segment whose notes are all chord tones (TASKS.md)
 NGRAM_ORDER = 6  # the chord stream's best order on validation (ngram_baseline.json)
 MIN_KEY_PITCH_CLASSES = 3  # fewer distinct pitch classes: no key is estimated
@@ -482,11 +483,11 @@ def _decode(seq: list[int]) -> Piece:
 
 def _constraints(req: GenerationRequest, stream: str, end_bar: int,
                  forced: dict[int, int] | None = None,
-                 max_chords: int | None = None) -> gm.Constraints:
+                 max_chords: int | None = None, chord_tones: float = 0.0) -> gm.Constraints:
     return gm.Constraints(stream=stream, end_bar=end_bar, keep_in_key=req.keep_in_key,
                           pitch_range=req.pitch_range or tokens.PITCH_RANGE,
                           density=float(req.density), forced_chords=forced or {},
-                          max_chords_per_bar=max_chords)
+                          max_chords_per_bar=max_chords, chord_tone_bias=chord_tones)
 
 
 def _with_velocity(piece: Piece, prompt: Piece | None) -> Piece:
@@ -560,7 +561,8 @@ def _melody(req: GenerationRequest, msgs: list[str]) -> tuple[_Job, np.ndarray]:
             forced[onset] = tok
         current = tok
     seq = [*_header(TASK_LEAD, key, meter)[1:], tokens.BAR]
-    job = _Job(TASK_LEAD, seq, _constraints(req, "lead", bars, forced), 0, bars)
+    job = _Job(TASK_LEAD, seq, _constraints(req, "lead", bars, forced,
+                                            chord_tones=MELODY_CHORD_TONE_BIAS), 0, bars)
     return job, rows
 
 

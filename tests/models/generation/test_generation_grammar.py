@@ -178,3 +178,14 @@ def test_bad_constraints_are_refused() -> None:
         gm.Constraints(density=100.0)
     with pytest.raises(ValueError, match="vocab_size"):
         gm.Grammar(gm.Constraints(), vocab_size=10)
+
+
+def test_chord_tone_bias_pulls_notes_on_beats_to_the_chord() -> None:
+    forced = {0: gm.chord_token(0, 0), 96: gm.chord_token(7, 0)}
+    c = gm.Constraints(stream="lead", end_bar=2, forced_chords=forced, chord_tone_bias=30.0)
+    for seed in range(8):
+        piece = tokens.decode(_walk(c, _header(), seed, bias=True))
+        for onset, _, pitch, _ in piece.notes.tolist():
+            if onset % 24 == 0:
+                chord = (0, 0) if onset < 96 else (7, 0)
+                assert pitch % 12 in gm.chord_pitch_classes(*chord)
