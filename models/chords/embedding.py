@@ -17,9 +17,10 @@ the parts' cosines:
   clip's key reference) times quality.
 * ``chroma`` (24): mean and standard deviation of the beat-synchronous chroma (relative
   to the key reference).
-* ``model`` (64 with the current model): the chord network's clip embedding (mean and
-  standard deviation over time of its penultimate layer, the ONNX ``embedding``
-  output), computed on features shifted so that the key reference sits at C.
+* ``model`` (the model's ``embedding_dim``, 384 for the trained one): the chord
+  network's clip embedding (mean and standard deviation over time of its penultimate
+  layer, the ONNX ``embedding`` output), computed on features shifted so that the key
+  reference sits at C.
 
 The first three use no learned weights: chroma folded from the model's own
 log-frequency features, chords from major/minor triad templates with Viterbi smoothing
