@@ -38,6 +38,7 @@ def model() -> ChordCRNN:
     with torch.no_grad():
         for mod in m.modules():
             if isinstance(mod, torch.nn.BatchNorm2d):
+                assert mod.running_mean is not None and mod.running_var is not None
                 mod.running_mean.uniform_(-0.5, 0.5)
                 mod.running_var.uniform_(0.5, 2.0)
     return m.eval()
