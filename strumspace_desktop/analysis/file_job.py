@@ -14,6 +14,7 @@ import enum
 import multiprocessing as mp
 import os
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -67,8 +68,11 @@ class FileAnalysisJob:
     worker at once. `wait()` blocks (command line and tests)."""
 
     def __init__(self, path: str | os.PathLike[str], *, beat_sync: bool = False,
-                 chunk_seconds: float | None = None) -> None:
+                 chunk_seconds: float | None = None,
+                 on_progress: Callable[[float], None] | None = None) -> None:
         self.path = Path(path)
+        # Called from poll() for every progress report (poll may drain several at once).
+        self.on_progress = on_progress
         self.beat_sync = beat_sync
         # The runtime reports progress once per chunk of the model's input (60 s by
         # default): a smaller chunk gives finer progress at some extra cost.
@@ -127,6 +131,8 @@ class FileAnalysisJob:
         kind, value = msg
         if kind == "progress":
             self.progress = max(self.progress, min(1.0, float(value)))
+            if self.on_progress is not None:
+                self.on_progress(self.progress)
         elif kind == "done":
             self.result, self.progress, self.state = value, 1.0, JobState.DONE
         elif kind == "error":

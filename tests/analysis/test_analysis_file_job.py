@@ -26,21 +26,19 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_progress_rises_to_one_and_the_result_comes_back(clip: Path) -> None:
-    job = FileAnalysisJob(clip, chunk_seconds=2.0)
     seen: list[float] = []
+    job = FileAnalysisJob(clip, chunk_seconds=2.0, on_progress=seen.append)
     job.start()
     pid = job.pid
     assert pid is not None and pid != os.getpid()
 
     def ended() -> bool:
         job.poll()
-        if not seen or job.progress != seen[-1]:
-            seen.append(job.progress)
         return job.finished
 
     wait_for(ended, timeout=180, what="the analysis")
     assert job.state is JobState.DONE, job.error
-    assert seen == sorted(seen) and seen[-1] == 1.0
+    assert seen == sorted(seen) and job.progress == 1.0
     assert len([p for p in seen if 0 < p < 1]) >= 2  # progress on the way, not only at the end
     assert isinstance(job.result, Analysis) and job.result.segments
     assert job.result.source == "song.wav"
