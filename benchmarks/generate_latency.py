@@ -27,6 +27,7 @@ import numpy as np
 from models.generation import tokens
 from models.generation.model import TASK_MELODY
 from models.generation.piece import Piece
+from models.generation.streams import continuation_pairs
 
 
 def _clock() -> tuple[float, float, float]:
@@ -64,20 +65,8 @@ def timed(fn: Callable[[], int], repeats: int) -> tuple[list[tuple[float, float,
 
 def model_pairs(melodies: Sequence[np.ndarray], max_len: int, count: int,
                 prompt_bars: int = 4, new_bars: int = 8) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(prompt ids with the task token, next 8 bars' ids) from melody token sequences
-    (export.latency_pieces without importing torch)."""
-    out = []
-    for seq in melodies:
-        bars = np.flatnonzero(np.asarray(seq) == tokens.BAR)
-        if len(bars) <= prompt_bars + new_bars:
-            continue
-        cut, end = int(bars[prompt_bars]), int(bars[prompt_bars + new_bars])
-        prompt = np.concatenate([[TASK_MELODY], seq[:cut]]).astype(np.int64)
-        if len(prompt) + end - cut <= max_len:
-            out.append((prompt, np.asarray(seq[cut:end], np.int64)))
-        if len(out) == count:
-            break
-    return out
+    """(prompt ids with the task token, next 8 bars' ids) from melody token sequences."""
+    return continuation_pairs(melodies, TASK_MELODY, max_len, prompt_bars, new_bars, count)
 
 
 def measure_model(backend: Any, pairs: list[tuple[np.ndarray, np.ndarray]],

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import copy
 import datetime as dt
-import hashlib
 import json
 import shutil
 import sys
@@ -32,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from models.checksums import sha256_file
 from models.chords import features as feats
 from models.chords.session import (
     LIVE_FILE,
@@ -468,13 +468,9 @@ def choose(variants: Sequence[Variant], ref: dict[str, float]) -> Variant:
                                   -VARIANTS.index(v.name)))
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def model_version(ckpt: Path, loaded: Loaded, tag: str | None) -> str:
     day = dt.datetime.fromtimestamp(ckpt.stat().st_mtime, dt.UTC).strftime("%Y%m%d")
-    parts = ["chords-crnn", day, _sha256(ckpt)[:8]]
+    parts = ["chords-crnn", day, sha256_file(ckpt)[:8]]
     if tag or loaded.smoke:
         parts.append(tag or "smoke")
     return "-".join(parts)
@@ -614,7 +610,7 @@ def export_all(ckpt: Path, out: Path, work: Path, valid_dir: Path | None, limit:
         "prune_amount": PRUNE_AMOUNT,
         "tolerance": {"fp32_max_abs": FP32_TOLERANCE, "measured": tolerance},
         "evaluation": evaluation,
-        "files": {name: {"bytes": (out / name).stat().st_size, "sha256": _sha256(out / name)}
+        "files": {name: {"bytes": (out / name).stat().st_size, "sha256": sha256_file(out / name)}
                   for name in (OFFLINE_FILE, LIVE_FILE)},
     }
     (out / META_FILE).write_text(json.dumps(record, indent=1, sort_keys=False) + "\n")

@@ -8,12 +8,13 @@ and the SHA-256 of each artifact, which is checked when present."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from models.checksums import sha256_file
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 OFFLINE_FILE = "chords.onnx"
@@ -37,14 +38,6 @@ class ModelFileError(RuntimeError):
     """A chord model file that is missing, damaged, or not a StrumSpace chord model."""
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _session(path: Path, threads: int, kind: str,
              inputs: tuple[str, ...], outputs: tuple[str, ...]) -> tuple[Any, dict[str, Any]]:
     """Open ``path`` with ONNX Runtime and check it is the expected graph; returns the
@@ -58,7 +51,7 @@ def _session(path: Path, threads: int, kind: str,
     record = _sibling_record(path)
     if record is not None:
         expected = record.get("files", {}).get(path.name, {}).get("sha256")
-        if expected and expected != _sha256(path):
+        if expected and expected != sha256_file(path):
             raise ModelFileError(
                 f"chord model file {path} does not match the SHA-256 that "
                 f"{path.parent / META_FILE} records: it is damaged or was replaced; re-export "

@@ -15,13 +15,14 @@ foreign file raises ModelFileError with a message a user can act on. No Qt, no a
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
+
+from models.checksums import sha256_file
 
 if TYPE_CHECKING:
 
@@ -80,14 +81,6 @@ class Backend(Protocol):
         ...
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def read_meta(directory: Path = ARTIFACTS) -> dict[str, Any] | None:
     """gen.json beside the model files, or None when there is none."""
     path = Path(directory) / META_NAME
@@ -113,7 +106,7 @@ def _check_file(path: Path, what: str) -> None:
     meta = read_meta(path.parent)
     record = (meta or {}).get("files", {}).get(path.name)
     if record and (record.get("bytes") != path.stat().st_size
-                   or record.get("sha256") != _sha256(path)):
+                   or record.get("sha256") != sha256_file(path)):
         raise ModelFileError(
             f"{what} {path} does not match the size/SHA-256 that {path.parent / META_NAME}"
             " records: it is damaged (truncated?) or was replaced; restore or re-export it")

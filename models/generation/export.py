@@ -16,7 +16,6 @@ and gen.json (version, vocabulary, task tokens, config, checks, NLL, latency).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -32,6 +31,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from models.checksums import sha256_file
 from models.generation import tokens, train
 from models.generation.backends import (
     ARTIFACTS,
@@ -54,6 +54,7 @@ from models.generation.model import (
     Block,
     GPTConfig,
 )
+from models.generation.streams import continuation_pairs
 
 FORMAT_VERSION = 1
 OPSET = 18
@@ -398,26 +399,6 @@ def onnx_nll(onnx_path: Path, streams: dict[str, Any], limit: int,
     return res
 
 
-def latency_pieces(sequences: Sequence[np.ndarray], max_len: int, prompt_bars: int = 4,
-                   new_bars: int = 8, count: int = 20
-                   ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(prompt, continuation) pairs from real melodies: the task token, the header and
-    `prompt_bars` bars, then the next `new_bars` bars' tokens (what a generation of
-    that many bars feeds back step by step); only pieces that fit the context."""
-    out = []
-    for seq in sequences:
-        bars = np.flatnonzero(np.asarray(seq) == tokens.BAR)
-        if len(bars) <= prompt_bars + new_bars:
-            continue
-        cut, end = int(bars[prompt_bars]), int(bars[prompt_bars + new_bars])
-        prompt = np.concatenate([[TASK_MELODY], seq[:cut]]).astype(np.int64)
-        if len(prompt) + end - cut <= max_len:
-            out.append((prompt, np.asarray(seq[cut:end], np.int64)))
-        if len(out) == count:
-            break
-    return out
-
-
 def measure_latency(backend: Any, pieces: list[tuple[np.ndarray, np.ndarray]],
                     repeats: int = 3) -> dict[str, Any] | None:
     """Time to prefill each prompt and step through its continuation (an argmax per
@@ -452,14 +433,6 @@ def measure_latency(backend: Any, pieces: list[tuple[np.ndarray, np.ndarray]],
 
 
 # ---------------------------------------------------------------- the whole export
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def save_torch_fp16(model: GPT, path: Path, version: str) -> None:
@@ -508,7 +481,7 @@ def export(checkpoint: Path, out: Path, *, eval_pieces: int = 100, threads: int 
         "format": FORMAT, "format_version": FORMAT_VERSION, "version": version,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "checkpoint": {"path": str(checkpoint), "step": ckpt.get("step"),
-                       "sha256": _sha256(checkpoint)},
+                       "sha256": sha256_file(checkpoint)},
         "parameters": model.num_parameters(), "config": config.to_dict(),
         **vocabulary_meta(), "opset": OPSET}
     with tempfile.TemporaryDirectory(prefix="gen-export-") as tmp:
@@ -563,7 +536,7 @@ def export(checkpoint: Path, out: Path, *, eval_pieces: int = 100, threads: int 
                                 "int8 (activations uint8 per call)",
                                 "per_channel": variants[chosen], "chosen": chosen}
         # -- latency, batch 1, one thread
-        pieces = latency_pieces(streams["melody"].sequences, config.max_len,
+        pieces = continuation_pairs(streams["melody"].sequences, TASK_MELODY, config.max_len,
                                 count=latency_count)
         lat = {}
         lat[chosen] = measure_latency(OnnxBackend(paths[chosen], threads=1), pieces)
@@ -585,7 +558,7 @@ def export(checkpoint: Path, out: Path, *, eval_pieces: int = 100, threads: int 
             if size > MAX_ARTIFACT_BYTES:
                 raise ExportError(f"{name} is {size / 2**20:.1f} MiB, over the "
                                   f"{MAX_ARTIFACT_BYTES / 2**20:.0f} MiB limit")
-            meta["files"][name] = {"bytes": size, "sha256": _sha256(path)}
+            meta["files"][name] = {"bytes": size, "sha256": sha256_file(path)}
         for name, path in staged.items():
             tmp_dst = out / (name + ".tmp")
             shutil.copyfile(path, tmp_dst)

@@ -14,6 +14,7 @@ and onset of every chord), bar lines and meter changes, and the end of the piece
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,3 +70,24 @@ def lead_stream(pieces: list[Piece]) -> Stream:
     and harmonize condition on. Trained on, never compared with the n-gram."""
     seqs = [tokens.encode(p, notes=True, chords=True) for p in pieces]
     return Stream("lead", seqs, [len(p.notes) for p in pieces])
+
+
+def continuation_pairs(sequences: Sequence[np.ndarray], task: int, max_len: int,
+                       prompt_bars: int = 4, new_bars: int = 8, count: int = 20
+                       ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(prompt, continuation) pairs from real pieces, for latency measurements: the
+    task token, the header and `prompt_bars` bars, then the next `new_bars` bars'
+    tokens (what a generation of that many bars feeds back step by step); only
+    pieces that fit the context."""
+    out = []
+    for seq in sequences:
+        bars = np.flatnonzero(np.asarray(seq) == tokens.BAR)
+        if len(bars) <= prompt_bars + new_bars:
+            continue
+        cut, end = int(bars[prompt_bars]), int(bars[prompt_bars + new_bars])
+        prompt = np.concatenate([[task], seq[:cut]]).astype(np.int64)
+        if len(prompt) + end - cut <= max_len:
+            out.append((prompt, np.asarray(seq[cut:end], np.int64)))
+        if len(out) == count:
+            break
+    return out
