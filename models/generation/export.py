@@ -358,32 +358,9 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
 def stream_logprobs(forward: Any, task: int, sequences: Sequence[np.ndarray],
                     max_len: int, max_tokens: int = 4096) -> list[np.ndarray]:
     """train.stream_logprobs for any forward(ids [B, T] int64) -> logits [B, T, V]
-    (numpy): the same windows (train.window_plan), the same convention (lp[k] scores
-    seq[k + 1]), so train.nll_per_event applies unchanged."""
-    out = [np.zeros(len(s) - 1) for s in sequences]
-    jobs = []
-    for si, seq in enumerate(sequences):
-        x = np.concatenate([[task], np.asarray(seq, np.int64)])
-        for a, b, first in train.window_plan(len(x), max_len):
-            jobs.append((np.concatenate([x[:PREFIX_LENGTH], x[a:b]]), si, first, b))
-    jobs.sort(key=lambda j: len(j[0]))
-    i = 0
-    while i < len(jobs):
-        group = [jobs[i]]
-        i += 1
-        while i < len(jobs) and len(jobs[i][0]) * (len(group) + 1) <= max_tokens:
-            group.append(jobs[i])
-            i += 1
-        t = max(len(g[0]) for g in group)
-        inp = np.full((len(group), t), tokens.PAD, np.int64)
-        for r, g in enumerate(group):
-            inp[r, :len(g[0])] = g[0]
-        logp = log_softmax(forward(inp))
-        for r, (ids, si, first, b) in enumerate(group):
-            n = b - first
-            pos = np.arange(len(ids) - n, len(ids))
-            out[si][first - 2:b - 2] = logp[r, pos - 1, ids[pos]]
-    return out
+    (numpy): the same windows and convention, so train.nll_per_event applies."""
+    return train.windowed_logprobs(lambda inp: log_softmax(forward(inp)), task, sequences,
+                                   max_len, max_tokens)
 
 
 def onnx_nll(onnx_path: Path, streams: dict[str, Any], limit: int,

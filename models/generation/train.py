@@ -232,15 +232,14 @@ def window_plan(length: int, max_len: int) -> list[tuple[int, int, int]]:
     return plan
 
 
-@torch.no_grad()
-def stream_logprobs(model: GPT, task: int, sequences: Sequence[np.ndarray],
-                    max_tokens: int = 8192) -> list[np.ndarray]:
+def windowed_logprobs(logprobs_of: Callable[[np.ndarray], np.ndarray], task: int,
+                      sequences: Sequence[np.ndarray], max_len: int,
+                      max_tokens: int = 8192) -> list[np.ndarray]:
     """Per sequence, ln P of each token after its first (BOS), lp[k] scoring seq[k + 1]
-    (KneserNeyLM.token_logprobs' convention), by the model with its task token first.
-    Windows are batched by length; only entries from the header's end on are used by
-    `nll_per_event`, which is all the model scores fully."""
-    model.eval()
-    max_len = model.config.max_len
+    (KneserNeyLM.token_logprobs' convention), with the task token first, for any
+    `logprobs_of(ids [B, T] int64) -> log-probabilities [B, T, V]` (torch here, ONNX in
+    export.py). Windows (`window_plan`) are batched by length; only entries from the
+    header's end on are used by `nll_per_event`, which is all the model scores fully."""
     out = [np.zeros(len(s) - 1) for s in sequences]
     jobs = []  # (input ids, seq index, first target in x, end in x)
     for si, seq in enumerate(sequences):
@@ -260,14 +259,26 @@ def stream_logprobs(model: GPT, task: int, sequences: Sequence[np.ndarray],
         inp = np.full((len(group), t), tokens.PAD, np.int64)
         for r, g in enumerate(group):
             inp[r, :len(g[0])] = g[0]
-        dev = model.embed.weight.device
-        logp = torch.log_softmax(model(torch.from_numpy(inp).to(dev)).float(), dim=-1).cpu()
+        logp = logprobs_of(inp)
         for r, (ids, si, first, b) in enumerate(group):
             n = b - first  # targets x[first:b] sit at the input's last n positions
             pos = np.arange(len(ids) - n, len(ids))
-            lp = logp[r, pos - 1, torch.from_numpy(ids[pos])].double().numpy()
-            out[si][first - 2:b - 2] = lp  # x[k + 2] = seq[k + 1]
+            out[si][first - 2:b - 2] = logp[r, pos - 1, ids[pos]]  # x[k + 2] = seq[k + 1]
     return out
+
+
+@torch.no_grad()
+def stream_logprobs(model: GPT, task: int, sequences: Sequence[np.ndarray],
+                    max_tokens: int = 8192) -> list[np.ndarray]:
+    """`windowed_logprobs` of the torch model."""
+    model.eval()
+    dev = model.embed.weight.device
+
+    def logprobs_of(inp: np.ndarray) -> np.ndarray:
+        logits = model(torch.from_numpy(inp).to(dev)).float()
+        return torch.log_softmax(logits, dim=-1).cpu().numpy()
+
+    return windowed_logprobs(logprobs_of, task, sequences, model.config.max_len, max_tokens)
 
 
 def nll_per_event(logprobs: Sequence[np.ndarray], events: Sequence[int],
