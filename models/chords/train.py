@@ -437,10 +437,12 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     from models.chords.model import (
         BLANK,
         CHECKPOINT_FORMAT,
+        CheckpointError,
         ChordCRNN,
         ModelConfig,
         config_dict,
         count_parameters,
+        load_checkpoint,
         meta,
     )
 
@@ -478,15 +480,11 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     if args.resume:
         if not last_path.exists():
             raise TrainError(f"--resume: no {last_path}")
-        try:
-            ck = torch.load(last_path, map_location="cpu", weights_only=False)
-        except Exception as e:  # truncated or foreign: say so, keep the file
+        try:  # truncated or foreign: say so, keep the file
+            model, ck = load_checkpoint(last_path)
+        except CheckpointError as e:
             raise TrainError(f"--resume: {last_path} is not readable ({e})") from e
-        if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
-            raise TrainError(f"--resume: {last_path} is not a chord checkpoint")
-        cfg = ModelConfig(**ck["config"])
-        model = ChordCRNN(cfg)
-        model.load_state_dict(ck["model"])
+        cfg = model.cfg
         opt = torch.optim.AdamW(model.parameters(), lr=peak_lr, weight_decay=args.weight_decay)
         opt.load_state_dict(ck["optimizer"])
         for k in state:
