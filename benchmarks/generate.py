@@ -163,14 +163,14 @@ def model_nll(ds: dataset_cache.Dataset, limit: int | None, checkpoint: Path | N
 
 
 def lead_pieces(ds: dataset_cache.Dataset, count: int, first: int = 0,
-                bars: int = BARS) -> list[Piece]:
-    """`count` test melodies with chords whose bars first..first+bars-1 are one meter,
+                bars: int = BARS, split: str = "test") -> list[Piece]:
+    """`count` melodies with chords of `split` whose bars first..first+bars-1 are one meter,
     as clips of those bars (notes and chords): half with chords from the texture
     (chorales: all voices, per beat), half with weak chords (folk tunes: guessed from
     the melody itself, DATA.md), each half spread over the split (fewer texture pieces
     if there are not enough)."""
     clips: dict[str, list[Piece]] = {}
-    for p in ds.melodies("test"):
+    for p in ds.melodies(split):
         if len(p.chords) and gmx.single_meter(p, first, bars):
             clip = gmx.bar_slice(p, first, bars)
             if len(clip.notes) and len(clip.chords):

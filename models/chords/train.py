@@ -493,6 +493,15 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         torch.set_rng_state(ck["torch_rng"])
         print(f"resumed at step {state['step']}, {state['elapsed_s'] / 60:.1f} min done",
               flush=True)
+    elif args.init:
+        # Fine-tuning: another run's weights, with a fresh optimizer and schedule.
+        try:
+            model, ck = load_checkpoint(args.init)
+        except CheckpointError as e:
+            raise TrainError(f"--init: {args.init} is not readable ({e})") from e
+        cfg = model.cfg
+        opt = torch.optim.AdamW(model.parameters(), lr=peak_lr, weight_decay=args.weight_decay)
+        print(f"fine-tuning from {args.init} (step {ck['state']['step']})", flush=True)
     sampler = Sampler(train_sets, round(crop_s * feat.FPS), batch, rng)
     n_params = count_parameters(model)
     total_h = sum(float(s.durations.sum()) for s in train_sets) / 3600
@@ -600,6 +609,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--minutes", type=float, default=None,
                     help="training budget in minutes (default 70; smoke 1.5)")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    ap.add_argument("--init", type=Path, default=None,
+                    help="fine-tune: start from this checkpoint's weights (fresh schedule)")
     ap.add_argument("--smoke", action="store_true",
                     help="render a few tiny clips with FluidR3_GM and train a tiny model")
     ap.add_argument("--threads", type=int, default=1)

@@ -80,6 +80,14 @@ class Backend(Protocol):
         """Feed one id per row [B]; the next logits [B, V]."""
         ...
 
+    def extend(self, ids: np.ndarray) -> np.ndarray:
+        """Feed ids int [B, S]; the logits of every new position [B, S, V]."""
+        ...
+
+    def rewind(self, length: int) -> None:
+        """Forget the positions from `length` on (speculative decoding's rejections)."""
+        ...
+
 
 def read_meta(directory: Path = ARTIFACTS) -> dict[str, Any] | None:
     """gen.json beside the model files, or None when there is none."""
@@ -268,6 +276,22 @@ class OnnxBackend:
         self._step[0][:, 0] = rows
         return self._run(None)[:, -1].copy()
 
+    def extend(self, ids: np.ndarray) -> np.ndarray:
+        """Feed ids [B, S]; the logits of every new position [B, S, V] (speculative
+        decoding checks several drafted tokens in one run)."""
+        return self._run(_rows(ids, self._batch, self.vocab_size, 2))
+
+    def rewind(self, length: int) -> None:
+        """Forget every position from `length` on (drafted tokens that were rejected)."""
+        if not 0 <= length <= self._length:
+            raise ValueError(f"cannot rewind to {length}: the cache holds {self._length}")
+        if self.layout == "concat" and length < self._length:
+            ov = self._ort.OrtValue.ortvalue_from_numpy
+            self._past = [ov(np.ascontiguousarray(v.numpy()[:, :, :length]))
+                          for v in self._past]
+        # shared: positions at or past the length are never read, and get overwritten
+        self._length = length
+
     def forward(self, ids: np.ndarray) -> np.ndarray:
         """Logits of every position [B, S, V] of fresh sequences ids [B, S] (evaluation)."""
         a = np.asarray(ids)
@@ -334,21 +358,31 @@ class TorchBackend:
         self._cache = self.model.new_cache(batch)
         self._batch = batch
 
-    def _run(self, ids: np.ndarray) -> np.ndarray:
+    def _run(self, ids: np.ndarray, every: bool = False) -> np.ndarray:
         assert self._cache is not None
         if self._cache.length + ids.shape[1] > self.max_len:
             raise ValueError(f"{self._cache.length + ids.shape[1]} positions exceed the "
                              f"model's context of {self.max_len}")
         x = self._torch.from_numpy(ids).to(self.device)
         with self._torch.inference_mode():
-            logits = self.model.forward(x, self._cache)[:, -1]
-        return logits.float().cpu().numpy()
+            logits = self.model.forward(x, self._cache)
+        return (logits if every else logits[:, -1]).float().cpu().numpy()
 
     def prefill(self, ids: np.ndarray) -> np.ndarray:
         return self._run(_rows(ids, self._batch, self.vocab_size, 2))
 
     def step(self, ids: np.ndarray) -> np.ndarray:
         return self._run(_rows(ids, self._batch, self.vocab_size, 1)[:, None])
+
+    def extend(self, ids: np.ndarray) -> np.ndarray:
+        return self._run(_rows(ids, self._batch, self.vocab_size, 2), every=True)
+
+    def rewind(self, length: int) -> None:
+        assert self._cache is not None
+        if not 0 <= length <= self._cache.length:
+            raise ValueError(f"cannot rewind to {length}: the cache holds "
+                             f"{self._cache.length}")
+        self._cache.length = length  # later positions are overwritten, never read
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
@@ -416,23 +450,37 @@ class FallbackBackend:
             self._fall_back(exc)
             self._active.start(batch)
 
-    def _call(self, ids: np.ndarray, single: bool) -> np.ndarray:
+    def _call(self, ids: np.ndarray, kind: str) -> np.ndarray:
         rows = np.asarray(ids)
+        fed = rows[:, None] if kind == "step" else rows
         try:
-            out = self._active.step(rows) if single else self._active.prefill(rows)
+            out = getattr(self._active, kind)(rows)
         except Exception as exc:
             self._fall_back(exc)
             self._active.start(self._batch)
-            history = [*self._fed, rows[:, None] if single else rows]
-            out = self._active.prefill(np.concatenate(history, axis=1))
-        self._fed.append(rows[:, None] if single else rows)
+            history = np.concatenate([*self._fed, fed], axis=1)
+            if kind == "extend":  # the earlier positions again, then the new ones
+                if history.shape[1] > fed.shape[1]:
+                    self._active.prefill(history[:, :-fed.shape[1]])
+                out = self._active.extend(fed)
+            else:
+                out = self._active.prefill(history)
+        self._fed.append(fed)
         return out
 
     def prefill(self, ids: np.ndarray) -> np.ndarray:
-        return self._call(ids, single=False)
+        return self._call(ids, "prefill")
 
     def step(self, ids: np.ndarray) -> np.ndarray:
-        return self._call(ids, single=True)
+        return self._call(ids, "step")
+
+    def extend(self, ids: np.ndarray) -> np.ndarray:
+        return self._call(ids, "extend")
+
+    def rewind(self, length: int) -> None:
+        self._active.rewind(length)
+        history = np.concatenate(self._fed, axis=1)[:, :length] if self._fed else None
+        self._fed = [history] if history is not None and history.shape[1] else []
 
 
 def cuda_available() -> bool:

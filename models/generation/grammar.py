@@ -176,6 +176,7 @@ class Grammar:
         self.note_here = False  # a note already starts at this position
         self.velocity = tokens.DEFAULT_VELOCITY
         self.pitch: int | None = None
+        self.duration: int | None = None  # ticks of the last note
         self.generated = 0  # tokens fed since `mark_generation_start`
         self._pitch_cache: dict[tuple[int, int], np.ndarray] = {}
         self._chord_cache: dict[tuple[int, int], np.ndarray] = {}
@@ -261,6 +262,7 @@ class Grammar:
             self.phase = _PITCH
         elif DUR0 <= t < DUR_END and self.pitch is not None and self.position >= 0:
             d = tokens.DURATIONS[t - DUR0]
+            self.duration = d
             self.note_end = max(self.note_end, self.last_tick + d)
             self.notes_in_bar += 1
             self.note_here = True
@@ -285,6 +287,31 @@ class Grammar:
             self.phase = _BODY
         self.note_end = min(self.note_end, self.last_tick)
         self._skip_forced_before(self.bar_end if self.bars else 0)
+
+    def likely_next(self) -> list[int]:
+        """The tokens a plain legato line would write next, a guess for speculative
+        decoding (the model's own probabilities accept or reject each): after a pitch,
+        the last note's duration again; after a duration, the position where that note
+        ends (over the bar line, or the end, when it ends there); after a bar line,
+        its first position. Empty where no guess is cheap."""
+        out: list[int] = []
+        if self.phase == _PITCH and self.duration is not None:
+            out.append(DUR0 + tokens.DURATIONS.index(self.duration))
+            tick = self.last_tick + self.duration
+        elif self.phase == _DUR and self.duration is not None:
+            tick = self.last_tick + self.duration
+        elif self.phase == _BAR:
+            return [POS0]
+        else:
+            return out
+        end = self.end_tick()
+        if end is not None and tick >= end:
+            out.append(EOS)
+        elif tick < self.bar_end:
+            out.append(POS0 + tick - self.bar_start)
+        elif tick == self.bar_end:
+            out += [BAR, POS0]
+        return out
 
     # ---- masks -------------------------------------------------------------------
 

@@ -26,12 +26,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from models.generation import grammar as gm
-from models.generation import harmony, tokens
+from models.generation import harmony, sampling, tokens
 from models.generation.midi_io import ChordParseError, parse_chord, parse_chords, parse_pitch_class
 from models.generation.model import PREFIX_LENGTH, TASK_CHORDS, TASK_LEAD, TASK_MELODY
 from models.generation.ngram import KneserNeyLM
@@ -51,7 +51,10 @@ DEFAULT_BARS = 8
 CHORDS_PER_BAR = 2  # the chords task's default cap (the chord data changes per beat)
 HARMONIZE_BEAM = 3
 HARMONIZE_CONTEXT = 96  # tokens of the melody before a chord that score it (speed)
-MELODY_CHORD_TONE_BIAS = 1.5  # nats for chord tones on beats in melody-over-chords (TASKS.md)
+# Nats for chord tones on beats in melody-over-chords: calibrated on the validation
+# split so the strong-beat chord-tone ratio matches the human melodies
+# (python -m benchmarks.generate_chord_tone_bias; TASKS.md).
+MELODY_CHORD_TONE_BIAS = 3.5
 HARMONIZE_FIT_WEIGHT = 10.0  # nats for a segment whose notes are all chord tones (TASKS.md)
 NGRAM_ORDER = 6  # the chord stream's best order on validation (ngram_baseline.json)
 MIN_KEY_PITCH_CLASSES = 3  # fewer distinct pitch classes: no key is estimated
@@ -82,6 +85,19 @@ class Backend(Protocol):
     def prefill(self, ids: np.ndarray) -> np.ndarray: ...
 
     def step(self, ids: np.ndarray) -> np.ndarray: ...
+
+
+@runtime_checkable
+class SpeculativeBackend(Backend, Protocol):
+    """A backend that can also score several tokens at once and cut its cache back:
+    what speculative decoding needs (backends.py's backends all can)."""
+
+    @property
+    def length(self) -> int: ...
+
+    def extend(self, ids: np.ndarray) -> np.ndarray: ...
+
+    def rewind(self, length: int) -> None: ...
 
 
 ChordsInput = str | Sequence[tuple[int, str]] | Sequence[str] | None
@@ -372,25 +388,10 @@ def _choose(logits: np.ndarray, idx: np.ndarray, bias: np.ndarray | None,
             temperature: float, top_p: float, rng: np.random.Generator) -> int:
     """One token among the allowed ids `idx` (grammar.choices): temperature, the
     grammar's bias, then nucleus (top-p) sampling."""
-    z = logits[idx].astype(np.float64)
-    z[~np.isfinite(z)] = -1e9
+    p = sampling.probabilities(logits, idx, bias, temperature, top_p)
     if temperature <= 0:
-        return int(idx[np.argmax(z if bias is None else z + bias)])
-    z = z / temperature
-    if bias is not None:
-        z += bias
-    z -= z.max()
-    p = np.exp(z)
-    if top_p < 1.0 and len(p) > 1:
-        p /= p.sum()
-        order = np.argsort(-p)
-        sp = p[order]
-        keep = np.cumsum(sp) - sp < top_p  # always keeps the most likely
-        p = np.zeros_like(p)
-        p[order[keep]] = sp[keep]
-    c = np.cumsum(p)
-    k = int(np.searchsorted(c, rng.random() * c[-1], side="right"))
-    return int(idx[min(k, len(idx) - 1)])
+        return int(idx[np.argmax(p)])
+    return sampling.pick(p, idx, rng)
 
 
 def _header(task: int, key: tuple[int, int], meter: tuple[int, int]) -> list[int]:
@@ -422,6 +423,9 @@ def _sample(job: _Job, backend: Backend, seeds: list[int], temperature: float,
     """Sample one continuation per seed in a single batch; the full token sequences
     (data tokens, header first, EOS last)."""
     b = len(seeds)
+    if b == 1 and isinstance(backend, SpeculativeBackend):
+        return [_sample_speculative(job, backend, seeds[0], temperature, top_p, progress,
+                                    cancel)]
     v = backend.vocab_size
     grams = [gm.Grammar(job.constraints, v).feed_all(job.seq) for _ in seeds]
     for g in grams:
@@ -475,6 +479,76 @@ def _sample(job: _Job, backend: Backend, seeds: list[int], temperature: float,
         else:
             logits = backend.step(toks)
             length += 1
+
+
+def _sample_speculative(job: _Job, backend: SpeculativeBackend, seed: int, temperature: float,
+                        top_p: float, progress: ProgressFn | None,
+                        cancel: CancelFlag | None) -> list[int]:
+    """One continuation (batch 1), the same distribution as `_sample` in fewer model
+    runs: after each sampled token the grammar guesses the next few of a plain line
+    (`Grammar.likely_next`: the same duration, the position where the note ends),
+    one run scores the token and the guesses together, and speculative sampling
+    accepts each guess with its probability, or replaces the first one it rejects
+    (the cache is rewound there). Most notes then cost one run instead of three."""
+    g = gm.Grammar(job.constraints, backend.vocab_size).feed_all(job.seq)
+    g.start_generation()
+    rng = np.random.default_rng(seed)
+    seq = list(job.seq)
+    model_seq = _fit_prompt(job, backend.max_len)
+    backend.start(1)
+    logits = backend.prefill(np.array([model_seq], dtype=np.int64))[0]
+    keep = max(8, backend.max_len // 2 - PREFIX_LENGTH)
+    total = job.new_bars
+    limit = (job.prompt_bars + job.new_bars + 1) * (4 * tokens.MAX_BAR + 4)
+
+    def choose(row: np.ndarray) -> int:
+        idx, bias = g.choices()
+        return _choose(row, idx, bias, temperature, top_p, rng)
+
+    def take(t: int) -> None:
+        g.feed(t)
+        seq.append(t)
+        model_seq.append(t)
+        if progress is not None:
+            done = total if g.done else min(max(g.bars - job.prompt_bars - 1, 0), total)
+            progress(GenerationProgress(done / max(total, 1), int(done), total,
+                                        len(seq) - len(job.seq)))
+
+    token = choose(logits)
+    while True:
+        if _cancelled(cancel):
+            raise GenerationCancelled("generation cancelled")
+        take(token)
+        if g.done:
+            return seq
+        if len(seq) - len(job.seq) > limit:  # the grammar bounds every bar
+            raise GenerationError("generation did not end (internal error)")
+        if backend.length + 1 > backend.max_len:
+            # Slide as `_sample` does: the header and the latest tokens.
+            model_seq = _header(job.task_token, g.key, g.meter) + model_seq[-keep:]
+            backend.start(1)
+            token = choose(backend.prefill(np.array([model_seq], dtype=np.int64))[0])
+            continue
+        room = backend.max_len - backend.length - 1
+        drafts = g.likely_next()[:room]
+        if not drafts:
+            token = choose(backend.step(np.array([token]))[0])
+            continue
+        base = backend.length
+        rows = backend.extend(np.array([[token, *drafts]], dtype=np.int64))[0]
+        for j, d in enumerate(drafts):
+            idx, bias = g.choices()
+            p = sampling.probabilities(rows[j], idx, bias, temperature, top_p)
+            other = sampling.accept_or_replace(p, idx, d, rng)
+            if other is not None:
+                backend.rewind(base + 1 + j)  # keep the token and the accepted guesses
+                token = other
+                break
+            take(d)
+            if g.done:
+                return seq
+        else:
+            token = choose(rows[len(drafts)])
 
 
 def _decode(seq: list[int]) -> Piece:

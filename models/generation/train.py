@@ -63,6 +63,8 @@ class TrainOptions:
     steps: int | None = None  # total optimizer steps (the cosine's length)
     minutes: float | None = None  # wall budget of this invocation
     resume: bool = False
+    init: Path | None = None  # fine-tune: start from this checkpoint's weights
+    stream_weights: dict[str, float] = field(default_factory=dict)  # melody/chords/lead
     seed: int = 6
     batch_size: int = 16
     lr: float = 1e-3
@@ -154,8 +156,13 @@ class Batches:
     def _epoch_plan(self, epoch: int) -> list[np.ndarray]:
         rng = np.random.default_rng([self.seed, epoch])
         order = rng.permutation(len(self.items))
-        # A stream of weight w < 1 gives a fresh random share w of its items each epoch.
-        order = order[rng.random(len(order)) < self.weights[order]]
+        # A stream of weight w gives each item floor(w) times, plus once more with
+        # probability frac(w), drawn afresh each epoch (w < 1: a random share w).
+        w = self.weights[order]
+        reps = np.floor(w).astype(np.int64) + (rng.random(len(order)) < w - np.floor(w))
+        order = np.repeat(order, reps)
+        if (w > 1).any():  # spread an item's copies over the epoch
+            order = order[rng.permutation(len(order))]
         run = self.SORT_RUN * self.batch_size
         batches = []
         for r in range(0, len(order), run):
@@ -412,10 +419,15 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print) -> dict[str, A
     train_streams, train_pieces = _streams(ds, "train")
     valid_streams, _ = _streams(ds, "valid", opts.key_relative_eval)
     lead = [p for p in train_pieces["melody"] if len(p.chords)]
-    data = [StreamData.build(TASK_MELODY, train_pieces["melody"], train_streams["melody"]),
-            StreamData.build(TASK_CHORDS, train_pieces["chords"], train_streams["chords"]),
-            StreamData.build(TASK_LEAD, lead, lead_stream(lead), LEAD_WEIGHT)]
-    config = GPTConfig(**ckpt["config"]) if ckpt else opts.model_config()
+    weights = {"melody": 1.0, "chords": 1.0, "lead": LEAD_WEIGHT, **opts.stream_weights}
+    data = [StreamData.build(TASK_MELODY, train_pieces["melody"], train_streams["melody"],
+                             weights["melody"]),
+            StreamData.build(TASK_CHORDS, train_pieces["chords"], train_streams["chords"],
+                             weights["chords"]),
+            StreamData.build(TASK_LEAD, lead, lead_stream(lead), weights["lead"])]
+    init = load_checkpoint(Path(opts.init)) if opts.init and not ckpt else None
+    config = (GPTConfig(**ckpt["config"]) if ckpt else GPTConfig(**init["config"]) if init
+              else opts.model_config())
     torch.manual_seed(opts.seed)
     device = torch.device(opts.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     model = GPT(config).to(device)
@@ -434,6 +446,11 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print) -> dict[str, A
         torch.set_rng_state(ckpt["torch_rng"])
         step, total, best, log = ckpt["step"], ckpt["total_steps"], ckpt["best"], ckpt["log"]
         say(f"resumed at step {step} of {total}")
+    elif init:
+        # Fine-tuning: the weights only; a fresh optimizer, schedule and data order.
+        model.load_state_dict(init["model"])
+        log["init"] = {"from": str(opts.init), "step": init["step"]}
+        say(f"fine-tuning from {opts.init} (step {init['step']})")
     say(f"{config} on {device}: {model.num_parameters():,} parameters, "
         f"{batches.tokens_per_epoch():,} tokens per epoch")
 
@@ -562,6 +579,22 @@ def _jsonable(opts: TrainOptions) -> dict[str, Any]:
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(opts).items()}
 
 
+def _weights(text: str) -> dict[str, float]:
+    """"chords=3,lead=0.4" -> {"chords": 3.0, "lead": 0.4}."""
+    out: dict[str, float] = {}
+    for part in filter(None, text.split(",")):
+        name, _, value = part.partition("=")
+        if name not in ("melody", "chords", "lead") or not value:
+            raise argparse.ArgumentTypeError(f"expected melody|chords|lead=NUMBER, got {part!r}")
+        try:
+            out[name] = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+        if out[name] < 0:
+            raise argparse.ArgumentTypeError(f"{part!r}: a weight cannot be negative")
+    return out
+
+
 # About a minute on this machine (CI): enough to see the loss fall and a validation.
 SMOKE = {"config": "smoke", "steps": 3000, "batch_size": 8, "lr": 3e-3, "warmup": 100,
          "evals": 2, "eval_pieces": 40, "threads": 1, "log_every": 50}
@@ -575,6 +608,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, help="total steps (default: fit --minutes)")
     ap.add_argument("--resume", action="store_true", help="continue out/last.pt")
     ap.add_argument("--smoke", action="store_true", help="tiny model, ~1 minute (CI)")
+    ap.add_argument("--init", type=Path,
+                    help="fine-tune: start from this checkpoint's weights (new schedule)")
+    ap.add_argument("--stream-weights", type=_weights, default={},
+                    help="share of each stream per epoch, e.g. chords=3,lead=0.4 "
+                         f"(default melody=1,chords=1,lead={LEAD_WEIGHT:g})")
+    ap.add_argument("--warmup", type=int)
     ap.add_argument("--seed", type=int, default=6)
     ap.add_argument("--batch-size", type=int)
     ap.add_argument("--lr", type=float)
@@ -588,12 +627,13 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     kw: dict[str, Any] = dict(SMOKE) if a.smoke else {"config": a.config}
     for name in ("steps", "minutes", "batch_size", "lr", "threads", "evals", "eval_pieces",
-                 "device"):
+                 "device", "warmup"):
         if getattr(a, name) is not None:
             kw[name] = getattr(a, name)
     if not a.smoke and kw.get("steps") is None and kw.get("minutes") is None:
         ap.error("give --minutes or --steps")
-    opts = TrainOptions(out=a.out, resume=a.resume, seed=a.seed, test=not a.no_test,
+    opts = TrainOptions(out=a.out, resume=a.resume, init=a.init,
+                        stream_weights=a.stream_weights, seed=a.seed, test=not a.no_test,
                         key_relative_eval=a.key_relative_eval, **kw)
     try:
         train(opts, say=lambda s: print(s, flush=True))
