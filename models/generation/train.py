@@ -65,6 +65,7 @@ class TrainOptions:
     resume: bool = False
     init: Path | None = None  # fine-tune: start from this checkpoint's weights
     stream_weights: dict[str, float] = field(default_factory=dict)  # melody/chords/lead
+    fixed_key: tuple[str, ...] = ()  # streams trained in their own keys only (no transposing)
     seed: int = 6
     batch_size: int = 16
     lr: float = 1e-3
@@ -106,12 +107,14 @@ class StreamData:
 
     @classmethod
     def build(cls, task: int, pieces: list[Piece], stream: Stream,
-              weight: float = 1.0) -> StreamData:
+              weight: float = 1.0, transpose: bool = True) -> StreamData:
         notes, chords = task in (TASK_MELODY, TASK_LEAD), task in (TASK_CHORDS, TASK_LEAD)
         lo, hi = tokens.PITCH_RANGE
         shifts = []
         for p in pieces:
-            if notes and len(p.notes):
+            if not transpose:
+                shifts.append([0])
+            elif notes and len(p.notes):
                 pmin, pmax = int(p.notes[:, 2].min()), int(p.notes[:, 2].max())
                 shifts.append([s for s in range(-6, 6) if lo <= pmin + s and pmax + s <= hi]
                               or [0])
@@ -420,11 +423,13 @@ def train(opts: TrainOptions, say: Callable[[str], None] = print) -> dict[str, A
     valid_streams, _ = _streams(ds, "valid", opts.key_relative_eval)
     lead = [p for p in train_pieces["melody"] if len(p.chords)]
     weights = {"melody": 1.0, "chords": 1.0, "lead": LEAD_WEIGHT, **opts.stream_weights}
+    fixed = set(opts.fixed_key)
     data = [StreamData.build(TASK_MELODY, train_pieces["melody"], train_streams["melody"],
-                             weights["melody"]),
+                             weights["melody"], "melody" not in fixed),
             StreamData.build(TASK_CHORDS, train_pieces["chords"], train_streams["chords"],
-                             weights["chords"]),
-            StreamData.build(TASK_LEAD, lead, lead_stream(lead), weights["lead"])]
+                             weights["chords"], "chords" not in fixed),
+            StreamData.build(TASK_LEAD, lead, lead_stream(lead), weights["lead"],
+                             "lead" not in fixed)]
     init = load_checkpoint(Path(opts.init)) if opts.init and not ckpt else None
     config = (GPTConfig(**ckpt["config"]) if ckpt else GPTConfig(**init["config"]) if init
               else opts.model_config())
@@ -613,6 +618,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--stream-weights", type=_weights, default={},
                     help="share of each stream per epoch, e.g. chords=3,lead=0.4 "
                          f"(default melody=1,chords=1,lead={LEAD_WEIGHT:g})")
+    ap.add_argument("--fixed-key", default="",
+                    help="streams trained in their own keys only, e.g. chords (no "
+                         "transposition: the corpus's keys and modes carry information)")
     ap.add_argument("--warmup", type=int)
     ap.add_argument("--seed", type=int, default=6)
     ap.add_argument("--batch-size", type=int)
@@ -632,8 +640,12 @@ def main(argv: list[str] | None = None) -> int:
             kw[name] = getattr(a, name)
     if not a.smoke and kw.get("steps") is None and kw.get("minutes") is None:
         ap.error("give --minutes or --steps")
+    fixed = tuple(x for x in a.fixed_key.split(",") if x)
+    if set(fixed) - {"melody", "chords", "lead"}:
+        ap.error(f"--fixed-key takes melody, chords or lead, not {a.fixed_key!r}")
     opts = TrainOptions(out=a.out, resume=a.resume, init=a.init,
-                        stream_weights=a.stream_weights, seed=a.seed, test=not a.no_test,
+                        stream_weights=a.stream_weights, fixed_key=fixed, seed=a.seed,
+                        test=not a.no_test,
                         key_relative_eval=a.key_relative_eval, **kw)
     try:
         train(opts, say=lambda s: print(s, flush=True))
