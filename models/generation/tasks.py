@@ -374,7 +374,8 @@ def _split_at_bars(chords: np.ndarray, bars: np.ndarray, end: int) -> np.ndarray
 @dataclass
 class _Job:
     """One constrained sampling run: the sequence so far (data tokens, header first)
-    and the constraints for what follows."""
+    and the constraints for what follows; `shift`: semitones the sequence was moved up
+    (into a key the model knows well), to be undone on the result."""
 
     task_token: int
     seq: list[int]
@@ -382,6 +383,30 @@ class _Job:
     prompt_bars: int
     new_bars: int
     msgs: list[str] = field(default_factory=list)
+    shift: int = 0
+
+
+# The chords stream is trained in its pieces' own keys (MODEL.md: the corpus's keys
+# and modes carry information the n-gram uses too), and they are few: 95 % of its
+# chord changes are in G, F, C or D major or in A, D or G minor (train split).
+# Progressions in other keys are written in the nearest of these and moved back.
+CHORD_STREAM_TONICS: dict[int, tuple[int, ...]] = {MAJOR: (0, 2, 5, 7), MINOR: (2, 7, 9)}
+
+
+def chord_stream_shift(key: tuple[int, int]) -> int:
+    """Semitones (-6..5, smallest first) that move `key` to a tonic the chords stream
+    was trained in."""
+    tonic, mode = key
+    homes = CHORD_STREAM_TONICS.get(mode, CHORD_STREAM_TONICS[MAJOR])
+    return min(range(-6, 6), key=lambda s: ((tonic + s) % 12 not in homes, abs(s), s))
+
+
+def _shift_rows(rows: np.ndarray, shift: int) -> np.ndarray:
+    out = np.array(rows, copy=True)
+    if len(out):
+        has_root = out[:, 2] >= 0
+        out[has_root, 2] = (out[has_root, 2] + shift) % 12
+    return out
 
 
 def _choose(logits: np.ndarray, idx: np.ndarray, bias: np.ndarray | None,
@@ -646,19 +671,22 @@ def _chords(req: GenerationRequest, msgs: list[str]) -> _Job:
     key = _resolve_key(req, np.zeros((0, 4), np.int64), rows,
                        req.prompt.keys if req.prompt is not None else None, msgs)
     cap = req.max_chords_per_bar or CHORDS_PER_BAR
+    shift = chord_stream_shift(key)
+    key = ((key[0] + shift) % 12, key[1])
     if not len(rows):
         seq = [*_header(TASK_CHORDS, key, meter)[1:], tokens.BAR]
-        return _Job(TASK_CHORDS, seq, _constraints(req, "chords", bars, max_chords=cap), 0, bars)
+        return _Job(TASK_CHORDS, seq, _constraints(req, "chords", bars, max_chords=cap), 0, bars,
+                    shift=shift)
     bar = bar_ticks(*meter)
     n_bars = math.ceil(int((rows[:, 0] + rows[:, 1]).max()) / bar)
-    p = Piece("prompt", "chords", bars=_bars_array(n_bars, meter), chords=rows,
-              keys=np.array([[0, *key]], np.int32))
+    p = Piece("prompt", "chords", bars=_bars_array(n_bars, meter),
+              chords=_shift_rows(rows, shift), keys=np.array([[0, *key]], np.int32))
     tokens.normalize(p)
     seq = tokens.encode(p, notes=False, chords=True).tolist()[:-1]
     prompt_bars = seq.count(tokens.BAR)
     seq.append(tokens.BAR)
     return _Job(TASK_CHORDS, seq, _constraints(req, "chords", prompt_bars + bars, max_chords=cap),
-                prompt_bars, bars)
+                prompt_bars, bars, shift=shift)
 
 
 def generate(request: GenerationRequest, backend: Backend,
@@ -711,6 +739,8 @@ def generate(request: GenerationRequest, backend: Backend,
     out = []
     for seed, seq in zip(seeds, seqs, strict=True):
         piece = _decode(seq)
+        if job.shift:
+            piece = piece.transposed(-job.shift)
         name = f"{req.task}-{seed}"
         piece = _tail(piece, job.prompt_bars, name)
         if given is not None:
@@ -925,10 +955,13 @@ def chord_ngram() -> KneserNeyLM:
 
 
 def _history_sequence(history: ChordsInput, key: tuple[int, int],
-                      meter: tuple[int, int]) -> list[int]:
+                      meter: tuple[int, int], shift: int = 0) -> list[int]:
     """Chords-stream tokens of a progression (header first, no EOS) followed by the
-    next bar's first position: where the next chord's token would stand."""
+    next bar's first position: where the next chord's token would stand; moved up
+    `shift` semitones (key and chords)."""
     rows = _chord_rows(history, meter) if history else np.zeros((0, 4), np.int32)
+    rows = _shift_rows(rows, shift)
+    key = ((key[0] + shift) % 12, key[1])
     if not len(rows):
         return [*_header(TASK_CHORDS, key, meter)[1:], tokens.BAR, gm.POS0]
     bar = bar_ticks(*meter)
@@ -992,7 +1025,8 @@ def next_chords(history: ChordsInput, key: str | tuple[int, int] | None, n: int 
     if k is None:
         rows = _chord_rows(history, time_signature) if history else np.zeros((0, 4))
         k = _estimate_key(np.zeros((0, 4)), rows) or (0, MAJOR)
-    seq = _history_sequence(history, k, tuple(time_signature))  # type: ignore[arg-type]
+    shift = chord_stream_shift(k)
+    seq = _history_sequence(history, k, tuple(time_signature), shift)  # type: ignore[arg-type]
     use = NEXT_CHORD_SOURCE if source == "auto" else source
     if use == "model" and backend is None:
         if source == "model":
@@ -1003,7 +1037,11 @@ def next_chords(history: ChordsInput, key: str | tuple[int, int] | None, n: int 
     cands, p = (model_chord_probs(seq, backend) if use == "model" and backend is not None
                 else ngram_chord_probs(seq))
     order = np.argsort(-p)[:n]
-    return [(chord_name(*gm.chord_of_token(int(cands[i]))), float(p[i])) for i in order]
+    out = []
+    for i in order:
+        root, quality = gm.chord_of_token(int(cands[i]))
+        out.append((chord_name((root - shift) % 12, quality), float(p[i])))
+    return out
 
 
 # Which source answers next_chords(source="auto") with a backend: the model, which

@@ -303,3 +303,28 @@ def test_harmonize_fit_weight_picks_chords_holding_the_notes() -> None:
         bar = prompt.notes[(prompt.notes[:, 0] >= o) & (prompt.notes[:, 0] < o + 48)]
         assert set((bar[:, 2] % 12).tolist()) <= gm.chord_pitch_classes(r, q)
     assert out[0].chords[:, 0].tolist() == [0, 48, 96, 144]
+
+
+def test_progressions_are_written_in_a_key_the_chords_stream_knows_and_moved_back() -> None:
+    # The chords stream trains in its pieces' own keys (mostly G, F, C, D major and
+    # A, D, G minor): other keys are moved to the nearest of those and back.
+    assert tasks.chord_stream_shift((0, MAJOR)) == 0
+    assert tasks.chord_stream_shift((4, MAJOR)) == 1  # E -> F
+    assert tasks.chord_stream_shift((11, MAJOR)) == 1  # B -> C
+    assert tasks.chord_stream_shift((9, MINOR)) == 0
+    assert tasks.chord_stream_shift((1, MINOR)) == 1  # C# minor -> D minor
+    be = smoke_backend()
+    out = generate(GenerationRequest("chords", chords="E B C#m A", key="E", bars=4,
+                                     keep_in_key=True, seed=3, **HOT), be)
+    scale = gm.scale_pitch_classes(4, MAJOR)
+    for piece in out:
+        assert (piece.keys[0, 1], piece.keys[0, 2]) == (4, MAJOR)
+        for _, _, root, quality in piece.chords.tolist():
+            assert gm.chord_pitch_classes(root, quality) <= scale  # E major's chords
+    # E major is asked in F major: the same answers a semitone lower
+    in_e = tasks.next_chords("E B C#m", "E", n=5, backend=be, source="model")
+    in_f = tasks.next_chords("F C Dm", "F", n=5, backend=be, source="model")
+    assert [p for _, p in in_e] == pytest.approx([p for _, p in in_f])
+    for (e, _), (f, _) in zip(in_e, in_f, strict=True):
+        (re, qe), (rf, qf) = parse_chord(e), parse_chord(f)  # type: ignore[misc]
+        assert (re, qe) == ((rf - 1) % 12, qf)
