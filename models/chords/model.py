@@ -18,6 +18,7 @@ LSTM kernel (DynamicQuantizeLSTM) and leaves GRU in float. Every op exports to O
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,11 +128,20 @@ class ChordCRNN(nn.Module):
 
     def forward(self, features: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """The offline graph (ONNX contract): features [1, T, F] -> ctc_logprobs
-        [1,T,158], frame_logprobs [1,T,157], bass_logprobs [1,T,13], embedding [1,D]."""
+        [1,T,158], frame_logprobs [1,T,157], bass_logprobs [1,T,13], embedding [1,D].
+
+        frame_logprobs averages (in probability) the offline and the causal heads: the
+        two branches err differently, and the mixture scored 0.4 points majmin above
+        the offline head alone on both test sets (MODEL.md)."""
         z = self.trunk_padded(features)
         h, _ = self.rnn(z)
         hz = torch.cat([h, z], -1)
-        return (F.log_softmax(self.ctc_head(hz), -1), F.log_softmax(self.frame_head(hz), -1),
+        lz, _ = self.live_rnn(z)
+        lz = torch.cat([lz, z], -1)
+        both = torch.stack([F.log_softmax(self.frame_head(hz), -1),
+                            F.log_softmax(self.live_frame_head(lz), -1)])
+        frame = torch.logsumexp(both, 0) - math.log(2.0)
+        return (F.log_softmax(self.ctc_head(hz), -1), frame,
                 F.log_softmax(self.bass_head(hz), -1), embedding_of(h))
 
     # -- live ---------------------------------------------------------------------
