@@ -401,14 +401,6 @@ def chord_stream_shift(key: tuple[int, int]) -> int:
     return min(range(-6, 6), key=lambda s: ((tonic + s) % 12 not in homes, abs(s), s))
 
 
-def _shift_rows(rows: np.ndarray, shift: int) -> np.ndarray:
-    out = np.array(rows, copy=True)
-    if len(out):
-        has_root = out[:, 2] >= 0
-        out[has_root, 2] = (out[has_root, 2] + shift) % 12
-    return out
-
-
 def _choose(logits: np.ndarray, idx: np.ndarray, bias: np.ndarray | None,
             temperature: float, top_p: float, rng: np.random.Generator) -> int:
     """One token among the allowed ids `idx` (grammar.choices): temperature, the
@@ -672,15 +664,15 @@ def _chords(req: GenerationRequest, msgs: list[str]) -> _Job:
                        req.prompt.keys if req.prompt is not None else None, msgs)
     cap = req.max_chords_per_bar or CHORDS_PER_BAR
     shift = chord_stream_shift(key)
-    key = ((key[0] + shift) % 12, key[1])
     if not len(rows):
-        seq = [*_header(TASK_CHORDS, key, meter)[1:], tokens.BAR]
+        moved = ((key[0] + shift) % 12, key[1])
+        seq = [*_header(TASK_CHORDS, moved, meter)[1:], tokens.BAR]
         return _Job(TASK_CHORDS, seq, _constraints(req, "chords", bars, max_chords=cap), 0, bars,
                     shift=shift)
     bar = bar_ticks(*meter)
     n_bars = math.ceil(int((rows[:, 0] + rows[:, 1]).max()) / bar)
-    p = Piece("prompt", "chords", bars=_bars_array(n_bars, meter),
-              chords=_shift_rows(rows, shift), keys=np.array([[0, *key]], np.int32))
+    p = Piece("prompt", "chords", bars=_bars_array(n_bars, meter), chords=rows,
+              keys=np.array([[0, *key]], np.int32)).transposed(shift)
     tokens.normalize(p)
     seq = tokens.encode(p, notes=False, chords=True).tolist()[:-1]
     prompt_bars = seq.count(tokens.BAR)
@@ -960,14 +952,13 @@ def _history_sequence(history: ChordsInput, key: tuple[int, int],
     next bar's first position: where the next chord's token would stand; moved up
     `shift` semitones (key and chords)."""
     rows = _chord_rows(history, meter) if history else np.zeros((0, 4), np.int32)
-    rows = _shift_rows(rows, shift)
-    key = ((key[0] + shift) % 12, key[1])
     if not len(rows):
-        return [*_header(TASK_CHORDS, key, meter)[1:], tokens.BAR, gm.POS0]
+        return [*_header(TASK_CHORDS, ((key[0] + shift) % 12, key[1]), meter)[1:],
+                tokens.BAR, gm.POS0]
     bar = bar_ticks(*meter)
     n_bars = math.ceil(int((rows[:, 0] + rows[:, 1]).max()) / bar)
     p = Piece("history", "chords", bars=_bars_array(n_bars, meter), chords=rows,
-              keys=np.array([[0, *key]], np.int32))
+              keys=np.array([[0, *key]], np.int32)).transposed(shift)
     tokens.normalize(p)
     return [*tokens.encode(p, notes=False, chords=True).tolist()[:-1], tokens.BAR, gm.POS0]
 
