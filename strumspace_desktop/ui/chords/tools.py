@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget
 
 from strumspace_desktop.core.document import Document
 from strumspace_desktop.core.settings import ChordSettings
@@ -16,6 +15,7 @@ from strumspace_desktop.ui.chords.analysis_actions import ChordAnalysisActions
 from strumspace_desktop.ui.chords.live_panel import LiveChordPanel
 from strumspace_desktop.ui.chords.names_dialog import ChordNamesDialog
 from strumspace_desktop.ui.chords.notation import ChordNamer, SongKey
+from strumspace_desktop.ui.toggle_dock import ToggleDock
 
 if TYPE_CHECKING:
     from strumspace_desktop.ui.main_window import MainWindow
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 MENU = "C&hords"
 
 
-class LiveChordDock(QDockWidget):
+class LiveChordDock(ToggleDock):
     def __init__(self, panel: LiveChordPanel, parent: MainWindow) -> None:
         super().__init__("Live Chords", parent)
         self.setObjectName("LiveChordDock")
@@ -31,12 +31,6 @@ class LiveChordDock(QDockWidget):
         self.setWidget(panel)
         self.visibilityChanged.connect(panel.set_shown)
 
-    def toggle(self) -> None:
-        if self.isVisible() and not self.visibleRegion().isEmpty():
-            self.hide()
-        else:
-            self.show()
-            self.raise_()
 
 
 class ChordTools(QObject):

@@ -16,7 +16,6 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDockWidget,
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
@@ -58,6 +57,7 @@ from strumspace_desktop.ui.generate.plan import (
 )
 from strumspace_desktop.ui.generate.preview import PiecePreview
 from strumspace_desktop.ui.generate.suggest import ChordSuggester
+from strumspace_desktop.ui.toggle_dock import ToggleDock
 
 if TYPE_CHECKING:
     from strumspace_desktop.ui.main_window import MainWindow
@@ -557,7 +557,7 @@ def _kept_text(kept: Any) -> str:
     return " and ".join(parts) or "nothing (the variation was empty)"
 
 
-class GenerationDock(QDockWidget):
+class GenerationDock(ToggleDock):
     """The panel as a dock of the main window, with the chord lane's suggestions; it owns
     the window's generation bridge (the worker process)."""
 
@@ -581,13 +581,8 @@ class GenerationDock(QDockWidget):
         if old.parent() is self:
             old.shutdown()
 
-    def toggle(self) -> None:
-        if self.isVisible() and not self.visibleRegion().isEmpty():
-            self.hide()
-        else:
-            self.show()
-            self.raise_()
-            self.panel.refresh_prompt()
+    def on_shown(self) -> None:
+        self.panel.refresh_prompt()
 
     def shutdown(self) -> None:
         """Stop auditions and the worker process (on quit)."""

@@ -15,7 +15,6 @@ from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
-    QDockWidget,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -30,6 +29,7 @@ from strumspace_desktop.core.effects import MASTER
 from strumspace_desktop.ui.mixer.edits import MixerEdits
 from strumspace_desktop.ui.mixer.effect_editor import EffectEditor
 from strumspace_desktop.ui.mixer.strips import ChannelStrip, MasterStrip, StripBase
+from strumspace_desktop.ui.toggle_dock import ToggleDock
 
 PROBLEM_SHOWN_MS = 8000
 MAX_ENGINE_MESSAGES = 20
@@ -286,7 +286,7 @@ class MixerPanel(QWidget):
                 strip.meter.set_levels((0.0, 0.0))
 
 
-class MixerDock(QDockWidget):
+class MixerDock(ToggleDock):
     """The mixer as a dock of the main window (View > Mixer, F3)."""
 
     def __init__(self, adapter: Any = None, parent: QWidget | None = None) -> None:
@@ -295,13 +295,6 @@ class MixerDock(QDockWidget):
         self.panel = MixerPanel(adapter)
         self.setWidget(self.panel)
 
-    def toggle(self) -> None:
-        """Hide the mixer when it is in view; else show it (in front of its tab mates)."""
-        if self.isVisible() and not self.visibleRegion().isEmpty():
-            self.hide()
-        else:
-            self.show()
-            self.raise_()
 
     def bind_projects(self, projects: Any) -> None:
         """Follow the window's project controller: its document, and each new one."""
