@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 
 from models.generation import tokens
-from models.generation.model import TASK_MELODY
 from models.generation.piece import Piece
 from models.generation.streams import continuation_pairs
+from models.generation.task_tokens import TASK_MELODY
 
 
 def _clock() -> tuple[float, float, float]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import sys
@@ -521,7 +522,7 @@ def export(checkpoint: Path, out: Path, *, eval_pieces: int = 100, threads: int 
         # The faster variant among those within NLL_SAME of the smallest drop: a few
         # thousandths of a nat are noise, a fifth of the latency is not.
         close = [n for n in variants if drop[n] <= min(drop.values()) + NLL_SAME]
-        chosen = min(close, key=lambda n: lat[n]["median_cpu_ms"])
+        chosen = min(close, key=lambda n: (lat[n] or {}).get("median_cpu_ms", math.inf))
         meta["nll"] = nll
         meta["quantization"] = {"method": "onnxruntime quantize_dynamic, MatMul weights "
                                 "int8 (activations uint8 per call)",

@@ -22,14 +22,15 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from models.generation import tokens
-
-TASK_MELODY = len(tokens.VOCAB)
-TASK_CHORDS = len(tokens.VOCAB) + 1
-TASK_LEAD = len(tokens.VOCAB) + 2  # melody + chords: melody over chords, harmonize
-MODEL_VOCAB = len(tokens.VOCAB) + 3
-TASKS = {"melody": TASK_MELODY, "chords": TASK_CHORDS, "lead": TASK_LEAD}
-PREFIX_LENGTH = 1 + tokens.HEADER_LENGTH  # task token + BOS Key TimeSig
-NEVER_PREDICTED = (tokens.PAD, tokens.BOS, TASK_MELODY, TASK_CHORDS, TASK_LEAD)
+from models.generation.task_tokens import (  # re-exported: the model's vocabulary
+    MODEL_VOCAB as MODEL_VOCAB,
+)
+from models.generation.task_tokens import NEVER_PREDICTED as NEVER_PREDICTED
+from models.generation.task_tokens import PREFIX_LENGTH as PREFIX_LENGTH
+from models.generation.task_tokens import TASK_CHORDS as TASK_CHORDS
+from models.generation.task_tokens import TASK_LEAD as TASK_LEAD
+from models.generation.task_tokens import TASK_MELODY as TASK_MELODY
+from models.generation.task_tokens import TASKS as TASKS
 
 
 @dataclass(frozen=True)

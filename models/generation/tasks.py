@@ -33,7 +33,6 @@ import numpy as np
 from models.generation import grammar as gm
 from models.generation import harmony, sampling, tokens
 from models.generation.midi_io import ChordParseError, parse_chord, parse_chords, parse_pitch_class
-from models.generation.model import PREFIX_LENGTH, TASK_CHORDS, TASK_LEAD, TASK_MELODY
 from models.generation.ngram import KneserNeyLM
 from models.generation.piece import (
     MAJOR,
@@ -43,6 +42,7 @@ from models.generation.piece import (
     bar_ticks,
     chord_name,
 )
+from models.generation.task_tokens import PREFIX_LENGTH, TASK_CHORDS, TASK_LEAD, TASK_MELODY
 
 TASK_NAMES = ("continue", "melody", "harmonize", "chords", "next-chord")
 LIMITS = {"bars": (1, 64), "temperature": (0.0, 2.0), "top_p": (0.05, 1.0),

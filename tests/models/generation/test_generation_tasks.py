@@ -328,3 +328,13 @@ def test_progressions_are_written_in_a_key_the_chords_stream_knows_and_moved_bac
     for (e, _), (f, _) in zip(in_e, in_f, strict=True):
         (re, qe), (rf, qf) = parse_chord(e), parse_chord(f)  # type: ignore[misc]
         assert (re, qe) == ((rf - 1) % 12, qf)
+
+
+def test_the_tasks_and_the_onnx_runtime_load_without_torch() -> None:
+    # torch takes over a second to import: the generation worker's ONNX path skips it.
+    import subprocess
+    import sys
+
+    code = ("import sys, models.generation.tasks, models.generation.backends; "
+            "sys.exit(int('torch' in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
