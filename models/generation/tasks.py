@@ -434,6 +434,24 @@ def _fit_prompt(job: _Job, max_len: int) -> list[int]:
     return head + body[start:]
 
 
+def _bars_done(job: _Job, g: gm.Grammar) -> int:
+    """New bars finished: the bar being written does not count until it is closed."""
+    return job.new_bars if g.done else min(max(g.bars - job.prompt_bars - 1, 0), job.new_bars)
+
+
+def _token_limit(job: _Job) -> int:
+    """More new tokens than this means the grammar let a bar run on (a bug)."""
+    return (job.prompt_bars + job.new_bars + 1) * (4 * tokens.MAX_BAR + 4)
+
+
+def _slid(job: _Job, g: gm.Grammar, model_seq: list[int], max_len: int) -> list[int]:
+    """The model's input once the context is full: the header (current key and meter)
+    and the latest tokens, as the model saw long pieces in training (header + a window
+    of the body)."""
+    keep = max(8, max_len // 2 - PREFIX_LENGTH)
+    return _header(job.task_token, g.key, g.meter) + model_seq[-keep:]
+
+
 def _sample(job: _Job, backend: Backend, seeds: list[int], temperature: float,
             top_p: float, progress: ProgressFn | None, cancel: CancelFlag | None
             ) -> list[list[int]]:
@@ -454,9 +472,8 @@ def _sample(job: _Job, backend: Backend, seeds: list[int], temperature: float,
     backend.start(b)
     logits = backend.prefill(np.array(model_seqs, dtype=np.int64))
     length = len(inp)
-    keep = max(8, backend.max_len // 2 - PREFIX_LENGTH)
     total = job.new_bars
-    limit = (job.prompt_bars + job.new_bars + 1) * (4 * tokens.MAX_BAR + 4)
+    limit = _token_limit(job)
     n = 0
     while True:
         if _cancelled(cancel):
@@ -472,9 +489,7 @@ def _sample(job: _Job, backend: Backend, seeds: list[int], temperature: float,
             toks[i] = t
         n += 1
         if progress is not None:
-            # bars finished: the bar being written does not count until it is closed
-            done = sum(total if g.done else min(max(g.bars - job.prompt_bars - 1, 0), total)
-                       for g in grams) / b
+            done = sum(_bars_done(job, g) for g in grams) / b
             progress(GenerationProgress(done / max(total, 1), int(done), total, n))
         if all(g.done for g in grams):
             return seqs
@@ -483,13 +498,8 @@ def _sample(job: _Job, backend: Backend, seeds: list[int], temperature: float,
         for i in range(b):
             model_seqs[i].append(int(toks[i]))
         if length + 1 > backend.max_len:
-            # Slide: the header (current key and meter) and the latest tokens, as the
-            # model saw long pieces in training (header + a window of the body).
-            rows = []
-            for i, g in enumerate(grams):
-                head = _header(job.task_token, g.key, g.meter)
-                rows.append(head + model_seqs[i][-keep:])
-            model_seqs = rows
+            model_seqs = [_slid(job, g, m, backend.max_len)
+                          for g, m in zip(grams, model_seqs, strict=True)]
             backend.start(b)
             logits = backend.prefill(np.array(model_seqs, dtype=np.int64))
             length = len(model_seqs[0])
@@ -514,9 +524,8 @@ def _sample_speculative(job: _Job, backend: SpeculativeBackend, seed: int, tempe
     model_seq = _fit_prompt(job, backend.max_len)
     backend.start(1)
     logits = backend.prefill(np.array([model_seq], dtype=np.int64))[0]
-    keep = max(8, backend.max_len // 2 - PREFIX_LENGTH)
     total = job.new_bars
-    limit = (job.prompt_bars + job.new_bars + 1) * (4 * tokens.MAX_BAR + 4)
+    limit = _token_limit(job)
 
     def choose(row: np.ndarray) -> int:
         idx, bias = g.choices()
@@ -527,8 +536,8 @@ def _sample_speculative(job: _Job, backend: SpeculativeBackend, seed: int, tempe
         seq.append(t)
         model_seq.append(t)
         if progress is not None:
-            done = total if g.done else min(max(g.bars - job.prompt_bars - 1, 0), total)
-            progress(GenerationProgress(done / max(total, 1), int(done), total,
+            done = _bars_done(job, g)
+            progress(GenerationProgress(done / max(total, 1), done, total,
                                         len(seq) - len(job.seq)))
 
     token = choose(logits)
@@ -541,8 +550,7 @@ def _sample_speculative(job: _Job, backend: SpeculativeBackend, seed: int, tempe
         if len(seq) - len(job.seq) > limit:  # the grammar bounds every bar
             raise GenerationError("generation did not end (internal error)")
         if backend.length + 1 > backend.max_len:
-            # Slide as `_sample` does: the header and the latest tokens.
-            model_seq = _header(job.task_token, g.key, g.meter) + model_seq[-keep:]
+            model_seq = _slid(job, g, model_seq, backend.max_len)
             backend.start(1)
             token = choose(backend.prefill(np.array([model_seq], dtype=np.int64))[0])
             continue
