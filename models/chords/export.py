@@ -107,6 +107,23 @@ def load_checkpoint(path: Path) -> Loaded:
     return Loaded(model, chords_model.config_dict(model.cfg), info, smoke)
 
 
+def load_ensemble(ckpt: Path, members: Sequence[Path]) -> Loaded:
+    """``ckpt``'s model, or with ``members`` a ``ChordEnsemble`` of it and them (the
+    first checkpoint gives the live branch, the CTC output and the embedding)."""
+    from models.chords.model import ChordEnsemble
+
+    first = load_checkpoint(ckpt)
+    if not members:
+        return first
+    rest = [load_checkpoint(m) for m in members]
+    model = ChordEnsemble([first.model, *(r.model for r in rest)]).eval()
+    info = {**first.info, "ensemble": [
+        {"checkpoint_sha256": sha256_file(p)[:16],
+         **{k: v for k, v in r.info.items() if k in ("step", "elapsed_s", "best")}}
+        for p, r in zip([ckpt, *members], [first, *rest], strict=True)]}
+    return Loaded(model, first.config, info, first.smoke)
+
+
 def _jsonable(x: Any) -> bool:
     try:
         json.dumps(x)
@@ -130,9 +147,7 @@ def live_module(model: Any) -> Any:
 
 def live_params(model: Any) -> dict[str, Any]:
     """Context, look-ahead, nominal chunk and state shape of the live branch."""
-    from models.chords import model as chords_model
-
-    return {"context": chords_model.CONTEXT_LEFT, "lookahead": chords_model.LOOKAHEAD,
+    return {"context": model.live_context, "lookahead": model.cfg.live_lookahead,
             "chunk": LIVE_CHUNK, "state_shape": [int(d) for d in model.initial_state().shape]}
 
 
@@ -468,9 +483,18 @@ def choose(variants: Sequence[Variant], ref: dict[str, float]) -> Variant:
                                   -VARIANTS.index(v.name)))
 
 
-def model_version(ckpt: Path, loaded: Loaded, tag: str | None) -> str:
-    day = dt.datetime.fromtimestamp(ckpt.stat().st_mtime, dt.UTC).strftime("%Y%m%d")
-    parts = ["chords-crnn", day, sha256_file(ckpt)[:8]]
+def model_version(ckpt: Path, loaded: Loaded, tag: str | None,
+                  members: Sequence[Path] = ()) -> str:
+    day = dt.datetime.fromtimestamp(max(p.stat().st_mtime for p in (ckpt, *members)),
+                                    dt.UTC).strftime("%Y%m%d")
+    digest = sha256_file(ckpt)
+    if members:  # one id for the set of checkpoints, in order
+        import hashlib
+
+        digest = hashlib.sha256("".join(sha256_file(p) for p in (ckpt, *members))
+                                .encode()).hexdigest()
+    parts = ["chords-crnn" if not members else f"chords-crnn{1 + len(members)}", day,
+             digest[:8]]
     if tag or loaded.smoke:
         parts.append(tag or "smoke")
     return "-".join(parts)
@@ -504,12 +528,13 @@ def base_meta(loaded: Loaded, version: str) -> dict[str, Any]:
 
 
 def export_all(ckpt: Path, out: Path, work: Path, valid_dir: Path | None, limit: int | None,
-               tag: str | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:
+               tag: str | None = None, log: Callable[[str], None] = print,
+               members: Sequence[Path] = ()) -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(1)
-    loaded = load_checkpoint(ckpt)
-    version = model_version(ckpt, loaded, tag)
+    loaded = load_ensemble(ckpt, members)
+    version = model_version(ckpt, loaded, tag, members)
     meta = base_meta(loaded, version)
     work.mkdir(parents=True, exist_ok=True)
     out.mkdir(parents=True, exist_ok=True)
@@ -638,6 +663,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m models.chords.export", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("checkpoint", type=Path)
+    ap.add_argument("--member", type=Path, action="append", default=[],
+                    help="another checkpoint to average with the first in the offline "
+                         "graph (repeatable; the first gives the live graph)")
     ap.add_argument("--out", type=Path, default=ROOT / "models" / "chords" / "artifacts")
     ap.add_argument("--work", type=Path, default=ROOT / "build" / "chords" / "export",
                     help="where every variant is written (default build/chords/export)")
@@ -662,7 +690,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{valid})")
             valid = None
         record = export_all(args.checkpoint, args.out, args.work, valid, args.limit,
-                            args.version_tag, log)
+                            args.version_tag, log, members=args.member)
     except (ExportError, ModelFileError) as exc:
         print(f"export failed: {exc}", file=sys.stderr)
         return 1

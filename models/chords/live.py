@@ -7,8 +7,10 @@ smooths the frame posteriors so that the display does not flicker.
 
 Smoothing, and what it costs in latency (frames are 1 / FPS = 23.2 ms):
 
+- the bass head's vote (``decode.bass_evidence``, weight ``BASS_WEIGHT`` 0.5) added to
+  the frame log-posteriors, as in the file decoder;
 - an exponential moving average of the posteriors (``smoothing`` = weight of the old
-  average, 0.4: a lag of 0.67 frames);
+  average, 0.3: a lag of 0.43 frames);
 - hysteresis: a new chord replaces the displayed one when its smoothed posterior beats
   the displayed chord's by ``margin`` (0.3), for ``hold_frames`` consecutive frames (1);
 - silence (loudest bin below -60 dBFS) lasting ``LIVE_SILENCE_S`` (0.25 s) is
@@ -16,13 +18,14 @@ Smoothing, and what it costs in latency (frames are 1 / FPS = 23.2 ms):
 
 Expected algorithmic latency from a chord change in the input to the new label, on
 average (``latency_s``): half a hop for the change to reach a frame centre (11.6 ms) +
-the features' window reaching ``features.LATENCY_S`` past the centre (46.4 ms) + the
-model's look-ahead (``LiveNet.lookahead`` frames, 1 = 23.2 ms) + the moving average
-(0.67 frames, 15.5 ms) + the hold (``hold_frames - 1`` frames, 0) = about 97 ms, before
-the model's own reaction and the margin. Measured with the model's causal head on
-validation clips (docs/ANALYSIS.md): median 133 ms to the right label; without any
-smoothing 98 ms but 2.7 times as many label changes on screen (flicker); with the
-earlier ``hold_frames=2, smoothing=0.5, margin=0.1`` 147 ms and 9 % more changes.
+the features' window reaching ``features.LATENCY_S`` past the centre (49 ms) + the
+model's look-ahead (``LiveNet.lookahead`` frames: 0 for the shipped model, whose live
+branch has a causal trunk of its own) + the moving average (0.43 frames, 10 ms) + the
+hold (``hold_frames - 1`` frames, 0) = about 71 ms, before the model's own reaction and
+the margin. Measured on the 60 validation clips (frames timed by the arrival of their
+256-sample input block at 48 kHz, no processing time; MODEL.md): median 146 ms to the
+right label, 2,580 labels shown for 1,009 reference chords; with the earlier smoothing
+0.4, 157 ms and 2,371 labels; the earlier model (one frame of look-ahead) 180 ms.
 
 Memory is fixed: the feature and model buffers are trimmed as frames come out, and the
 history is a ring of ``history`` chords.
@@ -36,14 +39,18 @@ from pathlib import Path
 
 import numpy as np
 
-from models.chords.decode import BASS_THRESHOLD, BLANK
+from models.chords.decode import BASS_THRESHOLD, BLANK, bass_evidence
 from models.chords.runtime import SILENCE_LEVEL
 from models.chords.vocabulary import N_INDEX, NUM_CLASSES, from_index
 
-# Tuned on 20 validation clips with a half-trained checkpoint (docs/ANALYSIS.md).
+# Tuned on the 60 validation clips (MODEL.md, live latency).
 HOLD_FRAMES = 1
-SMOOTHING = 0.4
+SMOOTHING = 0.3
 MARGIN = 0.3
+# The bass head's vote (decode.bass_evidence), as in the file decoder: on the 60
+# validation clips 0.5 named chords sooner (median 174 against 180 ms) and more often
+# right (majmin 0.833 against 0.826); in a down-strum the bass sounds first.
+BASS_WEIGHT = 0.5
 HISTORY = 64
 # Silence (below -60 dBFS) this long shows no-chord; shorter gaps (between strums,
 # 70 to 120 ms on rendered guitars) are left to the model.
@@ -84,7 +91,7 @@ class ChordSmoother:
 
     def __init__(self, *, hold_frames: int = HOLD_FRAMES, smoothing: float = SMOOTHING,
                  margin: float = MARGIN, bass_threshold: float = BASS_THRESHOLD,
-                 history: int = HISTORY) -> None:
+                 history: int = HISTORY, bass_weight: float = BASS_WEIGHT) -> None:
         if not 0 <= smoothing < 1:
             raise ValueError(f"smoothing must be in [0, 1), not {smoothing}")
         if hold_frames < 1:
@@ -93,6 +100,7 @@ class ChordSmoother:
         self.smoothing = smoothing
         self.margin = margin
         self.bass_threshold = bass_threshold
+        self.bass_weight = bass_weight
         self._history: deque[LiveChord] = deque(maxlen=max(1, history))
         self.reset()
 
@@ -136,7 +144,11 @@ class ChordSmoother:
             pb = np.zeros(13)
             pb[12] = 1.0
         else:
-            p = np.exp(logp.astype(np.float64))
+            lp = logp.astype(np.float64)
+            if self.bass_weight > 0:
+                lp = lp + self.bass_weight * bass_evidence(bass_logp[None])[0]
+            p = np.exp(lp - lp.max())
+            p /= p.sum()
             pb = np.exp(bass_logp.astype(np.float64))
         self._avg = a * self._avg + (1 - a) * p
         self._bass_avg = a * self._bass_avg + (1 - a) * pb

@@ -46,6 +46,10 @@ class ModelConfig:
     hidden: int = 96  # offline BiLSTM per direction
     layers: int = 2  # offline BiLSTM layers
     live_hidden: int = 128
+    # Frames the live branch waits for after a frame: 1 shares the offline trunk (its
+    # convolution reads one frame ahead); 0 gives the live branch a causal trunk of
+    # its own (the same kernel, all of it on past frames), 23 ms sooner.
+    live_lookahead: int = LOOKAHEAD
     dropout: float = 0.1
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -99,6 +103,9 @@ class ChordCRNN(nn.Module):
         self.ctc_head = nn.Linear(head_in, CTC_CLASSES)
         self.frame_head = nn.Linear(head_in, NUM_CLASSES)
         self.bass_head = nn.Linear(head_in, BASS_CLASSES)
+        if cfg.live_lookahead not in (0, LOOKAHEAD):
+            raise ValueError(f"live_lookahead must be 0 or {LOOKAHEAD}")
+        self.live_trunk = Trunk(cfg) if cfg.live_lookahead != LOOKAHEAD else None
         self.live_rnn = nn.LSTM(cfg.trunk, cfg.live_hidden, batch_first=True)
         live_in = cfg.live_hidden + cfg.trunk
         self.live_frame_head = nn.Linear(live_in, NUM_CLASSES)
@@ -111,6 +118,19 @@ class ChordCRNN(nn.Module):
         x = F.pad(features, (0, 0, CONTEXT_LEFT, LOOKAHEAD))
         return self.trunk(x)
 
+    @property
+    def live_context(self) -> int:
+        """Frames before a frame that the live branch's convolution reads."""
+        return CONTEXT_LEFT + LOOKAHEAD - self.cfg.live_lookahead
+
+    def live_trunk_padded(self, features: Tensor, z: Tensor | None = None) -> Tensor:
+        """The live branch's trunk output over a whole clip (``z``: the offline trunk's
+        if already computed, which it is when the branches share the trunk)."""
+        if self.live_trunk is None:
+            return self.trunk_padded(features) if z is None else z
+        return self.live_trunk(F.pad(features, (0, 0, self.live_context,
+                                                self.cfg.live_lookahead)))
+
     # -- offline ------------------------------------------------------------------
     def offline(self, features: Tensor) -> dict[str, Tensor]:
         """features [B, T, F] -> logits ``ctc`` [B,T,158], ``frame`` [B,T,157], ``bass``
@@ -120,8 +140,9 @@ class ChordCRNN(nn.Module):
         h, _ = self.rnn(z)
         h = self.drop(h)
         hz = torch.cat([h, z], -1)
-        lz, _ = self.live_rnn(z)
-        lz = torch.cat([self.drop(lz), z], -1)
+        zl = self.live_trunk_padded(features, z)
+        lz, _ = self.live_rnn(zl)
+        lz = torch.cat([self.drop(lz), zl], -1)
         return {"ctc": self.ctc_head(hz), "frame": self.frame_head(hz),
                 "bass": self.bass_head(hz), "live_frame": self.live_frame_head(lz),
                 "live_bass": self.live_bass_head(lz), "hidden": h}
@@ -136,8 +157,9 @@ class ChordCRNN(nn.Module):
         z = self.trunk_padded(features)
         h, _ = self.rnn(z)
         hz = torch.cat([h, z], -1)
-        lz, _ = self.live_rnn(z)
-        lz = torch.cat([lz, z], -1)
+        zl = self.live_trunk_padded(features, z)
+        lz, _ = self.live_rnn(zl)
+        lz = torch.cat([lz, zl], -1)
         both = torch.stack([F.log_softmax(self.frame_head(hz), -1),
                             F.log_softmax(self.live_frame_head(lz), -1)])
         frame = torch.logsumexp(both, 0) - math.log(2.0)
@@ -146,11 +168,11 @@ class ChordCRNN(nn.Module):
 
     # -- live ---------------------------------------------------------------------
     def live_step(self, features: Tensor, state: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """The live graph: features [1, CONTEXT_LEFT + K + LOOKAHEAD, F] (K >= 1), state
-        [2, 1, live_hidden] (h and c; zeros at the start) -> frame_logprobs [1,K,157],
-        bass_logprobs [1,K,13], state_out. At the start of a stream the caller feeds
-        CONTEXT_LEFT zero frames first, as ``trunk_padded`` does offline."""
-        z = self.trunk(features)
+        """The live graph: features [1, live_context + K + live_lookahead, F] (K >= 1),
+        state [2, 1, live_hidden] (h and c; zeros at the start) -> frame_logprobs
+        [1,K,157], bass_logprobs [1,K,13], state_out. At the start of a stream the caller
+        feeds live_context zero frames first, as ``trunk_padded`` does offline."""
+        z = (self.live_trunk or self.trunk)(features)
         lz, (h, c) = self.live_rnn(z, (state[0:1], state[1:2]))
         lz = torch.cat([lz, z], -1)
         return (F.log_softmax(self.live_frame_head(lz), -1),
@@ -167,10 +189,51 @@ def embedding_of(h: Tensor) -> Tensor:
     return torch.cat([mean, std], dim=-1)
 
 
+class ChordEnsemble(nn.Module):
+    """Several trained CRNNs as one offline graph (the same ONNX contract): frame and
+    bass posteriors averaged in probability over the members, the CTC output and the
+    clip embedding of the first member. The live branch is the first member's
+    (``live_step``): the display keeps one small causal model.
+
+    Independently trained members err on different frames; averaging them is the
+    cheapest accuracy this budget buys (MODEL.md)."""
+
+    def __init__(self, members: list[ChordCRNN]) -> None:
+        super().__init__()
+        if not members:
+            raise ValueError("an ensemble needs at least one model")
+        self.members = nn.ModuleList(members)
+        self.cfg = members[0].cfg
+
+    @property
+    def first(self) -> ChordCRNN:
+        return self.members[0]  # type: ignore[return-value]
+
+    @property
+    def live_context(self) -> int:
+        return self.first.live_context
+
+    def offline(self, features: Tensor) -> dict[str, Tensor]:
+        return self.first.offline(features)
+
+    def forward(self, features: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        outs = [m(features) for m in self.members]
+        k = math.log(len(outs))
+        frame = torch.logsumexp(torch.stack([o[1] for o in outs]), 0) - k
+        bass = torch.logsumexp(torch.stack([o[2] for o in outs]), 0) - k
+        return outs[0][0], frame, bass, outs[0][3]
+
+    def live_step(self, features: Tensor, state: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        return self.first.live_step(features, state)
+
+    def initial_state(self) -> Tensor:
+        return self.first.initial_state()
+
+
 class LiveGraph(nn.Module):
     """``ChordCRNN.live_step`` as a module's forward (for export)."""
 
-    def __init__(self, model: ChordCRNN) -> None:
+    def __init__(self, model: ChordCRNN | ChordEnsemble) -> None:
         super().__init__()
         self.model = model
 
@@ -182,14 +245,14 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def meta(model: ChordCRNN) -> dict[str, Any]:
+def meta(model: ChordCRNN | ChordEnsemble) -> dict[str, Any]:
     """What an exporter records beside the graphs (chords.json)."""
     return {
         "sample_rate": feat.SAMPLE_RATE, "hop": feat.HOP, "fps": feat.FPS,
         "n_bins": feat.N_BINS, "num_classes": NUM_CLASSES, "ctc_classes": CTC_CLASSES,
         "blank": BLANK, "bass_classes": BASS_CLASSES,
         "embedding_dim": model.cfg.embedding_dim,
-        "live_context_left": CONTEXT_LEFT, "live_lookahead": LOOKAHEAD,
+        "live_context_left": model.live_context, "live_lookahead": model.cfg.live_lookahead,
         "live_state_shape": [2, 1, model.cfg.live_hidden],
         "feature_latency_s": feat.LATENCY_S,
         "parameters": count_parameters(model),

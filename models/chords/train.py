@@ -15,6 +15,11 @@ Validation on the validation set (Csound GM bank) scores frame-argmax segments w
 mir_eval (WCSR root, majmin, sevenths); best.pt keeps the best mean of majmin and
 sevenths. The test sets (unseen_timbre, music21) are never read here.
 
+``--live-only --init CKPT`` fine-tunes the causal live branch alone (trunk and offline
+branch frozen); ``--onset-weight W`` weighs the live frames in the first
+``--onset-frames`` after each chord change W times, so that the live display learns
+to name a new chord sooner (MODEL.md, live latency).
+
 Checkpoints (``last.pt``, ``best.pt``) are written atomically; SIGINT/SIGTERM end the
 run with a checkpoint; ``--resume`` continues from ``last.pt`` with the rest of the
 budget.
@@ -23,6 +28,7 @@ budget.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -277,6 +283,21 @@ class Sampler:
                 "targets": np.concatenate(targets), "target_lengths": tl}
 
 
+def onset_weights(chord: np.ndarray, frames: int, weight: float) -> np.ndarray:
+    """Per-frame loss weights [B, T]: `weight` on the `frames` frames that start at a
+    chord change (the label differs from the previous frame's), 1 elsewhere, 0 on
+    padding. The first frame of a crop is not a change: its predecessor is unseen."""
+    w = (chord != IGNORE).astype(np.float32)
+    if weight == 1.0 or frames <= 0:
+        return w
+    change = np.zeros(chord.shape, bool)
+    change[:, 1:] = (chord[:, 1:] != chord[:, :-1]) & (chord[:, 1:] != IGNORE)
+    near = change.copy()
+    for k in range(1, frames):
+        near[:, k:] |= change[:, :-k]
+    return np.where(near & (chord != IGNORE), np.float32(weight), w)
+
+
 # ---------------------------------------------------------------------------------
 # Evaluation
 
@@ -426,6 +447,14 @@ class _Stop:
     requested = False
 
 
+def _weighted_ce(F: Any, logits: Any, target: Any, w: Any) -> Any:
+    """Cross-entropy averaged with per-frame weights (0 on padding)."""
+    ce = F.cross_entropy(logits.flatten(0, 1), target.flatten().clamp(min=0),
+                         reduction="none")
+    wf = w.flatten()
+    return (ce * wf).sum() / wf.sum().clamp(min=1e-6)
+
+
 def _on_signal(signum: int, frame: Any) -> None:
     _Stop.requested = True
 
@@ -462,7 +491,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             d for d in (Path("build/chords/train"), Path("build/chords/train200"))
             if d.is_dir()]
         valid_dir = Path(args.valid)
-        cfg = ModelConfig()
+        cfg = ModelConfig() if args.live_lookahead is None else ModelConfig(
+            live_lookahead=args.live_lookahead)
         crop_s, batch, peak_lr, valid_every = args.crop, args.batch, args.lr, args.valid_every
     if not train_dirs:
         raise TrainError("no training set: render build/chords/train first (DATA.md)")
@@ -500,8 +530,26 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         except CheckpointError as e:
             raise TrainError(f"--init: {args.init} is not readable ({e})") from e
         cfg = model.cfg
+        if args.live_lookahead is not None and args.live_lookahead != cfg.live_lookahead:
+            cfg = dataclasses.replace(cfg, live_lookahead=args.live_lookahead)
+            wider = ChordCRNN(cfg)
+            wider.load_state_dict(model.state_dict(), strict=False)
+            if wider.live_trunk is not None:
+                # Warm start: the shared trunk, its kernel now one frame earlier (at
+                # first the branch answers as before, a frame later; training moves it).
+                wider.live_trunk.load_state_dict(model.trunk.state_dict())
+            model = wider
         opt = torch.optim.AdamW(model.parameters(), lr=peak_lr, weight_decay=args.weight_decay)
         print(f"fine-tuning from {args.init} (step {ck['state']['step']})", flush=True)
+    if args.live_only:
+        if not args.init:
+            raise TrainError("--live-only fine-tunes a trained model: give --init CKPT")
+        # Trunk and offline branch stay as they are (the offline graph and the
+        # catalogue embedding do not move); only the causal branch learns.
+        live_params = [p for n, p in model.named_parameters() if n.startswith("live_")]
+        for n, p in model.named_parameters():
+            p.requires_grad_(n.startswith("live_"))
+        opt = torch.optim.AdamW(live_params, lr=peak_lr, weight_decay=args.weight_decay)
     sampler = Sampler(train_sets, round(crop_s * feat.FPS), batch, rng)
     n_params = count_parameters(model)
     total_h = sum(float(s.durations.sum()) for s in train_sets) / 3600
@@ -523,6 +571,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     def validate() -> dict[str, float]:
         t0 = time.time()
         res = evaluate(model, vset)
+        if args.live_only:  # the offline heads do not move: choose on the live branch
+            res["score"] = round((res["live_majmin"] + res["live_sevenths"]) / 2, 4)
         res["seconds"] = round(time.time() - t0, 1)
         entry = {"step": state["step"], "elapsed_s": round(state["elapsed_s"], 1),
                  "valid": res}
@@ -548,25 +598,44 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         lr = lr_at(state["elapsed_s"] / budget_s, peak_lr)
         for g in opt.param_groups:
             g["lr"] = lr
+        if args.live_only:  # frozen parts: no dropout, no batch-norm statistics updates
+            model.trunk.eval()
+            model.rnn.eval()
         b = sampler.batch_arrays()
         x = torch.from_numpy(b["x"])
-        outs = model.offline(x)
         chord = torch.from_numpy(b["chord"])
         bass = torch.from_numpy(b["bass"])
-        # CTC per target chord (summed over the batch, over its chords).
-        logp = F.log_softmax(outs["ctc"], -1).transpose(0, 1)  # [T, B, C]
-        ctc = F.ctc_loss(logp, torch.from_numpy(b["targets"]), torch.from_numpy(b["lengths"]),
-                         torch.from_numpy(b["target_lengths"]), blank=BLANK,
-                         reduction="sum", zero_infinity=True)
-        ctc = ctc / float(b["target_lengths"].sum())
-        frame = F.cross_entropy(outs["frame"].flatten(0, 1), chord.flatten(),
-                                ignore_index=IGNORE)
-        live = F.cross_entropy(outs["live_frame"].flatten(0, 1), chord.flatten(),
-                               ignore_index=IGNORE)
-        bass_l = 0.5 * (F.cross_entropy(outs["bass"].flatten(0, 1), bass.flatten(),
-                                        ignore_index=IGNORE)
-                        + F.cross_entropy(outs["live_bass"].flatten(0, 1), bass.flatten(),
-                                          ignore_index=IGNORE))
+        w = torch.from_numpy(onset_weights(b["chord"], args.onset_frames, args.onset_weight))
+        if args.live_only:
+            if model.live_trunk is None:
+                with torch.no_grad():
+                    zl = model.trunk_padded(x)
+            else:
+                zl = model.live_trunk_padded(x)
+            lz, _ = model.live_rnn(zl)
+            lz = torch.cat([model.drop(lz), zl], -1)
+            outs = {"live_frame": model.live_frame_head(lz),
+                    "live_bass": model.live_bass_head(lz)}
+            ctc = frame = torch.zeros(())
+            live = _weighted_ce(F, outs["live_frame"], chord, w)
+            bass_l = F.cross_entropy(outs["live_bass"].flatten(0, 1), bass.flatten(),
+                                     ignore_index=IGNORE)
+        else:
+            outs = model.offline(x)
+            # CTC per target chord (summed over the batch, over its chords).
+            logp = F.log_softmax(outs["ctc"], -1).transpose(0, 1)  # [T, B, C]
+            ctc = F.ctc_loss(logp, torch.from_numpy(b["targets"]),
+                             torch.from_numpy(b["lengths"]),
+                             torch.from_numpy(b["target_lengths"]), blank=BLANK,
+                             reduction="sum", zero_infinity=True)
+            ctc = ctc / float(b["target_lengths"].sum())
+            frame = F.cross_entropy(outs["frame"].flatten(0, 1), chord.flatten(),
+                                    ignore_index=IGNORE)
+            live = _weighted_ce(F, outs["live_frame"], chord, w)
+            bass_l = 0.5 * (F.cross_entropy(outs["bass"].flatten(0, 1), bass.flatten(),
+                                            ignore_index=IGNORE)
+                            + F.cross_entropy(outs["live_bass"].flatten(0, 1),
+                                              bass.flatten(), ignore_index=IGNORE))
         loss = ctc + frame + live + 0.5 * bass_l
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -627,6 +696,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clip", type=float, default=1.0, help="gradient norm clip")
     ap.add_argument("--valid-every", type=float, default=300.0, help="seconds of training")
     ap.add_argument("--log-every", type=float, default=30.0, help="seconds")
+    ap.add_argument("--live-only", action="store_true",
+                    help="with --init: train the causal live branch alone")
+    ap.add_argument("--live-lookahead", type=int, choices=(0, 1), default=None,
+                    help="0: a causal trunk of its own for the live branch (23 ms sooner)")
+    ap.add_argument("--onset-weight", type=float, default=1.0,
+                    help="weight of the live frames just after a chord change")
+    ap.add_argument("--onset-frames", type=int, default=6,
+                    help="how many frames from a change get --onset-weight")
     args = ap.parse_args(argv)
     if args.minutes is None:
         args.minutes = 1.5 if args.smoke else 70.0

@@ -209,6 +209,32 @@ def test_a_confident_bass_gives_an_inversion_and_a_weak_one_does_not() -> None:
     assert dec.decode_ctc(out, FPS, 120 / FPS, options=opts)[0].label == "C:maj"
 
 
+def test_the_bass_chooses_between_chords_that_share_their_notes() -> None:
+    """C:maj6 and A:min7 are the same four notes: the frame head cannot tell them
+    apart, the bass (root position is the likelier) does; a bass on another chord
+    tone still allows the chord (an inversion), and weight 0 ignores the bass."""
+    rng = np.random.default_rng(2)
+    c6, am7 = parse("C:maj6").index, parse("A:min7").index
+    for bass_pc, want in ((0, "C:maj6"), (9, "A:min7")):
+        out = outputs_for([parse(want).index], [80], rng, noise=0.1, bass=[bass_pc],
+                          bass_gain=6.0)
+        frame = out["frame_logprobs"].copy()
+        # a frame head that slightly prefers the wrong one of the two
+        wrong = am7 if want == "C:maj6" else c6
+        frame[:, wrong] = frame[:, parse(want).index] + 0.3
+        out["frame_logprobs"] = frame
+        assert [s.label for s in dec.decode_hmm(out, FPS, 80 / FPS)] == [want]
+        ignore = dec.DecodeOptions(bass_weight=0.0)
+        got = [s.index for s in dec.decode_hmm(out, FPS, 80 / FPS, options=ignore)]
+        assert got == [wrong]
+    # evidence: root position first, then the other chord tones, then anything else
+    ev = dec.bass_evidence(np.log(np.eye(13)[[0, 4, 2, 12]] * 0.999 + 0.001 / 13))
+    c_maj = parse("C:maj").index
+    assert ev[0, c_maj] > ev[1, c_maj] > ev[2, c_maj]
+    assert ev[3, N_INDEX] > ev[3, c_maj]
+    assert np.allclose(dec.bass_given_chord().sum(axis=1), 1.0)
+
+
 def test_flickers_shorter_than_the_minimum_duration_join_a_neighbour() -> None:
     rng = np.random.default_rng(2)
     g, c = parse("G:maj").index, parse("C:maj").index

@@ -117,3 +117,30 @@ def test_bad_checkpoint_is_refused_with_a_message(tmp_path: Path,
     assert not (tmp_path / "out" / "chords.onnx").exists()
     assert export.main([str(tmp_path / "missing.pt"), "--out", str(tmp_path / "out")]) == 1
     assert "missing.pt" in capsys.readouterr().err
+
+
+def test_an_ensemble_exports_as_one_graph_with_the_first_members_live_branch(
+        tmp_path: Path) -> None:
+    from models.chords.model import ChordEnsemble
+
+    first = tiny_checkpoint(tmp_path / "a.pt", seed=1, live_lookahead=0)
+    second = tiny_checkpoint(tmp_path / "b.pt", seed=2)
+    record = export.export_all(tmp_path / "a.pt", tmp_path / "artifacts", tmp_path / "work",
+                               None, None, log=lambda _msg: None,
+                               members=[tmp_path / "b.pt"])
+    assert record["model_version"].startswith("chords-crnn2-")
+    assert len(record["training"]["ensemble"]) == 2
+    both = ChordEnsemble([first, second]).eval()
+    worst = export.verify_offline(both, tmp_path / "work" / "plain-fp32.onnx", (3, 200))
+    assert max(worst.values()) < export.FP32_TOLERANCE
+    # the frame posteriors are the members' mean probability
+    x = torch.rand(1, 30, feats.N_BINS) * 3
+    with torch.no_grad():
+        mixed = (first(x)[1].exp() + second(x)[1].exp()) / 2
+        torch.testing.assert_close(both(x)[1], mixed.log(), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(both(x)[3], first(x)[3])
+    # the live graph is the first member's causal branch: no look-ahead to wait for
+    live = LiveNet.load(tmp_path / "artifacts" / "chords_live.onnx")
+    assert live.lookahead == 0 and record["live"]["lookahead"] == 0
+    frame, _ = live.push(np.ones((5, feats.N_BINS), np.float32))
+    assert frame.shape == (5, 157)

@@ -30,10 +30,9 @@ from models.chords.vocabulary import NUM_CLASSES
 torch.set_num_threads(1)
 
 
-@pytest.fixture(scope="module")
-def model() -> ChordCRNN:
+def _model(cfg: ModelConfig | None = None) -> ChordCRNN:
     torch.manual_seed(0)
-    m = ChordCRNN()
+    m = ChordCRNN(cfg)
     # Non-trivial batch-norm statistics, so a padding mistake would show.
     with torch.no_grad():
         for mod in m.modules():
@@ -42,6 +41,17 @@ def model() -> ChordCRNN:
                 mod.running_mean.uniform_(-0.5, 0.5)
                 mod.running_var.uniform_(0.5, 2.0)
     return m.eval()
+
+
+@pytest.fixture(scope="module")
+def model() -> ChordCRNN:
+    return _model()
+
+
+@pytest.fixture(scope="module")
+def causal_model() -> ChordCRNN:
+    """The live branch with a causal trunk of its own (no look-ahead)."""
+    return _model(ModelConfig(live_lookahead=0))
 
 
 def test_default_size_is_in_the_planned_range(model: ChordCRNN) -> None:
@@ -73,7 +83,13 @@ def test_offline_graph_mixes_the_training_views_heads(model: ChordCRNN) -> None:
     torch.testing.assert_close(torch.log(mixed), frame)
 
 
-def test_live_graph_chunk_by_chunk_equals_the_whole_clip(model: ChordCRNN) -> None:
+@pytest.mark.parametrize("which", ["model", "causal_model"])
+def test_live_graph_chunk_by_chunk_equals_the_whole_clip(which: str,
+                                                          request: pytest.FixtureRequest
+                                                          ) -> None:
+    model: ChordCRNN = request.getfixturevalue(which)
+    context, ahead = model.live_context, model.cfg.live_lookahead
+    assert context + 1 + ahead == CONTEXT_LEFT + 1 + LOOKAHEAD  # one kernel size
     t = 90
     x = torch.rand(1, t, feat.N_BINS) * 3
     with torch.no_grad():
@@ -82,13 +98,13 @@ def test_live_graph_chunk_by_chunk_equals_the_whole_clip(model: ChordCRNN) -> No
         ref_bass = torch.log_softmax(whole["live_bass"], -1)
         live = LiveGraph(model)
         state = model.initial_state()
-        # The stream starts with CONTEXT_LEFT silent frames; each call needs the
+        # The stream starts with `context` silent frames; each call needs the
         # look-ahead frames after its chunk.
-        buf = torch.cat([torch.zeros(1, CONTEXT_LEFT, feat.N_BINS), x], 1)
+        buf = torch.cat([torch.zeros(1, context, feat.N_BINS), x], 1)
         frames, basses, i = [], [], 0
         for k in (1, 5, 13, 2, 30, 20):
-            k = min(k, t - LOOKAHEAD - i)
-            f, b, state = live(buf[:, i:i + CONTEXT_LEFT + k + LOOKAHEAD], state)
+            k = min(k, t - ahead - i)
+            f, b, state = live(buf[:, i:i + context + k + ahead], state)
             assert f.shape == (1, k, NUM_CLASSES) and b.shape == (1, k, BASS_CLASSES)
             assert state.shape == (2, 1, model.cfg.live_hidden)
             frames.append(f)
@@ -97,6 +113,20 @@ def test_live_graph_chunk_by_chunk_equals_the_whole_clip(model: ChordCRNN) -> No
     got = torch.cat(frames, 1)
     torch.testing.assert_close(got, ref[:, :i], atol=1e-4, rtol=1e-4)
     torch.testing.assert_close(torch.cat(basses, 1), ref_bass[:, :i], atol=1e-4, rtol=1e-4)
+
+
+def test_causal_live_branch_never_reads_a_later_frame(causal_model: ChordCRNN) -> None:
+    x = torch.rand(1, 40, feat.N_BINS) * 3
+    y = x.clone()
+    y[:, 25:] = torch.rand(1, 15, feat.N_BINS) * 3  # a different future from frame 25
+    with torch.no_grad():
+        a, b = causal_model.offline(x), causal_model.offline(y)
+    torch.testing.assert_close(a["live_frame"][:, :25], b["live_frame"][:, :25])
+    assert not torch.allclose(a["live_frame"][:, 25], b["live_frame"][:, 25])
+    # the offline branch is bidirectional: it does read ahead
+    assert not torch.allclose(a["frame"][:, 20], b["frame"][:, 20])
+    m = meta(causal_model)
+    assert m["live_lookahead"] == 0 and m["live_context_left"] == CONTEXT_LEFT + LOOKAHEAD
 
 
 def test_meta_records_what_an_exporter_needs(model: ChordCRNN) -> None:

@@ -24,6 +24,7 @@ from models.chords.train import (
     lr_at,
     main,
     merged,
+    onset_weights,
     segments_from_frames,
     transpose_tables,
 )
@@ -114,6 +115,16 @@ def test_test_sets_are_refused(tmp_path: Path) -> None:
         build_cache(tmp_path / "nothing", tmp_path / "cache")
 
 
+def test_onset_weights_mark_the_frames_after_each_change() -> None:
+    ign = -100
+    chord = np.array([[5, 5, 7, 7, 7, 7, 9, 9, ign, ign],
+                      [3, 3, 3, 3, 3, 3, 3, 3, 3, 3]])
+    w = onset_weights(chord, 3, 4.0)
+    assert w[0].tolist() == [1, 1, 4, 4, 4, 1, 4, 4, 0, 0]
+    assert w[1].tolist() == [1] * 10  # no change (the crop's first frame is none)
+    assert onset_weights(chord, 3, 1.0).tolist() == (chord != ign).astype(float).tolist()
+
+
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "models.chords.train", *args], cwd=REPO,
                           capture_output=True, text=True, timeout=600)
@@ -142,6 +153,21 @@ def test_smoke_training_runs_validates_and_resumes(tmp_path: Path,
     assert r2.returncode == 0, r2.stderr[-2000:]
     assert "resumed at step" in r2.stdout
     assert json.loads(r2.stdout.strip().splitlines()[-1])["step"] > summary["step"]
+
+    # The live branch alone, with a causal trunk of its own: the rest stays as it was.
+    live = tmp_path / "live"
+    r3 = _run("--smoke", "--out", str(live), "--minutes", "0.15", "--init",
+              str(out / "best.pt"), "--live-only", "--live-lookahead", "0",
+              "--onset-weight", "3")
+    assert r3.returncode == 0, r3.stderr[-2000:]
+    tuned, ck3 = load_checkpoint(live / "last.pt")
+    assert ck3["meta"]["live_lookahead"] == 0 and tuned.live_trunk is not None
+    before, _ = load_checkpoint(out / "best.pt")
+    after = tuned.state_dict()
+    for name, value in before.state_dict().items():
+        if not name.startswith("live_"):
+            assert (after[name] == value).all(), name
+    assert not (after["live_trunk.proj.weight"] == before.trunk.proj.weight).all()
 
     (out / "last.pt").write_bytes(b"not a checkpoint")
     assert main(["--smoke", "--out", str(out), "--minutes", "0.5", "--resume"]) == 2
