@@ -35,7 +35,7 @@ VERSION = 1
 SAMPLE_RATE = 22050
 # Seeds of the sets never overlap: a clip's seed is base + index.
 SET_SEEDS = {"train": 0, "valid": 50_000_000, "unseen_timbre": 60_000_000,
-             "music21": 70_000_000}
+             "music21": 70_000_000, "valid_music21": 80_000_000}
 TARGET_SECONDS = 30.0
 # Detune range in cents: the issue's +-50 for training; evaluation stays within +-25,
 # where the nearest semitone is still the labelled root.
@@ -130,14 +130,17 @@ def build(set_name: str, count: int | None = None) -> dict[str, Any]:
     """The manifest of a set: ``unseen_timbre`` (test families, held-out programs, every
     template at least once plus random walks; every other clip clean), ``valid`` (the
     same recipe on the validation family), ``music21`` (every test-split chorale on the
-    test family) or ``train`` (training families and programs; templates, walks and
-    training chorales transposed to random keys)."""
+    test family), ``valid_music21`` (every validation-split chorale on the validation
+    family: chorale harmony for choices made on validation) or ``train`` (training
+    families and programs; templates, walks and training chorales transposed to random
+    keys)."""
     if set_name not in SET_SEEDS:
         raise ManifestError(f"unknown set {set_name!r}; choose from {sorted(SET_SEEDS)}")
-    split = {"unseen_timbre": "test", "music21": "test"}.get(set_name, set_name)
+    split = {"unseen_timbre": "test", "music21": "test",
+             "valid_music21": "valid"}.get(set_name, set_name)
     clips: list[dict[str, Any]] = []
-    if set_name == "music21":
-        pieces = [p for p, s in music21_split().items() if s == "test"]
+    if set_name in ("music21", "valid_music21"):
+        pieces = [p for p, s in music21_split().items() if s == split]
         for i, path in enumerate(pieces[:count]):
             rng = np.random.default_rng(SET_SEEDS[set_name] + i)
             prog = from_music21(path)

@@ -11,7 +11,7 @@ from models.chords import manifest as mf
 from models.chords import soundfonts as sfs
 from models.chords.vocabulary import parse
 
-EVAL_SETS = ("unseen_timbre", "music21", "valid")
+EVAL_SETS = ("unseen_timbre", "music21", "valid", "valid_music21")
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,7 @@ def test_held_out_programs_are_never_training_programs() -> None:
 def test_committed_manifests_use_only_their_split(committed: dict[str, dict]) -> None:
     for name, data in committed.items():
         split = data["split"]
-        assert split == ("valid" if name == "valid" else "test")
+        assert split == ("valid" if name.startswith("valid") else "test")
         for clip in data["clips"]:
             assert sfs.split_of_soundfont(clip["soundfont"]) == split
             harmony = clip["programs"]["0"]
@@ -77,9 +77,11 @@ def test_music21_test_pieces_and_their_melody_groups_stay_out_of_training(
     assert all(len(s) == 1 for s in groups.values())  # a melody group never straddles
     test_pieces = {c["source"]["path"] for c in committed["music21"]["clips"]}
     assert test_pieces == {p for p, s in split_file["pieces"].items() if s == "test"}
+    valid_pieces = {c["source"]["path"] for c in committed["valid_music21"]["clips"]}
+    assert valid_pieces == {p for p, s in split_file["pieces"].items() if s == "valid"}
     train_pieces = {c["source"]["path"] for c in train["clips"]
                     if c["source"]["kind"] == "music21"}
-    assert train_pieces and not train_pieces & test_pieces
+    assert train_pieces and not train_pieces & (test_pieces | valid_pieces)
     assert all(split_file["pieces"][p] == "train" for p in train_pieces)
 
 
