@@ -199,7 +199,9 @@ class LiveNet:
     returns ``k`` frames; the stream begins with ``context`` zero frames (as the
     model's zero padding). ``push(frames)`` returns every frame whose look-ahead has
     arrived, so output trails input by ``lookahead`` frames; ``flush()`` returns the
-    rest as if the clip ended in zero frames. Any chunking gives the same frames."""
+    rest as if the clip ended in zero frames. Any chunking gives the same frames with an
+    fp32 graph; an int8 graph quantizes its inputs per call, so other chunks round
+    differently (log-probabilities within about 0.1)."""
 
     def __init__(self, session: Any, meta: dict[str, Any], path: Path) -> None:
         self._sess = session
