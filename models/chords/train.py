@@ -507,6 +507,20 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     state: dict[str, Any] = {"step": 0, "elapsed_s": 0.0, "best": None, "log": [],
                              "audio_s": 0.0}
     last_path, best_path = out / "last.pt", out / "best.pt"
+    if args.live_only and not (args.init or args.resume):
+        raise TrainError("--live-only fine-tunes a trained model: give --init CKPT")
+
+    def optimizer_for(m: Any) -> Any:
+        if not args.live_only:
+            return torch.optim.AdamW(m.parameters(), lr=peak_lr,
+                                     weight_decay=args.weight_decay)
+        # Trunk and offline branch stay as they are (the offline graph and the
+        # catalogue embedding do not move); only the causal branch learns.
+        for n, p in m.named_parameters():
+            p.requires_grad_(n.startswith("live_"))
+        return torch.optim.AdamW([p for p in m.parameters() if p.requires_grad], lr=peak_lr,
+                                 weight_decay=args.weight_decay)
+
     if args.resume:
         if not last_path.exists():
             raise TrainError(f"--resume: no {last_path}")
@@ -515,7 +529,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         except CheckpointError as e:
             raise TrainError(f"--resume: {last_path} is not readable ({e})") from e
         cfg = model.cfg
-        opt = torch.optim.AdamW(model.parameters(), lr=peak_lr, weight_decay=args.weight_decay)
+        opt = optimizer_for(model)
         opt.load_state_dict(ck["optimizer"])
         for k in state:
             state[k] = ck["state"][k]
@@ -539,17 +553,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
                 # first the branch answers as before, a frame later; training moves it).
                 wider.live_trunk.load_state_dict(model.trunk.state_dict())
             model = wider
-        opt = torch.optim.AdamW(model.parameters(), lr=peak_lr, weight_decay=args.weight_decay)
+        opt = optimizer_for(model)
         print(f"fine-tuning from {args.init} (step {ck['state']['step']})", flush=True)
-    if args.live_only:
-        if not args.init:
-            raise TrainError("--live-only fine-tunes a trained model: give --init CKPT")
-        # Trunk and offline branch stay as they are (the offline graph and the
-        # catalogue embedding do not move); only the causal branch learns.
-        live_params = [p for n, p in model.named_parameters() if n.startswith("live_")]
-        for n, p in model.named_parameters():
-            p.requires_grad_(n.startswith("live_"))
-        opt = torch.optim.AdamW(live_params, lr=peak_lr, weight_decay=args.weight_decay)
     sampler = Sampler(train_sets, round(crop_s * feat.FPS), batch, rng)
     n_params = count_parameters(model)
     total_h = sum(float(s.durations.sum()) for s in train_sets) / 3600

@@ -160,6 +160,9 @@ def test_smoke_training_runs_validates_and_resumes(tmp_path: Path,
               str(out / "best.pt"), "--live-only", "--live-lookahead", "0",
               "--onset-weight", "3")
     assert r3.returncode == 0, r3.stderr[-2000:]
+    r4 = _run("--smoke", "--out", str(live), "--minutes", "0.25", "--resume", "--live-only")
+    assert r4.returncode == 0, r4.stderr[-2000:]
+    assert "resumed at step" in r4.stdout
     tuned, ck3 = load_checkpoint(live / "last.pt")
     assert ck3["meta"]["live_lookahead"] == 0 and tuned.live_trunk is not None
     before, _ = load_checkpoint(out / "best.pt")
