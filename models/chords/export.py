@@ -487,12 +487,11 @@ def model_version(ckpt: Path, loaded: Loaded, tag: str | None,
                   members: Sequence[Path] = ()) -> str:
     day = dt.datetime.fromtimestamp(max(p.stat().st_mtime for p in (ckpt, *members)),
                                     dt.UTC).strftime("%Y%m%d")
-    digest = sha256_file(ckpt)
-    if members:  # one id for the set of checkpoints, in order
-        import hashlib
+    import hashlib
 
-        digest = hashlib.sha256("".join(sha256_file(p) for p in (ckpt, *members))
-                                .encode()).hexdigest()
+    # one id for the set of checkpoints, in order
+    digest = sha256_file(ckpt) if not members else hashlib.sha256(
+        "".join(sha256_file(p) for p in (ckpt, *members)).encode()).hexdigest()
     parts = ["chords-crnn" if not members else f"chords-crnn{1 + len(members)}", day,
              digest[:8]]
     if tag or loaded.smoke:

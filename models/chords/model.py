@@ -140,12 +140,20 @@ class ChordCRNN(nn.Module):
         h, _ = self.rnn(z)
         h = self.drop(h)
         hz = torch.cat([h, z], -1)
+        live_frame, live_bass = self.live_logits(features, z)
+        return {"ctc": self.ctc_head(hz), "frame": self.frame_head(hz),
+                "bass": self.bass_head(hz), "live_frame": live_frame,
+                "live_bass": live_bass, "hidden": h}
+
+    def live_logits(self, features: Tensor, z: Tensor | None = None
+                    ) -> tuple[Tensor, Tensor]:
+        """The causal branch over a whole clip (training view, with dropout): frame
+        [B,T,157] and bass [B,T,13] logits. ``z``: the offline trunk's output if
+        already computed."""
         zl = self.live_trunk_padded(features, z)
         lz, _ = self.live_rnn(zl)
         lz = torch.cat([self.drop(lz), zl], -1)
-        return {"ctc": self.ctc_head(hz), "frame": self.frame_head(hz),
-                "bass": self.bass_head(hz), "live_frame": self.live_frame_head(lz),
-                "live_bass": self.live_bass_head(lz), "hidden": h}
+        return self.live_frame_head(lz), self.live_bass_head(lz)
 
     def forward(self, features: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """The offline graph (ONNX contract): features [1, T, F] -> ctc_logprobs
@@ -195,8 +203,8 @@ class ChordEnsemble(nn.Module):
     clip embedding of the first member. The live branch is the first member's
     (``live_step``): the display keeps one small causal model.
 
-    Independently trained members err on different frames; averaging them is the
-    cheapest accuracy this budget buys (MODEL.md)."""
+    Measured with two runs (MODEL.md): no better through the decoder than the first
+    alone, so the shipped graph is a single model; kept to repeat the measurement."""
 
     def __init__(self, members: list[ChordCRNN]) -> None:
         super().__init__()

@@ -447,8 +447,10 @@ class _Stop:
     requested = False
 
 
-def _weighted_ce(F: Any, logits: Any, target: Any, w: Any) -> Any:
+def _weighted_ce(logits: Any, target: Any, w: Any) -> Any:
     """Cross-entropy averaged with per-frame weights (0 on padding)."""
+    from torch.nn import functional as F
+
     ce = F.cross_entropy(logits.flatten(0, 1), target.flatten().clamp(min=0),
                          reduction="none")
     wf = w.flatten()
@@ -611,19 +613,11 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         chord = torch.from_numpy(b["chord"])
         bass = torch.from_numpy(b["bass"])
         w = torch.from_numpy(onset_weights(b["chord"], args.onset_frames, args.onset_weight))
-        if args.live_only:
-            if model.live_trunk is None:
-                with torch.no_grad():
-                    zl = model.trunk_padded(x)
-            else:
-                zl = model.live_trunk_padded(x)
-            lz, _ = model.live_rnn(zl)
-            lz = torch.cat([model.drop(lz), zl], -1)
-            outs = {"live_frame": model.live_frame_head(lz),
-                    "live_bass": model.live_bass_head(lz)}
+        if args.live_only:  # the frozen parts need no gradient: their weights have none
+            live_frame, live_bass = model.live_logits(x)
             ctc = frame = torch.zeros(())
-            live = _weighted_ce(F, outs["live_frame"], chord, w)
-            bass_l = F.cross_entropy(outs["live_bass"].flatten(0, 1), bass.flatten(),
+            live = _weighted_ce(live_frame, chord, w)
+            bass_l = F.cross_entropy(live_bass.flatten(0, 1), bass.flatten(),
                                      ignore_index=IGNORE)
         else:
             outs = model.offline(x)
@@ -636,7 +630,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             ctc = ctc / float(b["target_lengths"].sum())
             frame = F.cross_entropy(outs["frame"].flatten(0, 1), chord.flatten(),
                                     ignore_index=IGNORE)
-            live = _weighted_ce(F, outs["live_frame"], chord, w)
+            live = _weighted_ce(outs["live_frame"], chord, w)
             bass_l = 0.5 * (F.cross_entropy(outs["bass"].flatten(0, 1), bass.flatten(),
                                             ignore_index=IGNORE)
                             + F.cross_entropy(outs["live_bass"].flatten(0, 1),
