@@ -56,7 +56,7 @@ def _render_cmd(args: argparse.Namespace) -> int:
     log_path = out / "render_log.json"
     log = json.loads(log_path.read_text()) if log_path.exists() else {}
     # Evaluation sets: a fresh synth per clip makes every clip bit-exact (manifest.py).
-    pool = SynthPool(mf.SAMPLE_RATE, fresh=data["set"] != "train")
+    pool = SynthPool(mf.SAMPLE_RATE, fresh=data["set"] not in mf.TRAIN_SETS)
     # Group by SoundFont so each loads once; the log keeps manifest order.
     order = sorted(range(len(clips)), key=lambda i: (clips[i]["soundfont"], i))
     for n, i in enumerate(order, 1):

@@ -35,7 +35,10 @@ VERSION = 1
 SAMPLE_RATE = 22050
 # Seeds of the sets never overlap: a clip's seed is base + index.
 SET_SEEDS = {"train": 0, "valid": 50_000_000, "unseen_timbre": 60_000_000,
-             "music21": 70_000_000, "valid_music21": 80_000_000}
+             "music21": 70_000_000, "valid_music21": 80_000_000, "train_wide": 90_000_000}
+# Training sets: `train` (the training programs) and `train_wide` (the same recipe over
+# more programs of the training families: more timbres, never a held-out one).
+TRAIN_SETS = ("train", "train_wide")
 TARGET_SECONDS = 30.0
 # Detune range in cents: the issue's +-50 for training; evaluation stays within +-25,
 # where the nearest semitone is still the labelled root.
@@ -93,6 +96,7 @@ def programs_of(entry: dict[str, Any]) -> dict[int, int]:
 def _clip(set_name: str, index: int, split: str, source: dict[str, Any], prog: Progression,
           rng: np.random.Generator, augment_strength: float,
           soundfont: str | None = None) -> dict[str, Any]:
+    wide = set_name == "train_wide"
     sfs = [sf.name for sf in soundfonts.soundfonts_for(split)]
     sf = soundfont or sfs[int(rng.integers(len(sfs)))]
     if split == "train":
@@ -103,10 +107,10 @@ def _clip(set_name: str, index: int, split: str, source: dict[str, Any], prog: P
         category = EVAL_CATEGORY_CYCLE[index % len(EVAL_CATEGORY_CYCLE)]
     textures = soundfonts.TEXTURES_FOR[category]
     style = random_style(rng, textures[int(rng.integers(len(textures)))])
-    pool = soundfonts.program_pool(category, split)
+    pool = soundfonts.program_pool(category, split, wide)
     programs = {HARMONY_CH: int(pool[int(rng.integers(len(pool)))])}
     if style.bass:
-        bass_pool = soundfonts.program_pool("bass", split)
+        bass_pool = soundfonts.program_pool("bass", split, wide)
         programs[BASS_CH] = int(bass_pool[int(rng.integers(len(bass_pool)))])
     if style.drums:
         programs[DRUM_CH] = 0
@@ -131,13 +135,13 @@ def build(set_name: str, count: int | None = None) -> dict[str, Any]:
     template at least once plus random walks; every other clip clean), ``valid`` (the
     same recipe on the validation family), ``music21`` (every test-split chorale on the
     test family), ``valid_music21`` (every validation-split chorale on the validation
-    family: chorale harmony for choices made on validation) or ``train`` (training
+    family: chorale harmony for choices made on validation), ``train`` (training
     families and programs; templates, walks and training chorales transposed to random
-    keys)."""
+    keys) or ``train_wide`` (the same over the wider training program pools)."""
     if set_name not in SET_SEEDS:
         raise ManifestError(f"unknown set {set_name!r}; choose from {sorted(SET_SEEDS)}")
     split = {"unseen_timbre": "test", "music21": "test",
-             "valid_music21": "valid"}.get(set_name, set_name)
+             "valid_music21": "valid", "train_wide": "train"}.get(set_name, set_name)
     clips: list[dict[str, Any]] = []
     if set_name in ("music21", "valid_music21"):
         pieces = [p for p, s in music21_split().items() if s == split]
@@ -154,14 +158,14 @@ def build(set_name: str, count: int | None = None) -> dict[str, Any]:
     for i in range(n):
         rng = np.random.default_rng(SET_SEEDS[set_name] + i)
         kind_draw = rng.random()
-        if set_name != "train" and i < len(names):
+        if split != "train" and i < len(names):
             kind = "template"
-        elif set_name == "train":
+        elif split == "train":
             kind = "template" if kind_draw < 0.45 else "walk" if kind_draw < 0.8 else "music21"
         else:
             kind = "walk"
         if kind == "template":
-            name = names[i % len(names)] if set_name != "train" else \
+            name = names[i % len(names)] if split != "train" else \
                 names[int(rng.integers(len(names)))]
             tonic, halve = int(rng.integers(12)), bool(rng.random() < 0.2)
             base = from_template(name, tonic, 1, halve=halve)
@@ -178,7 +182,7 @@ def build(set_name: str, count: int | None = None) -> dict[str, Any]:
             shift = int(rng.integers(-6, 6))
             prog = from_music21(path).transpose(shift)
             source = {"kind": "music21", "path": path, "transpose": shift}
-        strength = 1.0 if set_name == "train" else (0.0 if i % 2 else 1.0)
+        strength = 1.0 if split == "train" else (0.0 if i % 2 else 1.0)
         clips.append(_clip(set_name, i, split, source, prog, rng, strength))
     return _wrap(set_name, split, clips)
 

@@ -58,16 +58,17 @@ FAMILY_SPLIT: dict[str, str] = {
 SPLITS = ("train", "valid", "test")
 
 # GM programs per category. "train" programs are heard in training; "heldout" ones
-# only in validation and test (on their own SoundFont families).
+# only in validation and test (on their own SoundFont families). "wide" programs widen
+# the timbres of the `train_wide` set (never a held-out program: a test checks it).
 PROGRAMS: dict[str, dict[str, tuple[int, ...]]] = {
-    "piano": {"train": (0, 1, 6), "heldout": (2,)},
-    "electric_piano": {"train": (4,), "heldout": (5,)},
-    "organ": {"train": (16, 19, 21), "heldout": (17, 18)},
-    "guitar": {"train": (24, 25, 27, 29), "heldout": (26, 30)},
-    "strings": {"train": (48, 50, 46), "heldout": (49, 51)},
-    "pad": {"train": (89,), "heldout": (88,)},
-    "mallet": {"train": (11,), "heldout": (12,)},
-    "bass": {"train": (32, 33, 34), "heldout": (35, 38)},
+    "piano": {"train": (0, 1, 6), "heldout": (2,), "wide": (3, 7)},
+    "electric_piano": {"train": (4,), "heldout": (5,), "wide": (7, 108)},
+    "organ": {"train": (16, 19, 21), "heldout": (17, 18), "wide": (20, 22, 23)},
+    "guitar": {"train": (24, 25, 27, 29), "heldout": (26, 30), "wide": (28, 105, 106, 46)},
+    "strings": {"train": (48, 50, 46), "heldout": (49, 51), "wide": (44, 45, 52, 53, 61)},
+    "pad": {"train": (89,), "heldout": (88,), "wide": (90, 91, 92, 94, 95)},
+    "mallet": {"train": (11,), "heldout": (12,), "wide": (8, 9, 10, 13, 14)},
+    "bass": {"train": (32, 33, 34), "heldout": (35, 38), "wide": (36, 37, 39)},
 }
 # Which textures suit a category (a strummed organ sounds like no musician).
 TEXTURES_FOR: dict[str, tuple[str, ...]] = {
@@ -82,8 +83,10 @@ def soundfonts_for(split: str) -> list[SoundFont]:
     return [sf for sf in SOUNDFONTS if FAMILY_SPLIT[sf.family] == split]
 
 
-def program_pool(category: str, split: str) -> tuple[int, ...]:
-    return PROGRAMS[category]["train" if split == "train" else "heldout"]
+def program_pool(category: str, split: str, wide: bool = False) -> tuple[int, ...]:
+    if split != "train":
+        return PROGRAMS[category]["heldout"]
+    return PROGRAMS[category]["train"] + (PROGRAMS[category]["wide"] if wide else ())
 
 
 def split_of_soundfont(name: str) -> str:

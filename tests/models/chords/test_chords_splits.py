@@ -36,9 +36,26 @@ def test_each_family_is_in_exactly_one_split_and_fluidr3_relatives_train_togethe
 
 
 def test_held_out_programs_are_never_training_programs() -> None:
+    heldout = {p for pools in sfs.PROGRAMS.values() for p in pools["heldout"]}
     for cat, pools in sfs.PROGRAMS.items():
-        assert not set(pools["train"]) & set(pools["heldout"]), cat
+        # In no category: a wide program of one category is no other's held-out one.
+        assert not (set(pools["train"]) | set(pools["wide"])) & heldout, cat
+        assert set(sfs.program_pool(cat, "train", wide=True)) > set(pools["train"]), cat
+        assert sfs.program_pool(cat, "test", wide=True) == pools["heldout"]
     assert set(sfs.HARMONY_CATEGORIES) <= set(sfs.PROGRAMS)
+
+
+def test_the_wide_training_set_draws_training_families_and_wider_programs() -> None:
+    wide = mf.build("train_wide", 80)
+    assert wide["split"] == "train"
+    heldout = {p for pools in sfs.PROGRAMS.values() for p in pools["heldout"]}
+    programs = {p for c in wide["clips"] for p in c["programs"].values()} - {0}
+    assert not programs & heldout
+    assert programs & {p for pools in sfs.PROGRAMS.values() for p in pools["wide"]}
+    assert {sfs.split_of_soundfont(c["soundfont"]) for c in wide["clips"]} == {"train"}
+    seeds = {c["seed"] for c in wide["clips"]}
+    assert not seeds & {c["seed"] for c in mf.build("train", 80)["clips"]}
+    assert {c["source"]["kind"] for c in wide["clips"]} == {"template", "walk", "music21"}
 
 
 def test_committed_manifests_use_only_their_split(committed: dict[str, dict]) -> None:
