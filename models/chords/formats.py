@@ -24,6 +24,7 @@ from models.chords.vocabulary import (
     QUALITIES,
     SHARP_NAMES,
     Chord,
+    ChordLabelError,
     parse,
 )
 
@@ -199,6 +200,13 @@ def _bar_chords(segments: Sequence[_Span], start: float, end: float,
     return out
 
 
+def _chart_name(label: str, style: str, flats: bool, capo: int) -> str:
+    try:
+        return chord_name(capo_label(label, capo, flats) if capo else label, style, flats)
+    except ChordLabelError:  # a hand-typed label the vocabulary cannot read: as written
+        return label
+
+
 def to_chart(analysis: Analysis, style: str = "standard", prefer_flats: bool | None = None,
              bars_per_line: int = 4, capo: int = 0, cell: int = 12) -> str:
     """A plain chord chart: a header (key, tempo, capo), then ``bars_per_line`` bars a
@@ -221,9 +229,7 @@ def to_chart(analysis: Analysis, style: str = "standard", prefer_flats: bool | N
     prev: list[str] | None = None
     for a, b in bars:
         labels = _bar_chords(analysis.segments, a, b, 1 / 8)
-        if capo:
-            labels = [capo_label(lab, capo, flats) for lab in labels]
-        names = [chord_name(lab, style, flats) for lab in labels] or [NO_CHORD_NAME]
+        names = [_chart_name(lab, style, flats, capo) for lab in labels] or [NO_CHORD_NAME]
         text = "%" if labels and labels == prev and len(labels) == 1 else " ".join(names)
         prev = labels
         cells.append(f" {text:<{cell - 1}}")

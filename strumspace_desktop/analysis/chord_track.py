@@ -10,8 +10,9 @@ What is replaced: within the analysed range, earlier *recognized* items (source
 (one that reaches out of the range keeps its part outside);
 items a musician played, edited or generated (source "played" or "generated") are
 kept, and the new items are cut around them, so hand edits always win and no two
-items overlap. (The chord-track UI should therefore set source "played" on an item
-it edits by hand.) No-chord segments ("N") are not written: the track's gaps say it.
+items overlap. (The chord lane sets source "played" on a recognized item the
+musician renames, moves or resizes.) No-chord segments ("N") are not written: the
+track's gaps say it.
 Items outside the analysed range are never touched.
 
 Key and tempo are not applied: they are handed back for the caller to offer.

@@ -585,7 +585,8 @@ class ArrangeCanvas(QWidget):
         label = self.ask_chord_label(item.label)
         if label is not None and label != item.label:
             self.document.set_chord(track_id, chord_id, ChordItem(
-                item.start, item.end, label, bass_pitch_class(label), 1.0, item.source))
+                item.start, item.end, label, bass_pitch_class(label), 1.0,
+                edits.hand_edited(item.source)))
 
     # Context menu ---------------------------------------------------------------------------------
     def context_menu(self, pos: QPointF) -> QMenu:

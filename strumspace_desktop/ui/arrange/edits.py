@@ -13,6 +13,7 @@ from typing import Any, Literal
 from strumspace_desktop.core.document import (
     AudioRegion,
     ChordItem,
+    ChordSource,
     Clip,
     Document,
     MidiClip,
@@ -195,13 +196,20 @@ def set_muted(doc: Document, clip_id: str, muted: bool) -> None:
     doc.update_clip(clip_id, muted=muted)
 
 
+def hand_edited(source: ChordSource) -> ChordSource:
+    """The source of a chord the musician moved, resized or renamed: an analysis chord
+    becomes theirs ("played"), so the next analysis keeps it instead of replacing it."""
+    return "played" if source == "recognized" else source
+
+
 def place_chord(doc: Document, track_id: str, chord_id: str, item: ChordItem,
                 start: int, end: int) -> None:
     start = max(0, start)
     end = max(start + MIN_CLIP_TICKS, end)
     if (start, end) != (item.start, item.end):
         doc.set_chord(track_id, chord_id, ChordItem(start, end, item.label, item.bass,
-                                                    item.confidence, item.source))
+                                                    item.confidence,
+                                                    hand_edited(item.source)))
 
 
 def midi_clip_ids(model: ArrangeModel, ids: Iterable[str]) -> list[str]:

@@ -132,6 +132,31 @@ def test_chord_lane_create_edit_move_resize_delete(qtbot: QtBot, tmp_path: Path)
     assert s.doc.undo() and cid in s.doc.chords(chords)
 
 
+def test_a_hand_edit_makes_an_analysis_chord_the_musicians(qtbot: QtBot,
+                                                           tmp_path: Path) -> None:
+    """Renamed, moved or resized, a recognized chord becomes "played": the next file
+    analysis keeps it (analysis replaces only "recognized" items)."""
+    s = make_song(qtbot, tmp_path)
+    chords = s.doc.add_track("chord", "Chords")
+    renamed = s.doc.add_chord(chords, ChordItem(0, BAR, "C:maj", 0, 0.6, "recognized"))
+    moved = s.doc.add_chord(chords, ChordItem(2 * BAR, 3 * BAR, "G:maj", 7, 0.7, "recognized"))
+    kept = s.doc.add_chord(chords, ChordItem(4 * BAR, 5 * BAR, "F:maj", 5, 0.8, "recognized"))
+    generated = s.doc.add_chord(chords, ChordItem(6 * BAR, 7 * BAR, "D:min", 2, 1.0,
+                                                  "generated"))
+    lane = lane_index(s, chords)
+    s.view.set_grid("bar")
+    _answer("Am")
+    double_click(s.canvas, at(s, BAR / 2, lane))
+    drag(s.canvas, at(s, 2.5 * BAR, lane), at(s, 3.5 * BAR, lane))
+    drag(s.canvas, at(s, 6.5 * BAR, lane), at(s, 7.5 * BAR, lane))
+    items = s.doc.chords(chords)
+    assert (items[renamed].label, items[renamed].source) == ("A:min", "played")
+    assert (items[moved].start, items[moved].source) == (3 * BAR, "played")
+    assert items[kept].source == "recognized"  # untouched: analysis may replace it
+    assert (items[generated].start, items[generated].source) == (7 * BAR, "generated")
+    assert s.doc.undo() and s.doc.chords(chords)[generated].start == 6 * BAR
+
+
 def test_a_bad_chord_name_says_so_and_changes_nothing(qtbot: QtBot, tmp_path: Path) -> None:
     s = make_song(qtbot, tmp_path)
     chords = s.doc.add_track("chord", "Chords")

@@ -166,3 +166,23 @@ def test_the_selected_audio_clip_gets_its_chords_under_it(qtbot: QtBot, tmp_path
     new = [items[c] for c in done.added]
     assert all(region.start <= c.start < c.end <= region.end + 1 for c in new)
     assert any(c.label == "D:maj" and c.end == bar for c in items.values())
+
+
+def test_a_chord_outside_the_vocabulary_exports_as_lab_and_json_says_which(
+        qtbot: QtBot, tmp_path: Path) -> None:
+    window = window_without_engine(qtbot, tmp_path / "config")
+    actions = tools_of(window).analysis
+    doc = window.projects.document
+    track = window.tracks.add_chord().id
+    # A label another tool wrote (a project file, a sync): Harte, not in our vocabulary.
+    doc.add_chord(track, ChordItem(0, 4 * PPQ, "C:maj", 0, 1.0, "played"))
+    doc.add_chord(track, ChordItem(4 * PPQ, 8 * PPQ, "C:(3,5,b7,9)", 0, 1.0, "played"))
+    lab = actions.export_chords(tmp_path / "song.lab")
+    assert lab is not None
+    assert [r[2] for r in read_lab(lab.read_text()) if r[2] != "N"] == ["C:maj", "C:(3,5,b7,9)"]
+    chart = actions.export_chords(tmp_path / "song.txt")
+    assert chart is not None and "C:(3,5,b7,9)" in chart.read_text()
+    assert actions.export_chords(tmp_path / "song.json") is None
+    assert not (tmp_path / "song.json").exists()
+    text = window.notices.texts().get("chord-analysis", "")
+    assert "'C:(3,5,b7,9)' at 2.00 s" in text and ".lab" in text
