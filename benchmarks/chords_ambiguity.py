@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -106,8 +106,8 @@ def spans_of(perf: Performance) -> list[tuple[float, float, str, str]]:
 
 def measure(set_name: str) -> dict[str, Any]:
     data = mf.load(mf.MANIFEST_DIR / f"{set_name}.json")
-    time: Counter[str] = Counter()
-    by_source: Counter[str] = Counter()
+    time: defaultdict[str, float] = defaultdict(float)
+    by_source: defaultdict[str, float] = defaultdict(float)
     tail = 0.0
     for entry in data["clips"]:
         perf = performance_of(entry)
