@@ -214,13 +214,22 @@ def test_the_trained_model_shows_the_played_chords_live(engine: EngineClient) ->
     try:
         service.follow(info)
 
-        def heard() -> set[str]:
+        def shown() -> list[str]:
             got.poll()
-            return {c.label for c in got.chords if c.changed and c.label != NO_CHORD}
+            return [c.label for c in got.chords if c.changed and c.label != NO_CHORD]
 
-        wait_for(lambda: len(heard()) >= 3, timeout=120, what="three different chords")
+        def played_roots() -> set[int]:
+            return {parse(label).root for label in shown()} & played
+
+        played = {0, 7, 9, 5}  # C G A F
+        wait_for(lambda: len(played_roots()) >= 3, timeout=120,
+                 what="three of the four chords played")
     finally:
         service.stop()
         player.close()
-    roots = {parse(label).root for label in heard()}
-    assert len(roots & {0, 7, 9, 5}) >= 3, heard()
+    # A chord change can flash a passing label: the first C -> G change shows D:maj for
+    # a moment at 3 of 8 loop offsets (this model and the one before; 4 of 269 changes
+    # over the loops). The flaky part was counting it among the first three labels.
+    labels = shown()
+    stray = [label for label in labels if parse(label).root not in played]
+    assert len(stray) <= len(labels) // 4, labels
