@@ -432,12 +432,12 @@ def export_text(doc: Document, items: list[ChordItem], fmt: str, tools: ChordToo
     if fmt not in FORMATS:
         raise ValueError(f"unknown chord format {fmt!r}; use one of {', '.join(FORMATS)}")
     analysis = track_analysis(doc, items, tools.song_key)
-    unknown = [s for s in analysis.segments if s.root < 0 and s.label != "N"]
-    if fmt == "json" and unknown:
-        # The JSON names each chord's root, quality and bass: a label the vocabulary
-        # cannot read has none. Say which chord, rather than the schema's error.
-        first = unknown[0]
-        raise ValueError(f"the chord {first.label!r} at {first.start:.2f} s is not one the "
+    # The JSON names each chord's root, quality and bass: a label the vocabulary cannot
+    # read has none. Say which chord, rather than the schema's error.
+    bad = (next((s for s in analysis.segments if s.root < 0 and s.label != "N"), None)
+           if fmt == "json" else None)
+    if bad is not None:
+        raise ValueError(f"the chord {bad.label!r} at {bad.start:.2f} s is not one the "
                          f"analysis JSON can describe (root, quality and bass); rename it, "
                          f"or export as .lab or a chord chart, which keep it as written")
     if fmt != "chart":
