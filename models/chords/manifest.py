@@ -35,10 +35,15 @@ VERSION = 1
 SAMPLE_RATE = 22050
 # Seeds of the sets never overlap: a clip's seed is base + index.
 SET_SEEDS = {"train": 0, "valid": 50_000_000, "unseen_timbre": 60_000_000,
-             "music21": 70_000_000, "valid_music21": 80_000_000, "train_wide": 90_000_000}
-# Training sets: `train` (the training programs) and `train_wide` (the same recipe over
-# more programs of the training families: more timbres, never a held-out one).
-TRAIN_SETS = ("train", "train_wide")
+             "music21": 70_000_000, "valid_music21": 80_000_000, "train_wide": 90_000_000,
+             "train_freepats": 100_000_000}
+# Training sets: `train` (the training programs), `train_wide` (the same recipe over
+# more programs of the training families: more timbres, never a held-out one) and
+# `train_freepats` (the wide programs on the FreePats patches through TiMidity++, a
+# training family of its own).
+TRAIN_SETS = ("train", "train_wide", "train_freepats")
+# Sets drawn on one sound source rather than the split's SoundFonts.
+SET_SOUNDFONT = {"train_freepats": "FreePats"}
 TARGET_SECONDS = 30.0
 # Detune range in cents: the issue's +-50 for training; evaluation stays within +-25,
 # where the nearest semitone is still the labelled root.
@@ -96,9 +101,10 @@ def programs_of(entry: dict[str, Any]) -> dict[int, int]:
 def _clip(set_name: str, index: int, split: str, source: dict[str, Any], prog: Progression,
           rng: np.random.Generator, augment_strength: float,
           soundfont: str | None = None) -> dict[str, Any]:
-    wide = set_name == "train_wide"
+    wide = set_name in ("train_wide", "train_freepats")
     sfs = [sf.name for sf in soundfonts.soundfonts_for(split)]
-    sf = soundfont or sfs[int(rng.integers(len(sfs)))]
+    sf = soundfont or SET_SOUNDFONT.get(set_name) or sfs[int(rng.integers(len(sfs)))]
+    available = soundfonts.SOUNDFONTS_BY_NAME[sf].programs
     if split == "train":
         cats = list(TRAIN_CATEGORY_WEIGHTS)
         weights = np.array(list(TRAIN_CATEGORY_WEIGHTS.values()))
@@ -107,10 +113,10 @@ def _clip(set_name: str, index: int, split: str, source: dict[str, Any], prog: P
         category = EVAL_CATEGORY_CYCLE[index % len(EVAL_CATEGORY_CYCLE)]
     textures = soundfonts.TEXTURES_FOR[category]
     style = random_style(rng, textures[int(rng.integers(len(textures)))])
-    pool = soundfonts.program_pool(category, split, wide)
+    pool = soundfonts.program_pool(category, split, wide, available)
     programs = {HARMONY_CH: int(pool[int(rng.integers(len(pool)))])}
     if style.bass:
-        bass_pool = soundfonts.program_pool("bass", split, wide)
+        bass_pool = soundfonts.program_pool("bass", split, wide, available)
         programs[BASS_CH] = int(bass_pool[int(rng.integers(len(bass_pool)))])
     if style.drums:
         programs[DRUM_CH] = 0
@@ -140,8 +146,8 @@ def build(set_name: str, count: int | None = None) -> dict[str, Any]:
     keys) or ``train_wide`` (the same over the wider training program pools)."""
     if set_name not in SET_SEEDS:
         raise ManifestError(f"unknown set {set_name!r}; choose from {sorted(SET_SEEDS)}")
-    split = {"unseen_timbre": "test", "music21": "test",
-             "valid_music21": "valid", "train_wide": "train"}.get(set_name, set_name)
+    split = {"unseen_timbre": "test", "music21": "test", "valid_music21": "valid",
+             "train_wide": "train", "train_freepats": "train"}.get(set_name, set_name)
     clips: list[dict[str, Any]] = []
     if set_name in ("music21", "valid_music21"):
         pieces = [p for p, s in music21_split().items() if s == split]
@@ -188,10 +194,11 @@ def build(set_name: str, count: int | None = None) -> dict[str, Any]:
 
 
 def _wrap(set_name: str, split: str, clips: list[dict[str, Any]]) -> dict[str, Any]:
+    fonts = ([soundfonts.SOUNDFONTS_BY_NAME[SET_SOUNDFONT[set_name]]]
+             if set_name in SET_SOUNDFONT else soundfonts.soundfonts_for(split))
     return {"format": FORMAT, "version": VERSION, "set": set_name, "split": split,
             "soundfonts": {sf.name: {"family": sf.family, "package": sf.package,
-                                     "licence": sf.licence}
-                           for sf in soundfonts.soundfonts_for(split)},
+                                     "licence": sf.licence} for sf in fonts},
             "clips": clips}
 
 

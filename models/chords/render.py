@@ -13,6 +13,7 @@ from models.chords.manifest import programs_of, progression_of, style_of
 from models.chords.performance import Performance, perform
 from models.chords.soundfonts import SOUNDFONTS_BY_NAME
 from models.chords.synth_offline import OfflineSynth
+from models.chords.synth_timidity import TimiditySynth
 
 
 class SynthPool:
@@ -22,14 +23,16 @@ class SynthPool:
     def __init__(self, sample_rate: int, fresh: bool = False) -> None:
         self.sample_rate = sample_rate
         self.fresh = fresh
-        self._synths: dict[str, OfflineSynth] = {}
+        self._synths: dict[str, OfflineSynth | TimiditySynth] = {}
 
-    def get(self, name: str) -> OfflineSynth:
+    def get(self, name: str) -> OfflineSynth | TimiditySynth:
         if self.fresh and name in self._synths:
             self._synths.pop(name).close()
         if name not in self._synths:
             sf = SOUNDFONTS_BY_NAME[name]
-            self._synths[name] = OfflineSynth(Path(sf.path), self.sample_rate)
+            self._synths[name] = (TimiditySynth(Path(sf.path), self.sample_rate)
+                                  if sf.engine == "timidity"
+                                  else OfflineSynth(Path(sf.path), self.sample_rate))
         return self._synths[name]
 
     def close(self) -> None:

@@ -18,11 +18,28 @@ class SoundFont:
     package: str  # Debian package
     licence: str
     note: str = ""
+    # "fluidsynth" plays a .sf2/.sf3 file; "timidity" runs TiMidity++ with ``path`` as
+    # its configuration (synth_timidity.py).
+    engine: str = "fluidsynth"
+    # GM programs (bank 0) it has; None: all 128.
+    programs: tuple[int, ...] | None = None
 
     @property
     def installed(self) -> bool:
+        if self.engine == "timidity":
+            import shutil
+
+            if shutil.which("timidity") is None:
+                return False
         return Path(self.path).is_file()
 
+
+# The bank-0 programs /etc/timidity/freepats.cfg maps (Debian freepats 20060219).
+FREEPATS_PROGRAMS = (
+    0, 1, 2, 4, 5, 6, 7, 8, 9, 13, 14, 15, 16, 19, 21, 23, 24, 25, 26, 27, 28, 29, 30,
+    32, 33, 34, 35, 36, 37, 38, 40, 42, 44, 45, 46, 47, 48, 53, 56, 57, 58, 59, 60, 61,
+    64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 79, 80, 84, 88, 94, 95, 98, 101,
+    102, 104, 114, 115, 120, 122, 125)
 
 SOUNDFONTS: tuple[SoundFont, ...] = (
     # Family fluidr3: Frank Wen's Fluid R3 samples, and MuseScore General, which is
@@ -43,6 +60,12 @@ SOUNDFONTS: tuple[SoundFont, ...] = (
               "csound-soundfont", "LGPL-2.1+ (Csound)"),
     SoundFont("TimGM6mb", "/usr/share/sounds/sf2/TimGM6mb.sf2", "timgm6mb",
               "timgm6mb-soundfont", "GPL-2 (Tim Brechbill)"),
+    # Not a SoundFont: GUS patches that TiMidity++ renders (its own envelopes,
+    # interpolation and filters), a third training family. Only the `train_freepats`
+    # set uses it, so the older sets' manifests stay as they were.
+    SoundFont("FreePats", "/etc/timidity/freepats.cfg", "freepats", "freepats timidity",
+              "GPL-2+ (FreePats project)", "GUS patches rendered by TiMidity++",
+              engine="timidity", programs=FREEPATS_PROGRAMS),
 )
 # Not used: fluid-soundfont-gs (FluidR3_GS.sf2) holds only GS variation banks, no
 # bank 0, and belongs to family fluidr3 anyway; musescore-general-soundfont (HQ) is
@@ -54,6 +77,7 @@ FAMILY_SPLIT: dict[str, str] = {
     "opl3": "train",
     "csound_gmbank": "valid",
     "timgm6mb": "test",
+    "freepats": "train",
 }
 SPLITS = ("train", "valid", "test")
 
@@ -79,14 +103,20 @@ TEXTURES_FOR: dict[str, tuple[str, ...]] = {
 HARMONY_CATEGORIES = tuple(TEXTURES_FOR)
 
 
-def soundfonts_for(split: str) -> list[SoundFont]:
-    return [sf for sf in SOUNDFONTS if FAMILY_SPLIT[sf.family] == split]
+def soundfonts_for(split: str, engine: str = "fluidsynth") -> list[SoundFont]:
+    return [sf for sf in SOUNDFONTS
+            if FAMILY_SPLIT[sf.family] == split and sf.engine == engine]
 
 
-def program_pool(category: str, split: str, wide: bool = False) -> tuple[int, ...]:
+def program_pool(category: str, split: str, wide: bool = False,
+                 available: tuple[int, ...] | None = None) -> tuple[int, ...]:
+    """The programs a clip of ``category`` draws from; ``available``: only those (a
+    patch set without every GM program)."""
     if split != "train":
-        return PROGRAMS[category]["heldout"]
-    return PROGRAMS[category]["train"] + (PROGRAMS[category]["wide"] if wide else ())
+        pool = PROGRAMS[category]["heldout"]
+    else:
+        pool = PROGRAMS[category]["train"] + (PROGRAMS[category]["wide"] if wide else ())
+    return pool if available is None else tuple(p for p in pool if p in available)
 
 
 def split_of_soundfont(name: str) -> str:

@@ -18,7 +18,8 @@ sevenths. The test sets (unseen_timbre, music21) are never read here.
 ``--live-only --init CKPT`` fine-tunes the causal live branch alone (trunk and offline
 branch frozen); ``--onset-weight W`` weighs the live frames in the first
 ``--onset-frames`` after each chord change W times, so that the live display learns
-to name a new chord sooner (MODEL.md, live latency).
+to name a new chord sooner (MODEL.md, live latency). ``--crop-coverage frames`` lets
+crops reach a clip's first and last seconds as often as its middle (``Sampler``).
 
 Checkpoints (``last.pt``, ``best.pt``) are written atomically; SIGINT/SIGTERM end the
 run with a checkpoint; ``--resume`` continues from ``last.pt`` with the rest of the
@@ -52,6 +53,7 @@ CACHE_OFFSET = feat.BINS_PER_SEMITONE * (feat.LOWEST_MIDI - CACHE_LOW_MIDI)  # 1
 SHIFTS = tuple(range(-6, 6))  # transpositions, semitones (12 keys)
 BASS_N = 12
 IGNORE = -100
+CROP_COVERAGE = ("start", "frames")
 CACHE_VERSION = 2  # 2: FIR decimation for the bass window (features differ by <0.002)
 FORBIDDEN_SETS = ("unseen_timbre", "music21")  # test sets: never for training or selection
 
@@ -240,12 +242,29 @@ class Sampler:
     gain-shifted."""
 
     def __init__(self, sets: list[CachedSet], crop_frames: int, batch: int,
-                 rng: np.random.Generator, augment: bool = True) -> None:
+                 rng: np.random.Generator, augment: bool = True,
+                 coverage: str = "start") -> None:
+        if coverage not in CROP_COVERAGE:
+            raise TrainError(f"crop coverage must be one of {CROP_COVERAGE}")
+        self.coverage = coverage
         self.clips = [(s, i) for s in sets for i in range(len(s))]
         lengths = np.array([s.offsets[i + 1] - s.offsets[i] for s, i in self.clips], float)
         self.p = lengths / lengths.sum()
         self.crop, self.batch, self.rng, self.augment = crop_frames, batch, rng, augment
         self.tchord, self.tbass = transpose_tables()
+
+    def crop_start(self, n: int) -> int:
+        """First frame of a crop of a clip of ``n`` frames. "start": uniform over the
+        starts that fit, which leaves a clip's first and last seconds in few crops (the
+        last frame only in the crop that ends there: the closing no-chord while the
+        release rings was about 1 crop in 20). "frames": the start drawn so that a
+        crop may overhang either end, then moved inside: the edge frames are seen as
+        often as the middle ones (the frames a crop's length from an edge twice as
+        often)."""
+        last = max(0, n - self.crop)
+        if self.coverage == "start":
+            return int(self.rng.integers(0, last + 1))
+        return int(np.clip(self.rng.integers(-self.crop + 1, n), 0, last))
 
     def batch_arrays(self) -> dict[str, np.ndarray]:
         picks = self.rng.choice(len(self.clips), size=self.batch, p=self.p)
@@ -254,7 +273,7 @@ class Sampler:
             s, i = self.clips[int(k)]
             f, c, b = s.clip(i)
             n = f.shape[0]
-            start = int(self.rng.integers(0, max(1, n - self.crop + 1)))
+            start = self.crop_start(n)
             crops.append((f[start: start + self.crop], c[start: start + self.crop],
                           b[start: start + self.crop]))
         t = max(x[0].shape[0] for x in crops)
@@ -557,7 +576,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             model = wider
         opt = optimizer_for(model)
         print(f"fine-tuning from {args.init} (step {ck['state']['step']})", flush=True)
-    sampler = Sampler(train_sets, round(crop_s * feat.FPS), batch, rng)
+    sampler = Sampler(train_sets, round(crop_s * feat.FPS), batch, rng,
+                      coverage=args.crop_coverage)
     n_params = count_parameters(model)
     total_h = sum(float(s.durations.sum()) for s in train_sets) / 3600
     print(json.dumps({"parameters": n_params, "train_clips": sum(len(s) for s in train_sets),
@@ -703,6 +723,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="weight of the live frames just after a chord change")
     ap.add_argument("--onset-frames", type=int, default=6,
                     help="how many frames from a change get --onset-weight")
+    ap.add_argument("--crop-coverage", choices=CROP_COVERAGE, default="start",
+                    help="start: crop starts uniform (the first runs); frames: every "
+                         "frame equally likely, a clip's edges too (Sampler.crop_start)")
     args = ap.parse_args(argv)
     if args.minutes is None:
         args.minutes = 1.5 if args.smoke else 70.0

@@ -151,6 +151,28 @@ def test_a_higher_switch_penalty_gives_fewer_changes() -> None:
     assert counts[0] >= counts[1] >= counts[2] and counts[2] <= 4
 
 
+def test_the_no_chord_bias_ends_a_chord_where_its_release_turns_to_no_chord() -> None:
+    # 60 frames of C:maj, then a 40-frame ring-out where N leads C:maj by 1.0 nat a
+    # frame: 40 nats, under the 48 a change costs, so without the bias the chord
+    # rings on to the end; with it N wins at the ring-out's start.
+    T, ring = 100, 60
+    c = parse("C:maj").index
+    frame = np.full((T, dec.NUM_CLASSES), -12.0)
+    frame[:ring, c] = -0.05
+    frame[ring:, N_INDEX], frame[ring:, c] = -0.3, -1.3
+    out = {"frame_logprobs": log_softmax(frame)}
+    plain = dec.decode_hmm(out, FPS, T / FPS, options=dec.DecodeOptions(no_chord_bias=0.0))
+    biased = dec.decode_hmm(out, FPS, T / FPS)
+    assert [s.index for s in plain] == [c]
+    assert [s.index for s in biased] == [c, N_INDEX]
+    assert biased[1].start == pytest.approx(ring / FPS, abs=1.5 / FPS)
+    # a chord heard clearly is not given up: N would need the bias and then some
+    clear = np.full((T, dec.NUM_CLASSES), -12.0)
+    clear[:, c], clear[ring:, N_INDEX] = -0.05, -3.0
+    assert [s.index for s in dec.decode_hmm({"frame_logprobs": log_softmax(clear)}, FPS,
+                                             T / FPS)] == [c]
+
+
 def test_alignment_refuses_more_labels_than_frames() -> None:
     with pytest.raises(ValueError):
         dec.align([1, 2, 3], np.zeros((2, 5)))

@@ -98,6 +98,38 @@ def test_transposition_moves_spectrum_and_labels_together() -> None:
     assert len(seen) >= 8  # most of the 12 keys come up
 
 
+def _coverage(sampler: Sampler, n: int, draws: int = 4000) -> np.ndarray:
+    seen = np.zeros(n)
+    for _ in range(draws):
+        a = sampler.crop_start(n)
+        assert 0 <= a <= n - sampler.crop
+        seen[a: a + sampler.crop] += 1
+    return seen / draws
+
+
+def test_frame_coverage_crops_see_a_clips_last_second_as_often_as_its_middle() -> None:
+    n, crop = 1300, 646  # a 30-s clip, 15-s crops
+    start = _coverage(Sampler([_spike_set(60)], crop, 8, np.random.default_rng(0)), n)
+    frames = _coverage(Sampler([_spike_set(60)], crop, 8, np.random.default_rng(0),
+                               coverage="frames"), n)
+    last_second = slice(n - 43, n)
+    # uniform starts: the closing second (the ring-out labelled N) is in few crops
+    assert start[last_second].mean() < 0.05 and start[n // 2] > 0.95
+    assert frames[last_second].mean() > 0.25 and frames[:43].mean() > 0.25
+    # within a factor of two (the crops moved inside add to the frames a crop's length
+    # from each edge); the edges as often as the middle of a long clip
+    assert frames.max() / frames.min() < 2.2
+    long = _coverage(Sampler([_spike_set(60)], crop, 8, np.random.default_rng(2),
+                             coverage="frames"), 3000, 6000)
+    assert long.max() / long.min() < 2.2
+    assert long[-43:].mean() == pytest.approx(long[1500], rel=0.2)
+    # a clip shorter than the crop is taken whole either way
+    assert Sampler([_spike_set(60)], crop, 8, np.random.default_rng(1),
+                   coverage="frames").crop_start(300) == 0
+    with pytest.raises(TrainError):
+        Sampler([_spike_set(60)], crop, 8, np.random.default_rng(0), coverage="edges")
+
+
 def test_lr_warms_up_then_decays() -> None:
     lrs = [lr_at(p, 1.0) for p in np.linspace(0, 1, 101)]
     top = int(np.argmax(lrs))

@@ -1,0 +1,122 @@
+"""Offline rendering with TiMidity++ over the FreePats patch set: a timbre family of its
+own for training (GUS patches, TiMidity's own envelopes and interpolation), beside the
+SoundFonts FluidSynth plays.
+
+A clip is written as a Standard MIDI File (program changes, a one-semitone bend range
+and a static bend for detune, then the notes at exact times: 960 ticks per second) and
+rendered by the ``timidity`` program to a 16-bit stereo WAV, with TiMidity's reverb
+and chorus off (``augment.py`` adds ours). The result is cut or padded to the
+performance's duration, so labels and audio line up as with ``synth_offline``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from models.chords.performance import DRUM_CH, Performance
+from models.chords.synth_offline import DEFAULT_RATE, SoundFontLoadError
+
+TICKS_PER_SECOND = 960  # 480 ticks per beat at 120 bpm
+RENDER_TIMEOUT_S = 120.0
+
+
+def timidity_path() -> str | None:
+    return shutil.which("timidity")
+
+
+def write_midi(perf: Performance, programs: dict[int, int], detune_cents: float,
+               path: Path) -> None:
+    """The performance as a type-1 MIDI file TiMidity plays note for note."""
+    import mido
+
+    head: list[mido.Message] = []
+    for ch, prog in sorted(programs.items()):
+        head.append(mido.Message("program_change", channel=ch, program=prog))
+        if ch == DRUM_CH:
+            continue
+        # RPN 0 (pitch bend sensitivity) = 1 semitone, then a static bend.
+        for control, value in ((101, 0), (100, 0), (6, 1), (38, 0), (101, 127), (100, 127)):
+            head.append(mido.Message("control_change", channel=ch, control=control,
+                                     value=value))
+        bend = int(np.clip(round(detune_cents / 100 * 8191), -8192, 8191))
+        head.append(mido.Message("pitchwheel", channel=ch, pitch=bend))
+    events: list[tuple[int, int, mido.Message]] = []
+    for n in perf.notes:
+        events.append((round(n.start * TICKS_PER_SECOND), 1,
+                       mido.Message("note_on", channel=n.channel, note=n.pitch,
+                                    velocity=n.velocity)))
+        events.append((round(n.end * TICKS_PER_SECOND), 0,
+                       mido.Message("note_off", channel=n.channel, note=n.pitch)))
+    track = mido.MidiTrack([m.copy(time=0) for m in head])
+    last = 0
+    for tick, _, msg in sorted(events, key=lambda e: (e[0], e[1])):
+        track.append(msg.copy(time=tick - last))
+        last = tick
+    mf = mido.MidiFile(ticks_per_beat=TICKS_PER_SECOND // 2)
+    mf.tracks.append(mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=500_000)]))
+    mf.tracks.append(track)
+    mf.save(path)
+
+
+class TimiditySynth:
+    """Renders performances with ``timidity -c CONFIG``; the same interface as
+    ``OfflineSynth`` (``render``, ``close``). Each clip is a fresh TiMidity process,
+    so a clip renders the same every time."""
+
+    def __init__(self, config: Path, sample_rate: int = DEFAULT_RATE) -> None:
+        exe = timidity_path()
+        if exe is None:
+            raise SoundFontLoadError("TiMidity++ is not installed (Debian: timidity)")
+        if not Path(config).is_file():
+            raise SoundFontLoadError(f"TiMidity configuration {config} is not installed "
+                                     "(Debian: freepats)")
+        self.exe = exe
+        self.config = Path(config)
+        self.sample_rate = sample_rate
+        self._tmp: tempfile.TemporaryDirectory[str] | None = tempfile.TemporaryDirectory(
+            prefix="strumspace-timidity-")
+
+    def render(self, perf: Performance, programs: dict[int, int], detune_cents: float = 0.0
+               ) -> np.ndarray:
+        """Stereo float32 audio, shape (frames, 2), of the whole performance."""
+        import soundfile as sf
+
+        if self._tmp is None:
+            raise SoundFontLoadError("this TiMidity renderer is closed")
+        tmp = Path(self._tmp.name)
+        mid, wav = tmp / "clip.mid", tmp / "clip.wav"
+        write_midi(perf, programs, detune_cents, mid)
+        cmd = [self.exe, "-c", str(self.config), "-Ow", "--output-stereo",
+               "--output-16bit", "-s", str(self.sample_rate), "-EFreverb=d",
+               "-EFchorus=d", "--preserve-silence", "-idq", "-o", str(wav), str(mid)]
+        try:
+            done = subprocess.run(cmd, capture_output=True, timeout=RENDER_TIMEOUT_S,
+                                  check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise SoundFontLoadError(f"TiMidity took over {RENDER_TIMEOUT_S:.0f} s") from exc
+        if done.returncode != 0 or not wav.is_file():
+            msg = done.stderr.decode(errors="replace").strip()[-400:]
+            raise SoundFontLoadError(f"TiMidity failed (exit {done.returncode}): {msg}")
+        audio, rate = sf.read(wav, dtype="float32", always_2d=True)
+        wav.unlink()
+        if rate != self.sample_rate:
+            raise SoundFontLoadError(f"TiMidity wrote {rate} Hz, not {self.sample_rate}")
+        total = round(perf.duration * self.sample_rate)
+        out = np.zeros((total, 2), dtype=np.float32)
+        n = min(total, audio.shape[0])
+        out[:n] = audio[:n, :2] if audio.shape[1] >= 2 else audio[:n, :1]
+        return out
+
+    def close(self) -> None:
+        tmp = getattr(self, "_tmp", None)
+        if tmp is not None:
+            tmp.cleanup()
+            self._tmp = None
+
+    def __del__(self) -> None:
+        self.close()
