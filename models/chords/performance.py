@@ -8,6 +8,7 @@ boundaries line up with what is heard up to FluidSynth's 64-sample block.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -212,8 +213,12 @@ def perform(prog: Progression, style: PlayStyle, rng: np.random.Generator) -> Pe
     return Performance(notes, merged, duration)
 
 
-def to_midi(perf: Performance, path: str, programs: dict[int, int]) -> None:
-    """Write the performance as a Standard MIDI File (for listening and debugging)."""
+def to_midi(perf: Performance, path: str | Path, programs: dict[int, int],
+            detune_cents: float = 0.0) -> None:
+    """Write the performance as a Standard MIDI File, note for note (960 ticks per
+    second): what TiMidity renders (synth_timidity.py), and a file to listen to. A
+    detune is a one-semitone bend range (RPN 0) and a static bend, as in
+    synth_offline."""
     import mido
 
     tpq, tempo = 480, 500000  # 120 bpm: one tick is 1/960 s
@@ -223,8 +228,15 @@ def to_midi(perf: Performance, path: str, programs: dict[int, int]) -> None:
                                                 velocity=n.velocity)))
         events.append((n.end, 0, mido.Message("note_off", channel=n.channel, note=n.pitch)))
     track = mido.MidiTrack()
-    for ch, prog in programs.items():
+    for ch, prog in sorted(programs.items()):
         track.append(mido.Message("program_change", channel=ch, program=prog))
+        if ch == DRUM_CH or not detune_cents:
+            continue
+        for control, value in ((101, 0), (100, 0), (6, 1), (38, 0), (101, 127), (100, 127)):
+            track.append(mido.Message("control_change", channel=ch, control=control,
+                                      value=value))
+        bend = int(np.clip(round(detune_cents / 100 * 8191), -8192, 8191))
+        track.append(mido.Message("pitchwheel", channel=ch, pitch=bend))
     last = 0
     for t, _, msg in sorted(events, key=lambda e: (e[0], e[1])):
         tick = round(t * 960)

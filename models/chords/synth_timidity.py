@@ -2,9 +2,9 @@
 own for training (GUS patches, TiMidity's own envelopes and interpolation), beside the
 SoundFonts FluidSynth plays.
 
-A clip is written as a Standard MIDI File (program changes, a one-semitone bend range
-and a static bend for detune, then the notes at exact times: 960 ticks per second) and
-rendered by the ``timidity`` program to a 16-bit stereo WAV, with TiMidity's reverb
+A clip is written as a Standard MIDI File (``performance.to_midi``: program changes,
+a one-semitone bend range and a static bend for detune, then the notes at exact times)
+and rendered by the ``timidity`` program to a 16-bit stereo WAV, with TiMidity's reverb
 and chorus off (``augment.py`` adds ours). The result is cut or padded to the
 performance's duration, so labels and audio line up as with ``synth_offline``.
 """
@@ -18,49 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from models.chords.performance import DRUM_CH, Performance
+from models.chords.performance import Performance, to_midi
 from models.chords.synth_offline import DEFAULT_RATE, SoundFontLoadError
 
-TICKS_PER_SECOND = 960  # 480 ticks per beat at 120 bpm
 RENDER_TIMEOUT_S = 120.0
 
 
 def timidity_path() -> str | None:
     return shutil.which("timidity")
-
-
-def write_midi(perf: Performance, programs: dict[int, int], detune_cents: float,
-               path: Path) -> None:
-    """The performance as a type-1 MIDI file TiMidity plays note for note."""
-    import mido
-
-    head: list[mido.Message] = []
-    for ch, prog in sorted(programs.items()):
-        head.append(mido.Message("program_change", channel=ch, program=prog))
-        if ch == DRUM_CH:
-            continue
-        # RPN 0 (pitch bend sensitivity) = 1 semitone, then a static bend.
-        for control, value in ((101, 0), (100, 0), (6, 1), (38, 0), (101, 127), (100, 127)):
-            head.append(mido.Message("control_change", channel=ch, control=control,
-                                     value=value))
-        bend = int(np.clip(round(detune_cents / 100 * 8191), -8192, 8191))
-        head.append(mido.Message("pitchwheel", channel=ch, pitch=bend))
-    events: list[tuple[int, int, mido.Message]] = []
-    for n in perf.notes:
-        events.append((round(n.start * TICKS_PER_SECOND), 1,
-                       mido.Message("note_on", channel=n.channel, note=n.pitch,
-                                    velocity=n.velocity)))
-        events.append((round(n.end * TICKS_PER_SECOND), 0,
-                       mido.Message("note_off", channel=n.channel, note=n.pitch)))
-    track = mido.MidiTrack([m.copy(time=0) for m in head])
-    last = 0
-    for tick, _, msg in sorted(events, key=lambda e: (e[0], e[1])):
-        track.append(msg.copy(time=tick - last))
-        last = tick
-    mf = mido.MidiFile(ticks_per_beat=TICKS_PER_SECOND // 2)
-    mf.tracks.append(mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=500_000)]))
-    mf.tracks.append(track)
-    mf.save(path)
 
 
 class TimiditySynth:
@@ -90,7 +55,7 @@ class TimiditySynth:
             raise SoundFontLoadError("this TiMidity renderer is closed")
         tmp = Path(self._tmp.name)
         mid, wav = tmp / "clip.mid", tmp / "clip.wav"
-        write_midi(perf, programs, detune_cents, mid)
+        to_midi(perf, mid, programs, detune_cents)
         cmd = [self.exe, "-c", str(self.config), "-Ow", "--output-stereo",
                "--output-16bit", "-s", str(self.sample_rate), "-EFreverb=d",
                "-EFchorus=d", "--preserve-silence", "-idq", "-o", str(wav), str(mid)]
