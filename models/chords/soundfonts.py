@@ -103,9 +103,11 @@ TEXTURES_FOR: dict[str, tuple[str, ...]] = {
 HARMONY_CATEGORIES = tuple(TEXTURES_FOR)
 
 
-def soundfonts_for(split: str, engine: str = "fluidsynth") -> list[SoundFont]:
+def soundfonts_for(split: str) -> list[SoundFont]:
+    """The split's SoundFonts that a set draws from at random (FreePats, played by
+    TiMidity, only by name: manifest.SET_SOUNDFONT)."""
     return [sf for sf in SOUNDFONTS
-            if FAMILY_SPLIT[sf.family] == split and sf.engine == engine]
+            if FAMILY_SPLIT[sf.family] == split and sf.engine == "fluidsynth"]
 
 
 def program_pool(category: str, split: str, wide: bool = False,

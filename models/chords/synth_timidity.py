@@ -24,17 +24,13 @@ from models.chords.synth_offline import DEFAULT_RATE, SoundFontLoadError
 RENDER_TIMEOUT_S = 120.0
 
 
-def timidity_path() -> str | None:
-    return shutil.which("timidity")
-
-
 class TimiditySynth:
     """Renders performances with ``timidity -c CONFIG``; the same interface as
     ``OfflineSynth`` (``render``, ``close``). Each clip is a fresh TiMidity process,
     so a clip renders the same every time."""
 
     def __init__(self, config: Path, sample_rate: int = DEFAULT_RATE) -> None:
-        exe = timidity_path()
+        exe = shutil.which("timidity")
         if exe is None:
             raise SoundFontLoadError("TiMidity++ is not installed (Debian: timidity)")
         if not Path(config).is_file():
