@@ -512,8 +512,11 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             d for d in (Path("build/chords/train"), Path("build/chords/train200"))
             if d.is_dir()]
         valid_dir = Path(args.valid)
-        cfg = ModelConfig() if args.live_lookahead is None else ModelConfig(
-            live_lookahead=args.live_lookahead)
+        sizes = {k: getattr(args, k) for k in ("c1", "trunk", "hidden", "live_hidden")
+                 if getattr(args, k) is not None}
+        if args.live_lookahead is not None:
+            sizes["live_lookahead"] = args.live_lookahead
+        cfg = ModelConfig(**sizes)
         crop_s, batch, peak_lr, valid_every = args.crop, args.batch, args.lr, args.valid_every
     if not train_dirs:
         raise TrainError("no training set: render build/chords/train first (DATA.md)")
@@ -528,6 +531,10 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     state: dict[str, Any] = {"step": 0, "elapsed_s": 0.0, "best": None, "log": [],
                              "audio_s": 0.0}
     last_path, best_path = out / "last.pt", out / "best.pt"
+    if (args.init or args.resume) and any(getattr(args, k) is not None for k in
+                                          ("c1", "trunk", "hidden", "live_hidden")):
+        raise TrainError("--c1/--trunk/--hidden/--live-hidden size a new model: the "
+                         "checkpoint of --init or --resume has its own")
     if args.live_only and not (args.init or args.resume):
         raise TrainError("--live-only fine-tunes a trained model: give --init CKPT")
 
@@ -719,6 +726,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="with --init: train the causal live branch alone")
     ap.add_argument("--live-lookahead", type=int, choices=(0, 1), default=None,
                     help="0: a causal trunk of its own for the live branch (23 ms sooner)")
+    for name, what in (("c1", "conv channels"), ("trunk", "trunk width"),
+                       ("hidden", "offline BiLSTM units per direction"),
+                       ("live-hidden", "live LSTM units")):
+        ap.add_argument(f"--{name}", type=int, default=None,
+                        help=f"a new model's {what} (default: ModelConfig's)")
     ap.add_argument("--onset-weight", type=float, default=1.0,
                     help="weight of the live frames just after a chord change")
     ap.add_argument("--onset-frames", type=int, default=6,

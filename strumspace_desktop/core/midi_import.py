@@ -12,8 +12,9 @@ channels than are free, nothing is imported and the message says how many.
 
 Tempo, time signatures and markers: when the project has no clips yet and the file
 goes at tick 0, the file's tempo map and meters replace the project's (the song is
-the file's); otherwise the project keeps its own and the report says the file's
-tempo was not applied. Markers are always added (moved by the tick offset).
+the file's), and its key signature becomes the song's key unless one is set;
+otherwise the project keeps its own and the report says the file's tempo was not
+applied. Markers are always added (moved by the tick offset).
 """
 
 from __future__ import annotations
@@ -85,6 +86,8 @@ def import_midi_into(document: Document, source: Path | bytes, *,
             for ts in incoming.time_signatures():
                 document.set_time_signature(ts.tick, ts.numerator, ts.denominator)
             report.tempo_adopted = True
+            if document.song_key() is None and incoming.song_key() is not None:
+                document.set_song_key(incoming.song_key())  # a key chosen by hand stays
         for marker in incoming.markers().values():
             document.add_marker(marker.tick + tick, marker.name)
         for track in tracks:

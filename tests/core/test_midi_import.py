@@ -15,6 +15,7 @@ from strumspace_desktop.core.timing import PPQ
 
 def _song_file(tmp_path: Path, bpm: float = 90.0) -> Path:
     src = Document.new("file")
+    src.set_song_key((7, "major"))
     src.set_tempo(0, bpm)
     src.set_time_signature(0, 3, 4)
     keys = src.add_track("midi", "Keys", instrument=Instrument(4, 0, 0))
@@ -46,8 +47,13 @@ def test_into_an_empty_song_adopts_its_tempo(tmp_path: Path) -> None:
     assert sorted(n.pitch for n in doc.notes(clip.id).values()) == [60, 64]
     assert [m.name for m in doc.markers().values()] == ["Verse"]
     assert report.notes == 3 and doc.clips(piano) == []
+    assert doc.song_key() == (7, "major")  # the file's key signature, with its tempo
     assert doc.undo()  # one step takes it all back
     assert [t.name for t in doc.tracks()] == ["Piano"] and doc.markers() == {}
+    assert doc.song_key() is None
+    doc.set_song_key((0, "minor"))  # a key set by hand is not replaced by a file's
+    import_midi_into(doc, _song_file(tmp_path))
+    assert doc.song_key() == (0, "minor")
 
 
 def test_at_a_tick_in_a_song_keeps_the_songs_tempo(tmp_path: Path) -> None:
@@ -56,7 +62,7 @@ def test_at_a_tick_in_a_song_keeps_the_songs_tempo(tmp_path: Path) -> None:
     doc.add_midi_clip(t, 0, PPQ)
     report = import_midi_into(doc, _song_file(tmp_path), tick=PPQ * 8)
     assert not report.tempo_adopted
-    assert doc.tempo_changes()[0].bpm == 128.0
+    assert doc.tempo_changes()[0].bpm == 128.0 and doc.song_key() is None
     assert any("keeps its own" in m for m in report.messages)
     assert [c.start for c in doc.clips(report.track_ids[0])] == [PPQ * 8]
     assert [m.tick for m in doc.markers().values()] == [PPQ * 9]

@@ -18,6 +18,7 @@ from .model import (
     Mixer,
     Note,
     ReadOnlyError,
+    SongKey,
     TimeSignature,
     Track,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "PunchRange",
     "ReadOnlyError",
     "SchemaError",
+    "SongKey",
     "TimeSignature",
     "Track",
 ]

@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, NamedTuple, TypeAlias
 
 from pycrdt import Doc, Map, get_update
 
@@ -220,6 +220,13 @@ class Marker:
         _check_int("marker tick", self.tick, 0)
 
 
+class SongKey(NamedTuple):
+    """A song's key: tonic pitch class (0 = C) and mode ("major" or "minor")."""
+
+    tonic: int
+    mode: str
+
+
 @dataclass(frozen=True, slots=True)
 class LoopRange:
     start: int
@@ -269,7 +276,7 @@ class Change:
     tempo: bool = False
     time_signatures: bool = False
     markers: bool = False
-    meta: bool = False  # title, loop range, schema version
+    meta: bool = False  # title, key, loop range, schema version
     blobs: bool = False
     effects: set[str] = field(default_factory=set)  # track ids (or "master") whose effects changed
 
@@ -552,6 +559,33 @@ class Document(MixingMixin):
     def set_title(self, title: str) -> None:
         with self._edit():
             self._meta[S.META_TITLE] = str(title)
+
+    def song_key(self) -> SongKey | None:
+        """The song's key (set by hand or from an analysis); None when none is set or
+        the stored value is not one (a foreign client's: read as no key, never raised)."""
+        value = self._meta.get(S.META_KEY)
+        if not isinstance(value, dict):
+            return None
+        tonic, mode = value.get("tonic"), value.get("mode")
+        if (not isinstance(tonic, int | float) or tonic != int(tonic)
+                or not 0 <= tonic <= 11 or mode not in S.KEY_MODES):
+            return None
+        return SongKey(int(tonic), str(mode))
+
+    def set_song_key(self, key: SongKey | tuple[int, str] | None) -> None:
+        """Set the song's key (one undo step); None clears it."""
+        if key is None:
+            if S.META_KEY in self._meta:
+                with self._edit():
+                    del self._meta[S.META_KEY]
+            return
+        tonic, mode = key
+        if isinstance(tonic, bool) or not isinstance(tonic, int) or not 0 <= tonic <= 11:
+            raise DocumentError(f"a key's tonic is a pitch class 0-11, got {tonic!r}")
+        if mode not in S.KEY_MODES:
+            raise DocumentError(f"a key's mode must be one of {S.KEY_MODES}, got {mode!r}")
+        with self._edit():
+            self._meta[S.META_KEY] = {"tonic": int(tonic), "mode": str(mode)}
 
     def loop(self) -> LoopRange:
         return LoopRange(
@@ -1239,6 +1273,7 @@ class Document(MixingMixin):
             }
         return {
             "title": self.title,
+            "key": self.song_key(),
             "loop": self.loop(),
             "tempo": self.tempo_changes(),
             "time_signatures": self.time_signatures(),

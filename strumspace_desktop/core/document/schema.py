@@ -45,6 +45,10 @@ META_PUNCH_ENABLED = "punch_enabled"
 META_MASTER_VOLUME_DB = "master_volume_db"  # float, -200 to 24 (version 2)
 META_MASTER_LIMITER = "master_limiter"  # bool
 META_MASTER_LIMITER_DB = "master_limiter_threshold_db"  # float, -30 to 0
+# {"tonic": pitch class 0-11, "mode": "major" | "minor"}; absent: no key set. Optional
+# and additive (version-2 readers ignore it), so it needs no version of its own.
+META_KEY = "key"
+KEY_MODES = ("major", "minor")
 
 # Track keys (each track is a Y.Map so that concurrent edits of different fields merge).
 TRACK_KIND = "kind"  # "midi" | "audio" | "chord"

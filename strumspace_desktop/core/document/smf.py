@@ -1,14 +1,15 @@
 """Standard MIDI Files in and out (type 0 and 1), through mido.
 
 Import: every track's notes, split by channel into document tracks (so each
-gets its own instrument), the tempo map, time signatures, markers, track
-names, the first program change (with bank select) per channel, and SysEx
-(kept on the track, or dropped with a note). Ticks are rescaled to PPQ 960 by
-rounding. Controllers, pitch bend, aftertouch, later program changes and other
-meta events are not part of the document yet: they are dropped and counted in
-the report, so the user is told.
+gets its own instrument), the tempo map, time signatures, markers, the song's
+key (the first key signature), track names, the first program change (with
+bank select) per channel, and SysEx (kept on the track, or dropped with a
+note). Ticks are rescaled to PPQ 960 by rounding. Controllers, pitch bend,
+aftertouch, later program changes, later key signatures and other meta events
+are not part of the document yet: they are dropped and counted in the report,
+so the user is told.
 
-Export: a conductor track (tempo, time signatures, markers) then one track per
+Export: a conductor track (tempo, time signatures, markers, key signature) then one track per
 MIDI track of the document (type 1), or everything in one track (type 0).
 Note-offs are written as note-on velocity 0 so running status packs them.
 """
@@ -23,7 +24,29 @@ from pathlib import Path
 import mido
 
 from ..timing import MAX_BPM, MIN_BPM, PPQ
-from .model import Document, Instrument, MidiClip, Note
+from .model import Document, Instrument, MidiClip, Note, SongKey
+
+_LETTERS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+# The usual key signature for each tonic (fewest accidentals; F# major, Eb minor).
+_MAJOR_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+_MINOR_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B")
+
+
+def key_from_midi(name: str) -> SongKey | None:
+    """A key signature meta event's key ("Eb", "F#m") as a song key; None if unreadable."""
+    minor = name.endswith("m")
+    root = name[:-1] if minor else name
+    if not root or root[0] not in _LETTERS or any(c not in "#b" for c in root[1:]):
+        return None
+    tonic = _LETTERS[root[0]] + root.count("#") - root.count("b")
+    return SongKey(tonic % 12, "minor" if minor else "major")
+
+
+def key_to_midi(key: SongKey) -> str:
+    """The key signature meta event's name for a song key."""
+    if key.mode == "minor":
+        return _MINOR_NAMES[key.tonic] + "m"
+    return _MAJOR_NAMES[key.tonic]
 
 
 class MidiFileError(ValueError):
@@ -99,6 +122,7 @@ def import_midi(
     tempos: dict[int, float] = {}
     meters: dict[int, tuple[int, int]] = {}
     markers: list[tuple[int, str]] = []
+    song_key: SongKey | None = None
     clamped = 0
     # (mtrk index, channel) -> notes; insertion order gives the document's track order.
     notes: dict[tuple[int, int], list[Note]] = {}
@@ -135,6 +159,13 @@ def import_midi(
                 meters[at] = (msg.numerator, msg.denominator)
             elif kind == "marker":
                 markers.append((at, msg.text))
+            elif kind == "key_signature" and song_key is None:
+                # The document holds one key for the song: the first one the file sets.
+                song_key = key_from_midi(msg.key)
+                if song_key is None:
+                    report.dropped["unreadable key signatures"] += 1
+            elif kind == "key_signature":
+                report.dropped["later key signatures"] += 1
             elif kind == "track_name":
                 names.setdefault(ti, msg.name)
             elif kind == "control_change" and msg.control in (0, 32):
@@ -178,6 +209,8 @@ def import_midi(
             doc.set_time_signature(at, num, den)
         for at, text in markers:
             doc.add_marker(at, text)
+        if song_key is not None:
+            doc.set_song_key(song_key)
         channels_of: dict[int, list[int]] = defaultdict(list)
         for ti, ch in notes:
             channels_of[ti].append(ch)
@@ -259,6 +292,10 @@ def export_midi(document: Document, *, midi_type: int = 1) -> tuple[bytes, Expor
         conductor.append(ev(tc.tick, _P_CC, mido.MetaMessage("set_tempo", tempo=tempo)))
     for marker in document.markers().values():
         conductor.append(ev(marker.tick, _P_CC, mido.MetaMessage("marker", text=marker.name)))
+    song_key = document.song_key()
+    if song_key is not None:
+        conductor.append(ev(0, _P_CC, mido.MetaMessage("key_signature",
+                                                       key=key_to_midi(song_key))))
 
     tracks: list[list[Event]] = []
     programs_on_channel: dict[int, set[tuple[int, int]]] = defaultdict(set)

@@ -320,12 +320,14 @@ class ChordAnalysisActions(QObject):
     def apply_offer(self, use_tempo: bool, tempo: float | None, key: SongKey | None,
                     done: ChordTrackWrite, analysis: Any, pending: PendingWrite) -> None:
         doc = pending.document
-        if key is not None:
-            self.tools.set_song_key(key)
-        if use_tempo and tempo is not None and doc is self.window_.projects.document \
-                and not doc.read_only:
-            track = self.window_.tracks.chord_track()
-            with doc.undo_group():
+        if doc is not self.window_.projects.document or doc.read_only:
+            self.offer_applied.emit()  # another song is open now, or this one is locked
+            return
+        with doc.undo_group():  # key and tempo: one step to undo
+            if key is not None:
+                self.tools.set_song_key(key)
+            if use_tempo and tempo is not None:
+                track = self.window_.tracks.chord_track()
                 if track is not None:
                     existing = doc.chords(track.id)
                     for cid in done.added:

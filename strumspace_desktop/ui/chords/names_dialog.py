@@ -1,6 +1,8 @@
-"""Chords > Chord Names…: notation style, sharps or flats, capo fret. The choices apply
-as they are made (the live display and the chord lane redraw) and are saved with the
-app's settings when the dialog closes with OK; Cancel puts the old ones back."""
+"""Chords > Chord Names…: notation style, sharps or flats, capo fret and the song's key.
+The name choices apply as they are made (the live display and the chord lane redraw)
+and are saved with the app's settings when the dialog closes with OK; Cancel puts the
+old ones back. The key belongs to the song (it is saved in the project, one undo
+step), so it is written only on OK."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from PySide6.QtWidgets import (
 from strumspace_desktop.core.settings import MAX_CAPO, ChordSettings
 from strumspace_desktop.ui.chords.notation import (
     ACCIDENTAL_CHOICES,
+    MODES,
     STYLE_CHOICES,
     ChordNamer,
     SongKey,
@@ -34,11 +37,20 @@ class ChordNamesDialog(QDialog):
     changed = Signal(object)  # ChordSettings, while choosing
 
     def __init__(self, settings: ChordSettings, key: SongKey | None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, key_editable: bool = True) -> None:
         super().__init__(parent)
         self.setWindowTitle("Chord Names")
         self.original = replace(settings)
         self.key = key
+        self.key_box = QComboBox()
+        self.key_box.addItem("No key set", None)
+        for tonic in range(12):
+            for mode in MODES:
+                self.key_box.addItem(key_text((tonic, mode)), (tonic, mode))
+        self.key_box.setCurrentIndex(0 if key is None else 1 + 2 * key[0] + MODES.index(key[1]))
+        self.key_box.setEnabled(key_editable)
+        self.key_box.setToolTip("The song's key, saved with the project: with sharps or "
+                                "flats by the song's key, chord names are spelled in it")
         self.notation = QComboBox()
         for value, text in STYLE_CHOICES:
             self.notation.addItem(text, value)
@@ -60,7 +72,7 @@ class ChordNamesDialog(QDialog):
         form.addRow("Notation", self.notation)
         form.addRow("Sharps or flats", self.accidentals)
         form.addRow("Capo (guitar)", self.capo)
-        form.addRow("Song key", QLabel(key_text(key)))
+        form.addRow("Song key", self.key_box)
         form.addRow("Example", self.example)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)
@@ -69,7 +81,7 @@ class ChordNamesDialog(QDialog):
         v = QVBoxLayout(self)
         v.addLayout(form)
         v.addWidget(buttons)
-        for w in (self.notation, self.accidentals):
+        for w in (self.notation, self.accidentals, self.key_box):
             w.currentIndexChanged.connect(lambda _i: self._changed())
         self.capo.valueChanged.connect(lambda _v: self._changed())
         self._show_example()
@@ -78,8 +90,12 @@ class ChordNamesDialog(QDialog):
         return ChordSettings(str(self.notation.currentData()), str(self.accidentals.currentData()),
                              self.capo.value())
 
+    def chosen_key(self) -> SongKey | None:
+        data = self.key_box.currentData()
+        return None if data is None else (int(data[0]), str(data[1]))
+
     def _show_example(self) -> None:
-        namer = ChordNamer.from_settings(self.settings(), self.key)
+        namer = ChordNamer.from_settings(self.settings(), self.chosen_key())
         self.example.setText("  ".join(namer.lane_text(x) for x in EXAMPLES))
 
     def _changed(self) -> None:

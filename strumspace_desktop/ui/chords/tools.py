@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 
-from strumspace_desktop.core.document import Document
 from strumspace_desktop.core.settings import ChordSettings
 from strumspace_desktop.ui.chords.analysis_actions import ChordAnalysisActions
 from strumspace_desktop.ui.chords.live_panel import LiveChordPanel
@@ -37,7 +36,6 @@ class ChordTools(QObject):
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.window_ = window
-        self._key: tuple[Document, SongKey] | None = None
         self.panel = LiveChordPanel(window.adapter, self.namer,
                                     lambda: window.generation_dock.bridge)
         self.dock = LiveChordDock(self.panel, window)
@@ -47,6 +45,11 @@ class ChordTools(QObject):
         self.names_dialog: ChordNamesDialog | None = None
         window.arrange.canvas.chord_namer = lambda label: self.namer().lane_text(label)
         self._build_menu()
+        # The key lives in the document: an undo, a partner's edit or another project
+        # can change it, so names are redrawn whenever it differs from the last drawn.
+        self._drawn_key = self.song_key
+        window.projects.state_changed.connect(self._follow_key)
+        window.projects.project_replaced.connect(self._follow_key)
 
     def _build_menu(self) -> None:
         menu = self.window_.menuBar().addMenu(MENU)
@@ -74,15 +77,27 @@ class ChordTools(QObject):
     # Names ----------------------------------------------------------------------------
     @property
     def song_key(self) -> SongKey | None:
-        """The key set for the open song (from an analysis); None when none was set."""
-        if self._key is None or self._key[0] is not self.window_.projects.document:
-            return None
-        return self._key[1]
+        """The open song's key (set by hand, from an analysis or a MIDI file's key
+        signature); None when none is set."""
+        key = self.window_.projects.document.song_key()
+        return None if key is None else (key.tonic, key.mode)
 
-    def set_song_key(self, key: SongKey | None) -> None:
+    def set_song_key(self, key: SongKey | None) -> bool:
+        """Write the song's key into the document (one undo step); False when the
+        document is read-only and nothing changed."""
         doc = self.window_.projects.document
-        self._key = None if key is None else (doc, key)
-        self.refresh()
+        if doc.read_only:
+            return False
+        if key != self.song_key:
+            doc.set_song_key(key)
+        self._follow_key()
+        return True
+
+    def _follow_key(self) -> None:
+        key = self.song_key
+        if key != self._drawn_key:
+            self._drawn_key = key
+            self.refresh()
 
     def namer(self) -> ChordNamer:
         return ChordNamer.from_settings(self.window_.settings.chords, self.song_key)
@@ -99,14 +114,19 @@ class ChordTools(QObject):
         self.window_.arrange.canvas.update()
 
     def open_names_dialog(self) -> ChordNamesDialog:
-        dialog = ChordNamesDialog(self.window_.settings.chords, self.song_key, self.window_)
+        dialog = ChordNamesDialog(self.window_.settings.chords, self.song_key, self.window_,
+                                  key_editable=not self.window_.projects.document.read_only)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         dialog.changed.connect(lambda s: self.set_names(s, save=False))
-        dialog.accepted.connect(lambda: self.set_names(dialog.settings()))
+        dialog.accepted.connect(lambda: self._names_chosen(dialog))
         dialog.finished.connect(lambda _r: setattr(self, "names_dialog", None))
         self.names_dialog = dialog
         dialog.open()
         return dialog
+
+    def _names_chosen(self, dialog: ChordNamesDialog) -> None:
+        self.set_song_key(dialog.chosen_key())
+        self.set_names(dialog.settings())
 
     def shutdown(self) -> None:
         self.analysis.shutdown()

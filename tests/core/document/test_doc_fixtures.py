@@ -41,7 +41,7 @@ def test_version_1_fixtures_migrate_to_the_current_version(name: str) -> None:
     assert doc.schema_version == schema.SCHEMA_VERSION and not doc.read_only
     described = json.loads((FIXTURES / f"{name}.json").read_text())
     plain = json.loads(json.dumps(_generator()._plain(doc.snapshot()), sort_keys=True))
-    added = {k: plain.pop(k) for k in ("effects", "master", "punch")}
+    added = {k: plain.pop(k) for k in ("effects", "master", "punch", "key")}
     for entry in plain["clips"].values():  # clips read the new take keys as defaults
         clip = entry["clip"]
         assert (clip.pop("muted"), clip.pop("take_group"), clip.pop("take")) == (False, "", 0)
@@ -50,6 +50,7 @@ def test_version_1_fixtures_migrate_to_the_current_version(name: str) -> None:
         "effects": {},
         "master": {"volume_db": 0.0, "limiter": True, "limiter_threshold_db": -1.0},
         "punch": {"start": 0, "end": 0, "enabled": False},
+        "key": None,  # optional: no key set
     }
     assert all(not c.muted and c.take_group == "" for c in doc.clips())
 
@@ -82,6 +83,7 @@ def test_raw_keys_are_as_documented() -> None:
     meta = ydoc.get("meta", type=Map).to_py()
     assert meta["schema_version"] == 2 and meta["ppq"] == 960
     assert meta["punch_enabled"] is True and meta["master_volume_db"] == -1.5
+    assert meta["key"] == {"tonic": 9, "mode": "minor"}
     effects = ydoc.get("effects", type=Map).to_py()
     reverb = next(e for e in effects.values() if e["type"] == "reverb")
     assert reverb["params"]["room_size"] == 0.8 and reverb["bypass"] is False

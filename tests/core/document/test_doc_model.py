@@ -278,3 +278,37 @@ def test_time_signature_map_counts_bars() -> None:
         (6, 6, 8),
     ]
     assert tsm.bar_start_tick(2) == 7680 and tsm.bar_start_tick(6) == 7680 + 4 * 2880
+
+
+def test_the_song_key_is_set_undone_saved_and_merged() -> None:
+    d = Document.new("Song")
+    assert d.song_key() is None
+    d.set_song_key((9, "minor"))
+    assert d.song_key() == (9, "minor") and d.song_key().mode == "minor"
+    assert Document.from_state(d.state()).song_key() == (9, "minor")  # saved with the song
+    d.undo()
+    assert d.song_key() is None
+    d.redo()
+    d.set_song_key(None)
+    assert d.song_key() is None
+    d.undo()
+    assert d.song_key() == (9, "minor")
+    # A partner's key arrives like any other edit, and is not on my undo stack.
+    partner = Document.from_state(d.state())
+    partner.set_song_key((2, "major"))
+    sync(d, partner)
+    assert d.song_key() == (2, "major")
+    for bad in [(12, "major"), (-1, "minor"), (True, "major"), (0, "dorian"), (0, "")]:
+        with pytest.raises(DocumentError):
+            d.set_song_key(bad)
+    assert d.song_key() == (2, "major")
+
+
+@pytest.mark.parametrize("value", ["A minor", {"tonic": 13, "mode": "major"},
+                                   {"tonic": 1.5, "mode": "minor"}, {"mode": "major"},
+                                   {"tonic": 3, "mode": "lydian"}, 7])
+def test_a_foreign_key_value_reads_as_no_key(value: object) -> None:
+    d = Document.new()
+    with d.ydoc.transaction():
+        d.ydoc.get(S.ROOT_META, type=Map)[S.META_KEY] = value
+    assert d.song_key() is None

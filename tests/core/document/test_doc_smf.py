@@ -352,3 +352,38 @@ def test_corpus_scores_written_by_music21_round_trip(work: str, tmp_path: Path) 
         return sorted(p.midi for n in parsed.recurse().notes for p in n.pitches)
 
     assert pitches(data) == pitches(src.read_bytes())
+
+
+def test_the_first_key_signature_becomes_the_song_key_and_is_written_back() -> None:
+    mid = mido.MidiFile(type=1, ticks_per_beat=480)
+    track = mido.MidiTrack([
+        mido.MetaMessage("key_signature", key="F#m", time=0),
+        mido.Message("note_on", note=66, velocity=80, time=0),
+        mido.Message("note_off", note=66, velocity=0, time=480),
+        mido.MetaMessage("key_signature", key="A", time=0),  # a later key change
+    ])
+    mid.tracks.append(track)
+    buf = io.BytesIO()
+    mid.save(file=buf)
+    doc, report = import_midi(buf.getvalue())
+    assert doc.song_key() == (6, "minor")
+    assert report.dropped["later key signatures"] == 1
+    data, _ = export_midi(doc)
+    keys = [m.key for t in mido.MidiFile(file=io.BytesIO(data)).tracks for m in t
+            if m.type == "key_signature"]
+    assert keys == ["F#m"]
+    assert import_midi(data)[0].song_key() == (6, "minor")
+
+
+@pytest.mark.parametrize("mode", ["major", "minor"])
+def test_every_key_goes_out_and_in_as_a_key_signature(mode: str) -> None:
+    for tonic in range(12):
+        doc = Document.new()
+        doc.set_song_key((tonic, mode))
+        data, _ = export_midi(doc)
+        (key,) = [m.key for t in mido.MidiFile(file=io.BytesIO(data)).tracks for m in t
+                  if m.type == "key_signature"]
+        assert len(key.rstrip("m")) <= 2  # a real key signature name (F#, Eb), no double sharps
+        assert import_midi(data)[0].song_key() == (tonic, mode)
+    assert not [m for t in mido.MidiFile(file=io.BytesIO(export_midi(Document.new())[0])).tracks
+                for m in t if m.type == "key_signature"]  # no key set: none written

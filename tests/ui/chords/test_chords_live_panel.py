@@ -11,7 +11,7 @@ from pytestqt.qtbot import QtBot
 from ui_support import window_without_engine
 
 from strumspace_desktop.analysis.live_events import LiveState, LiveStatus
-from strumspace_desktop.core.document import ChordItem
+from strumspace_desktop.core.document import ChordItem, Document
 from strumspace_desktop.core.settings import AppSettings, ChordSettings
 from strumspace_desktop.core.timing import PPQ
 from strumspace_desktop.ui.chords import ChordTools
@@ -140,3 +140,30 @@ def test_the_next_chord_hint_comes_from_next_chords_through_the_generation_worke
         assert panel.next_label.text() == tools.namer().name(panel.hint[0])
     finally:
         window.generation_dock.shutdown()
+
+
+def test_the_song_key_is_chosen_in_the_dialog_kept_in_the_song_and_undone(
+        qtbot: QtBot, tmp_path: Path) -> None:
+    window, tools, panel = _shown_panel(qtbot, tmp_path)
+    doc = window.projects.document
+    window.adapter.live_chord.emit(live("A#:min7", 1.0))
+    assert panel.chord_label.text() == "Bbm7"  # no key: spelled as its own key
+    dialog = tools.open_names_dialog()
+    assert dialog.key_box.isEnabled() and dialog.chosen_key() is None
+    dialog.key_box.setCurrentIndex(dialog.key_box.findText("E major"))
+    assert "A#7" in dialog.example.text()  # the example follows the chosen key at once
+    assert doc.song_key() is None  # the song changes on OK only
+    dialog.accept()
+    assert doc.song_key() == (4, "major") and panel.chord_label.text() == "A#m7"
+    window.projects.undo()
+    qtbot.waitUntil(lambda: panel.chord_label.text() == "Bbm7")
+    assert tools.song_key is None
+    # A partner's key arrives through the document and the names follow it.
+    partner = Document.from_state(doc.state())
+    partner.set_song_key((2, "major"))
+    doc.apply_update(partner.update_since(doc.state_vector()))
+    qtbot.waitUntil(lambda: panel.chord_label.text() == "A#m7")
+    dialog = tools.open_names_dialog()
+    assert dialog.key_box.currentText() == "D major"
+    dialog.reject()
+    assert doc.song_key() == (2, "major")
