@@ -37,6 +37,7 @@ OPS = (
     "master",
     "punch",
     "take",
+    "key",
 )
 
 op_strategy = st.tuples(
@@ -142,6 +143,8 @@ def apply(doc: Document, op: tuple[str, int, int, int]) -> None:
         doc.set_master(volume_db=-(b % 40), limiter=bool(v % 2), limiter_threshold_db=-(a % 30))
     elif name == "punch":
         doc.set_punch(start=a, end=a + b, enabled=bool(v % 2))
+    elif name == "key":
+        doc.set_song_key(None if v % 5 == 0 else (a % 12, ("major", "minor")[b % 2]))
     elif name == "take" and clips:
         doc.update_clip(_pick(clips, a).id, muted=bool(v % 2), take_group=f"g{b % 3}", take=v)
     elif name == "group":
