@@ -24,7 +24,7 @@ import soundfile as sf
 from benchmarks.chords_ours import live_changes
 from benchmarks.chords_scoring import Segments, read_lab
 from benchmarks.chords_sets import Clip
-from benchmarks.jack_server import JackServer
+from benchmarks.jack_server import JackServer, feed_engine_inputs
 
 POLL_S = 0.01
 RATE = 48000
@@ -70,12 +70,7 @@ class _Player:
         return self.pos >= len(self.audio)
 
     def connect(self) -> int:
-        ins = [p.name for p in self.client.get_ports("StrumSpace-audio:in_", is_input=True)]
-        for name in ins:
-            for src in self.client.get_all_connections(name):
-                self.client.disconnect(src, name)
-            self.client.connect(self.port, name)
-        return len(ins)
+        return feed_engine_inputs(self.client, self.port)
 
     def wall_time(self, frame: int) -> float:
         """When the sound card would have captured `frame`: its period ends at the

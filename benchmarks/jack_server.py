@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 
 class JackServerError(RuntimeError):
@@ -22,6 +23,21 @@ def jack_running(name: str) -> bool:
     env = dict(os.environ, JACK_DEFAULT_SERVER=name)
     out = subprocess.run(["jack_wait", "-c"], env=env, capture_output=True, text=True)
     return out.stdout.strip().startswith("running")
+
+
+ENGINE_INPUTS = "StrumSpace-audio:in_"
+
+
+def feed_engine_inputs(client: Any, port: Any) -> int:
+    """Connect a JACK client's output `port` to every audio input of the StrumSpace
+    engine, and those inputs to nothing else (as a guitar on the sound card's input
+    would be); returns how many inputs it found."""
+    ins = [p.name for p in client.get_ports(ENGINE_INPUTS, is_input=True)]
+    for name in ins:
+        for src in client.get_all_connections(name):
+            client.disconnect(src, name)
+        client.connect(port, name)
+    return len(ins)
 
 
 class JackServer:

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.jack_server import feed_engine_inputs
+
 
 @dataclass(frozen=True)
 class Seg:
@@ -83,12 +85,7 @@ class JackPlayer:
             self.pos = (self.pos + take) % len(clip)
 
     def connect_to_engine(self) -> int:
-        ins = [p.name for p in self.client.get_ports("StrumSpace-audio:in_", is_input=True)]
-        for name in ins:
-            for src in self.client.get_all_connections(name):
-                self.client.disconnect(src, name)
-            self.client.connect(self.port, name)
-        return len(ins)
+        return feed_engine_inputs(self.client, self.port)
 
     def close(self) -> None:
         self.client.deactivate()
