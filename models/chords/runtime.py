@@ -15,6 +15,7 @@ grow with the file. Progress is reported and cancel is checked once per chunk.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections.abc import Callable, Iterator
@@ -208,7 +209,8 @@ class _Pipeline:
         self.next_frame = 0  # first frame of the next core chunk
         self.envelope: list[np.ndarray] = []
         self.pending: dict[str, list[np.ndarray]] = {
-            "ctc_logprobs": [], "frame_logprobs": [], "bass_logprobs": [], "quiet": []}
+            "ctc_logprobs": [], "frame_logprobs": [], "bass_logprobs": [], "quiet": [],
+            "onset": []}
         self.pending_start = 0  # global frame of the first pending output
         self.pending_len = 0
         self.segments: list[dec.Segment] = []
@@ -249,6 +251,7 @@ class _Pipeline:
         core = {k: out[k][lo:hi] for k in ("ctc_logprobs", "frame_logprobs", "bass_logprobs")}
         core = dec.force_no_chord(core, silent)
         core["quiet"] = f[lo:hi].max(axis=1, initial=0.0) < SILENCE_LEVEL
+        core["onset"] = change_onsets(f)[lo:hi]
         for k in self.pending:
             self.pending[k].append(core[k])
         self.pending_len += hi - lo
@@ -319,6 +322,24 @@ def silent_frames(features: np.ndarray, fps: float = 11025 / 256) -> np.ndarray:
         if b - a >= SILENCE_MIN_S * fps:
             out[a:b] = True
     return out
+
+
+@functools.cache
+def _bass_bins() -> int:
+    from models.chords import features as feat
+
+    return int(np.count_nonzero(feat.bin_midi() < feat.CROSSOVER_MIDI - 1e-6))
+
+
+def change_onsets(features: np.ndarray) -> np.ndarray:
+    """How much the bass band (bins below ``features.CROSSOVER_MIDI``, E3) rises into
+    each frame: the summed positive difference from the frame before, [T] (0 for the
+    first). A chord change nearly always brings new bass notes; the decoders snap
+    chord starts to it (``decode.snap_to_onsets``). Over the whole band the snap
+    scored the same on progressions and 0.2 points lower on chorales (validation)."""
+    low = np.asarray(features, dtype=np.float32)[:, :_bass_bins()]
+    rise = np.diff(low, axis=0, prepend=low[:1])
+    return np.asarray(np.maximum(rise, 0.0).sum(axis=1), dtype=np.float32)
 
 
 def flatness(features: np.ndarray) -> np.ndarray:

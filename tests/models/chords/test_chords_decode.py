@@ -344,3 +344,32 @@ def test_a_chord_starts_at_the_end_of_a_quiet_gap_not_inside_it() -> None:
     # no-chord starts where the silence starts
     starts = dec.snap_out_of_gaps(np.array([0, 50]), np.array([c, N_INDEX]), quiet)
     assert starts.tolist() == [0, 50]
+
+
+def test_a_late_chord_start_moves_back_to_the_bass_onset_before_it() -> None:
+    rng = np.random.default_rng(11)
+    c, g = parse("C:maj").index, parse("G:maj").index
+    out = outputs_for([c, g, N_INDEX], [50, 50, 30], rng, noise=0.3)
+    onset = np.full(130, 0.5, np.float32)
+    onset[47] = 9.0  # G's bass note starts three frames before the model names G
+    onset[80] = 12.0  # a strong onset inside G: a strum of the same chord
+    onset[98] = 7.0  # and one just before the release: no-chord does not snap to it
+    for decoder in (dec.decode_hmm, dec.decode_frames, dec.decode_ctc):
+        plain = decoder(out, FPS, 130 / FPS)
+        assert [s.index for s in plain] == [c, g, N_INDEX]
+        snapped = decoder({**out, "onset": onset}, FPS, 130 / FPS)
+        assert [s.index for s in snapped] == [c, g, N_INDEX]
+        assert snapped[1].start == pytest.approx(47 / FPS)
+        assert snapped[2].start == plain[2].start
+        off = decoder({**out, "onset": onset}, FPS, 130 / FPS,
+                      options=dec.DecodeOptions(onset_snap_frames=0))
+        assert [s.start for s in off] == [s.start for s in plain]
+    # never further back than the window, nor past the chord before
+    s = dec.snap_to_onsets(np.array([0, 50]), np.array([c, g]), onset, 2)
+    assert s.tolist() == [0, 50]  # frame 47 is 3 back: out of a 2-frame window
+    s = dec.snap_to_onsets(np.array([0, 46, 50]), np.array([N_INDEX, c, g]), onset, 4)
+    assert s.tolist() == [0, 46, 47]
+    s = dec.snap_to_onsets(np.array([0, 48, 50]), np.array([N_INDEX, c, g]), onset, 4)
+    assert s.tolist() == [0, 47, 50]  # C takes 47; G cannot reach it, and stays put
+    flat = np.ones(60, np.float32)
+    assert dec.snap_to_onsets(np.array([0, 50]), np.array([c, g]), flat, 4).tolist() == [0, 50]

@@ -28,6 +28,7 @@ from models.chords.runtime import (
     AnalysisError,
     analyze,
     analyze_file,
+    change_onsets,
 )
 from models.chords.vocabulary import parse
 
@@ -324,3 +325,16 @@ def test_downbeats_follow_the_chord_changes() -> None:
     assert np.allclose(downbeats(beats, changes.tolist(), 4), beats[1::4])
     assert np.allclose(downbeats(beats, [], 4), beats[::4])
     assert downbeats(np.zeros(0), [1.0]).size == 0
+
+
+def test_change_onsets_measure_the_bass_band_rising() -> None:
+    from models.chords import features as feat
+
+    f = np.zeros((6, feat.N_BINS), np.float32)
+    low = feat.bin_midi() < feat.CROSSOVER_MIDI
+    f[2:, np.flatnonzero(low)[:3]] = 2.0  # three bass bins come in at frame 2
+    f[4, ~low] = 5.0  # the upper band alone (a melody note) counts for nothing
+    f[5, np.flatnonzero(low)[0]] = 0.5  # and a fall is not an onset
+    onsets = change_onsets(f)
+    assert onsets.tolist() == [0.0, 0.0, 6.0, 0.0, 0.0, 0.0]
+    assert change_onsets(np.zeros((0, feat.N_BINS), np.float32)).shape == (0,)
