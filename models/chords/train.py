@@ -531,10 +531,6 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     state: dict[str, Any] = {"step": 0, "elapsed_s": 0.0, "best": None, "log": [],
                              "audio_s": 0.0}
     last_path, best_path = out / "last.pt", out / "best.pt"
-    if (args.init or args.resume) and any(getattr(args, k) is not None for k in
-                                          ("c1", "trunk", "hidden", "live_hidden")):
-        raise TrainError("--c1/--trunk/--hidden/--live-hidden size a new model: the "
-                         "checkpoint of --init or --resume has its own")
     if args.live_only and not (args.init or args.resume):
         raise TrainError("--live-only fine-tunes a trained model: give --init CKPT")
 
@@ -739,6 +735,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="start: crop starts uniform (the first runs); frames: every "
                          "frame equally likely, a clip's edges too (Sampler.crop_start)")
     args = ap.parse_args(argv)
+    if (args.init or args.resume or args.smoke) and any(
+            getattr(args, k) is not None for k in ("c1", "trunk", "hidden", "live_hidden")):
+        ap.error("--c1/--trunk/--hidden/--live-hidden size a new model: a checkpoint "
+                 "(--init, --resume) has its own size, and --smoke trains the tiny one")
     if args.minutes is None:
         args.minutes = 1.5 if args.smoke else 70.0
     if args.smoke:

@@ -147,6 +147,14 @@ def test_test_sets_are_refused(tmp_path: Path) -> None:
         build_cache(tmp_path / "nothing", tmp_path / "cache")
 
 
+@pytest.mark.parametrize("run", [["--init", "a.pt"], ["--resume"], ["--smoke"]])
+def test_model_sizes_are_only_for_a_new_model(tmp_path: Path, run: list[str],
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["--out", str(tmp_path), "--hidden", "128", *run])
+    assert stop.value.code == 2 and "size a new model" in capsys.readouterr().err
+
+
 def test_onset_weights_mark_the_frames_after_each_change() -> None:
     ign = -100
     chord = np.array([[5, 5, 7, 7, 7, 7, 9, 9, ign, ign],
