@@ -101,7 +101,7 @@ class DecodeOptions:
     no_chord_bias: float = 2.0
     # Every decoder: frames a chord's start may move back to the strongest bass-band
     # onset (``snap_to_onsets``; needs ``outputs["onset"]``). Decoded changes came a
-    # median 15 ms late, up to 70 ms (p90). 4 frames (93 ms) on both validation sets,
+    # median 15 ms late, 74 ms at p90. 4 frames (93 ms) on both validation sets,
     # model 0707b850, hmm: majmin 0.932 -> 0.936 and 0.915 -> 0.923 (MODEL.md).
     onset_snap_frames: int = 4
 
