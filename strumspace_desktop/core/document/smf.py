@@ -23,30 +23,29 @@ from pathlib import Path
 
 import mido
 
+from models.chords.vocabulary import ChordLabelError, root_pc
+
 from ..timing import MAX_BPM, MIN_BPM, PPQ
 from .model import Document, Instrument, MidiClip, Note, SongKey
-
-_LETTERS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
-# The usual key signature for each tonic (fewest accidentals; F# major, Eb minor).
-_MAJOR_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
-_MINOR_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B")
 
 
 def key_from_midi(name: str) -> SongKey | None:
     """A key signature meta event's key ("Eb", "F#m") as a song key; None if unreadable."""
     minor = name.endswith("m")
-    root = name[:-1] if minor else name
-    if not root or root[0] not in _LETTERS or any(c not in "#b" for c in root[1:]):
+    try:
+        tonic = root_pc(name[:-1] if minor else name)
+    except ChordLabelError:
         return None
-    tonic = _LETTERS[root[0]] + root.count("#") - root.count("b")
-    return SongKey(tonic % 12, "minor" if minor else "major")
+    return SongKey(tonic, "minor" if minor else "major")
 
 
 def key_to_midi(key: SongKey) -> str:
-    """The key signature meta event's name for a song key."""
-    if key.mode == "minor":
-        return _MINOR_NAMES[key.tonic] + "m"
-    return _MAJOR_NAMES[key.tonic]
+    """The key signature meta event's name for a song key, spelled as the app spells
+    the key (`KeyEstimate.tonic_name`: Gb major, Eb minor)."""
+    from models.chords.key_tempo import KeyEstimate  # numba: only when a key is written
+
+    return KeyEstimate(key.tonic, key.mode, 0.0).tonic_name + ("m" if key.mode == "minor"
+                                                                else "")
 
 
 class MidiFileError(ValueError):

@@ -41,7 +41,6 @@ class ChordNamesDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Chord Names")
         self.original = replace(settings)
-        self.key = key
         self.key_box = QComboBox()
         self.key_box.addItem("No key set", None)
         for tonic in range(12):

@@ -79,8 +79,7 @@ class ChordTools(QObject):
     def song_key(self) -> SongKey | None:
         """The open song's key (set by hand, from an analysis or a MIDI file's key
         signature); None when none is set."""
-        key = self.window_.projects.document.song_key()
-        return None if key is None else (key.tonic, key.mode)
+        return self.window_.projects.document.song_key()
 
     def set_song_key(self, key: SongKey | None) -> bool:
         """Write the song's key into the document (one undo step); False when the
