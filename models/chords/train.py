@@ -54,6 +54,7 @@ SHIFTS = tuple(range(-6, 6))  # transpositions, semitones (12 keys)
 BASS_N = 12
 IGNORE = -100
 CROP_COVERAGE = ("start", "frames")
+ENVELOPE_TERMS = 12  # cosines in Sampler.envelope: the shortest period is 1.1 octaves
 CACHE_VERSION = 2  # 2: FIR decimation for the bass window (features differ by <0.002)
 FORBIDDEN_SETS = ("unseen_timbre", "music21")  # test sets: never for training or selection
 
@@ -243,10 +244,12 @@ class Sampler:
 
     def __init__(self, sets: list[CachedSet], crop_frames: int, batch: int,
                  rng: np.random.Generator, augment: bool = True,
-                 coverage: str = "start") -> None:
+                 coverage: str = "start", envelope_db: float = 0.0) -> None:
         if coverage not in CROP_COVERAGE:
             raise TrainError(f"crop coverage must be one of {CROP_COVERAGE}")
-        self.coverage = coverage
+        if envelope_db < 0:
+            raise TrainError("the spectral envelope's strength is in dB, >= 0")
+        self.coverage, self.envelope_db = coverage, envelope_db
         self.clips = [(s, i) for s in sets for i in range(len(s))]
         lengths = np.array([s.offsets[i + 1] - s.offsets[i] for s, i in self.clips], float)
         self.p = lengths / lengths.sum()
@@ -265,6 +268,21 @@ class Sampler:
         if self.coverage == "start":
             return int(self.rng.integers(0, last + 1))
         return int(np.clip(self.rng.integers(-self.crop + 1, n), 0, last))
+
+    def envelope(self) -> np.ndarray:
+        """A random smooth spectral envelope in dB over the model's bins (after the
+        transposition, so it stays on absolute frequency, like an EQ or an instrument's
+        body): cosines over log frequency, the k-th with a period of 13.5 / k octaves (the
+        first a tilt over the 6.75 octaves) and at most ``envelope_db / sqrt(k)``; about
+        0.7 ``envelope_db`` standard deviation at a bin. A timbre is
+        largely the balance of its harmonics, and the rendered clips each keep one
+        EQ and one instrument; this gives every crop another balance."""
+        u = np.arange(feat.N_BINS, dtype=np.float64) / (feat.N_BINS - 1)
+        k = np.arange(1, ENVELOPE_TERMS + 1, dtype=np.float64)
+        a = self.rng.uniform(-1, 1, ENVELOPE_TERMS) * self.envelope_db / np.sqrt(k)
+        phase = self.rng.uniform(0, np.pi, ENVELOPE_TERMS)
+        return (a[:, None] * np.cos(np.pi * k[:, None] * u[None, :] + phase[:, None])
+                ).sum(axis=0)
 
     def batch_arrays(self) -> dict[str, np.ndarray]:
         picks = self.rng.choice(len(self.clips), size=self.batch, p=self.p)
@@ -291,6 +309,8 @@ class Sampler:
             x[j, :n, : hi - lo] = f[:, lo:hi]
             if self.augment:  # gain: +-10 dB on the magnitudes under log1p
                 g = 10.0 ** (self.rng.uniform(-10, 10) / 20)
+                if self.envelope_db > 0:
+                    g = g * 10.0 ** (self.envelope() / 20)
                 x[j, :n] = np.log1p(g * np.expm1(x[j, :n]))
             cc = self.tchord[sh % 12][c.astype(np.int64)]
             chord[j, :n] = cc
@@ -580,7 +600,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         opt = optimizer_for(model)
         print(f"fine-tuning from {args.init} (step {ck['state']['step']})", flush=True)
     sampler = Sampler(train_sets, round(crop_s * feat.FPS), batch, rng,
-                      coverage=args.crop_coverage)
+                      coverage=args.crop_coverage, envelope_db=args.spectral_envelope)
     n_params = count_parameters(model)
     total_h = sum(float(s.durations.sum()) for s in train_sets) / 3600
     print(json.dumps({"parameters": n_params, "train_clips": sum(len(s) for s in train_sets),
@@ -734,7 +754,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--crop-coverage", choices=CROP_COVERAGE, default="start",
                     help="start: crop starts uniform (the first runs); frames: every "
                          "frame equally likely, a clip's edges too (Sampler.crop_start)")
+    ap.add_argument("--spectral-envelope", type=float, default=0.0, metavar="DB",
+                    help="a random smooth EQ per crop, its k-th cosine at most DB/sqrt(k) "
+                         "(Sampler.envelope; 0: off, as in the first runs)")
     args = ap.parse_args(argv)
+    if args.spectral_envelope < 0:
+        ap.error("--spectral-envelope is a strength in dB, >= 0")
     if (args.init or args.resume or args.smoke) and any(
             getattr(args, k) is not None for k in ("c1", "trunk", "hidden", "live_hidden")):
         ap.error("--c1/--trunk/--hidden/--live-hidden size a new model: a checkpoint "

@@ -130,6 +130,36 @@ def test_frame_coverage_crops_see_a_clips_last_second_as_often_as_its_middle() -
         Sampler([_spike_set(60)], crop, 8, np.random.default_rng(0), coverage="edges")
 
 
+def _flat_set() -> CachedSet:
+    """One clip of C:maj whose spectrum is the same level in every bin."""
+    n = 300
+    return CachedSet("flat", np.full((n, CACHE_BINS), 3.0, np.float16),
+                     np.full(n, parse("C:maj").index, np.int16), np.zeros(n, np.int8),
+                     np.array([0, n]), ["flat"], np.array([7.0]), ["unused.lab"])
+
+
+def test_spectral_envelope_is_a_smooth_eq_per_crop_and_off_by_default() -> None:
+    plain = Sampler([_flat_set()], 100, 8, np.random.default_rng(3)).batch_arrays()
+    off = Sampler([_flat_set()], 100, 8, np.random.default_rng(3),
+                  envelope_db=0.0).batch_arrays()
+    for k in plain:  # off draws nothing more: the earlier recipes rebuild as they were
+        assert np.array_equal(plain[k], off[k])
+    on = Sampler([_flat_set()], 100, 8, np.random.default_rng(3), envelope_db=6.0)
+    b = on.batch_arrays()
+    assert (b["chord"] // 13 == b["bass"]).all()  # labels still follow the shift alone
+    # back to dB on the magnitudes (features are log1p of them); the top 2 semitones
+    # can be zeros after a transposition, so read the bins every shift fills
+    db = 20 * np.log10(np.expm1(b["x"][:, :, : feat.N_BINS - 6].astype(np.float64)))
+    assert np.allclose(db, db[:, :1], atol=1e-3)  # one EQ over a whole crop
+    curve = db[:, 0] - db[:, 0].mean(axis=1, keepdims=True)
+    spread = curve.max(axis=1) - curve.min(axis=1)
+    assert (spread > 3).all() and spread.max() < 70  # an EQ of a few to tens of dB
+    assert np.abs(np.diff(curve, axis=1)).max() < 1.5  # smooth: < 1.5 dB per bin
+    assert np.abs(curve[0] - curve[1]).max() > 1  # every crop its own
+    with pytest.raises(TrainError):
+        Sampler([_flat_set()], 100, 8, np.random.default_rng(0), envelope_db=-1)
+
+
 def test_lr_warms_up_then_decays() -> None:
     lrs = [lr_at(p, 1.0) for p in np.linspace(0, 1, 101)]
     top = int(np.argmax(lrs))
@@ -153,6 +183,13 @@ def test_model_sizes_are_only_for_a_new_model(tmp_path: Path, run: list[str],
     with pytest.raises(SystemExit) as stop:
         main(["--out", str(tmp_path), "--hidden", "128", *run])
     assert stop.value.code == 2 and "size a new model" in capsys.readouterr().err
+
+
+def test_a_negative_spectral_envelope_is_refused(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["--out", str(tmp_path), "--spectral-envelope", "-3"])
+    assert stop.value.code == 2 and "strength in dB" in capsys.readouterr().err
 
 
 def test_onset_weights_mark_the_frames_after_each_change() -> None:
