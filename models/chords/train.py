@@ -274,15 +274,14 @@ class Sampler:
         transposition, so it stays on absolute frequency, like an EQ or an instrument's
         body): cosines over log frequency, the k-th with a period of 13.5 / k octaves (the
         first a tilt over the 6.75 octaves) and at most ``envelope_db / sqrt(k)``; about
-        0.7 ``envelope_db`` standard deviation at a bin. A timbre is
-        largely the balance of its harmonics, and the rendered clips each keep one
-        EQ and one instrument; this gives every crop another balance."""
-        u = np.arange(feat.N_BINS, dtype=np.float64) / (feat.N_BINS - 1)
-        k = np.arange(1, ENVELOPE_TERMS + 1, dtype=np.float64)
-        a = self.rng.uniform(-1, 1, ENVELOPE_TERMS) * self.envelope_db / np.sqrt(k)
-        phase = self.rng.uniform(0, np.pi, ENVELOPE_TERMS)
-        return (a[:, None] * np.cos(np.pi * k[:, None] * u[None, :] + phase[:, None])
-                ).sum(axis=0)
+        0.7 ``envelope_db`` standard deviation at a bin. A timbre is largely the balance
+        of its harmonics, and a rendered clip keeps one instrument and one EQ
+        throughout; this gives every crop another balance."""
+        k = np.arange(1, ENVELOPE_TERMS + 1, dtype=np.float64)[:, None]
+        a = self.rng.uniform(-1, 1, ENVELOPE_TERMS)[:, None] * self.envelope_db / np.sqrt(k)
+        phase = self.rng.uniform(0, np.pi, ENVELOPE_TERMS)[:, None]
+        u = np.linspace(0.0, 1.0, feat.N_BINS)[None, :]  # the bins, bottom to top
+        return (a * np.cos(np.pi * k * u + phase)).sum(axis=0)
 
     def batch_arrays(self) -> dict[str, np.ndarray]:
         picks = self.rng.choice(len(self.clips), size=self.batch, p=self.p)
