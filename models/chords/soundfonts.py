@@ -19,10 +19,12 @@ class SoundFont:
     licence: str
     note: str = ""
     # "fluidsynth" plays a .sf2/.sf3 file; "timidity" runs TiMidity++ with ``path`` as
-    # its configuration (synth_timidity.py).
+    # its configuration (synth_timidity.py); "sampler" plays recorded notes from the
+    # folders under ``path`` (synth_sampler.py).
     engine: str = "fluidsynth"
     # GM programs (bank 0) it has; None: all 128.
     programs: tuple[int, ...] | None = None
+    drums: bool = True  # has a GM drum kit (bank 128)
 
     @property
     def installed(self) -> bool:
@@ -31,6 +33,9 @@ class SoundFont:
 
             if shutil.which("timidity") is None:
                 return False
+        if self.engine == "sampler":
+            return all((Path(self.path) / f).is_dir()
+                       for folders in TONEJS_INSTRUMENTS.values() for f in folders)
         return Path(self.path).is_file()
 
 
@@ -40,6 +45,29 @@ FREEPATS_PROGRAMS = (
     32, 33, 34, 35, 36, 37, 38, 40, 42, 44, 45, 46, 47, 48, 53, 56, 57, 58, 59, 60, 61,
     64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 79, 80, 84, 88, 94, 95, 98, 101,
     102, 104, 114, 115, 120, 122, 125)
+
+# Recorded instruments from npm (tonejs-instruments, MIT per the packages), pinned; the
+# GM program each stands for, within the training program pools. 48 (a string section)
+# merges violin, cello and double bass: the first folder holding a pitch plays it.
+TONEJS_PACKAGES = {
+    "guitar-acoustic": "1.1.2", "guitar-electric": "1.1.1", "guitar-nylon": "1.1.1",
+    "harp": "1.1.1", "piano": "1.1.2", "organ": "1.1.1", "harmonium": "1.1.1",
+    "violin": "1.1.1", "cello": "1.1.1", "contrabass": "1.1.2", "bass-electric": "1.1.2"}
+
+
+def _tonejs(*names: str) -> tuple[str, ...]:
+    return tuple(f"tonejs-instrument-{n}-mp3" for n in names)
+
+
+TONEJS_INSTRUMENTS: dict[int, tuple[str, ...]] = {
+    24: _tonejs("guitar-nylon"), 25: _tonejs("guitar-acoustic"),
+    27: _tonejs("guitar-electric"), 46: _tonejs("harp"), 0: _tonejs("piano"),
+    19: _tonejs("organ"), 20: _tonejs("harmonium"),
+    48: _tonejs("violin", "cello", "contrabass"), 33: _tonejs("bass-electric")}
+# (The xylophone package records only G4 and up: chords in the guitar range would be
+# resampled down by up to two octaves, so it is left out.)
+# Where `python -m models.chords.data samples` installs them (npm's node_modules).
+TONEJS_ROOT = Path(__file__).resolve().parents[2] / "build" / "tonejs" / "node_modules"
 
 SOUNDFONTS: tuple[SoundFont, ...] = (
     # Family fluidr3: Frank Wen's Fluid R3 samples, and MuseScore General, which is
@@ -66,6 +94,12 @@ SOUNDFONTS: tuple[SoundFont, ...] = (
     SoundFont("FreePats", "/etc/timidity/freepats.cfg", "freepats", "freepats timidity",
               "GPL-2+ (FreePats project)", "GUS patches rendered by TiMidity++",
               engine="timidity", programs=FREEPATS_PROGRAMS),
+    # Not a SoundFont either: recordings of real instruments, one file per note, a
+    # fourth training family. Only the `train_tonejs` set uses it.
+    SoundFont("ToneJS", str(TONEJS_ROOT), "tonejs", "npm: tonejs-instrument-*-mp3",
+              "MIT (per the npm packages; github.com/Makefully-Studios/tonejs-instruments)",
+              "recorded notes, resampled to pitch", engine="sampler",
+              programs=tuple(sorted(TONEJS_INSTRUMENTS)), drums=False),
 )
 # Not used: fluid-soundfont-gs (FluidR3_GS.sf2) holds only GS variation banks, no
 # bank 0, and belongs to family fluidr3 anyway; musescore-general-soundfont (HQ) is
@@ -78,6 +112,7 @@ FAMILY_SPLIT: dict[str, str] = {
     "csound_gmbank": "valid",
     "timgm6mb": "test",
     "freepats": "train",
+    "tonejs": "train",
 }
 SPLITS = ("train", "valid", "test")
 
