@@ -55,6 +55,11 @@ BASS_N = 12
 IGNORE = -100
 CROP_COVERAGE = ("start", "frames")
 ENVELOPE_TERMS = 12  # cosines in Sampler.envelope: the shortest period is 1.1 octaves
+# Sampler.harmonic_copies: the spectrum shifted up by the 2nd, 3rd and 4th harmonics'
+# intervals (12, 19 and 24 semitones; the twelfth 2 cents narrow of 3:1, under a third
+# of a bin), and each copy's largest gain relative to --harmonics.
+HARMONIC_SHIFTS = (12, 19, 24)
+HARMONIC_WEIGHTS = (1.0, 0.7, 0.5)
 CACHE_VERSION = 2  # 2: FIR decimation for the bass window (features differ by <0.002)
 FORBIDDEN_SETS = ("unseen_timbre", "music21")  # test sets: never for training or selection
 
@@ -244,12 +249,15 @@ class Sampler:
 
     def __init__(self, sets: list[CachedSet], crop_frames: int, batch: int,
                  rng: np.random.Generator, augment: bool = True,
-                 coverage: str = "start", envelope_db: float = 0.0) -> None:
+                 coverage: str = "start", envelope_db: float = 0.0,
+                 harmonics: float = 0.0) -> None:
         if coverage not in CROP_COVERAGE:
             raise TrainError(f"crop coverage must be one of {CROP_COVERAGE}")
         if envelope_db < 0:
             raise TrainError("the spectral envelope's strength is in dB, >= 0")
-        self.coverage, self.envelope_db = coverage, envelope_db
+        if harmonics < 0:
+            raise TrainError("the harmonic copies' strength is a gain, >= 0")
+        self.coverage, self.envelope_db, self.harmonics = coverage, envelope_db, harmonics
         self.clips = [(s, i) for s in sets for i in range(len(s))]
         lengths = np.array([s.offsets[i + 1] - s.offsets[i] for s, i in self.clips], float)
         self.p = lengths / lengths.sum()
@@ -283,6 +291,20 @@ class Sampler:
         u = np.linspace(0.0, 1.0, feat.N_BINS)[None, :]  # the bins, bottom to top
         return (a * np.cos(np.pi * k * u + phase)).sum(axis=0)
 
+    def harmonic_copies(self, m: np.ndarray) -> np.ndarray:
+        """``m`` (linear magnitudes [T, bins]) plus copies of itself shifted up by the
+        intervals of the 2nd, 3rd and 4th harmonics, each at a random gain up to
+        ``harmonics`` x its weight. A shifted copy of a harmonic sound lands only on
+        that sound's own harmonics (f -> 2f: 2f, 4f, 6f...), so this is another balance
+        of partials, as a brighter organ stop, a nasal reed or a bright guitar string
+        has: the partials a chord's notes add (a major third and a fifth above the
+        octave) are the ones the model must learn not to read as chord tones."""
+        out = m.copy()
+        for semis, w in zip(HARMONIC_SHIFTS, HARMONIC_WEIGHTS, strict=True):
+            k = semis * feat.BINS_PER_SEMITONE
+            out[:, k:] += self.rng.uniform(0.0, self.harmonics * w) * m[:, :-k]
+        return out
+
     def batch_arrays(self) -> dict[str, np.ndarray]:
         picks = self.rng.choice(len(self.clips), size=self.batch, p=self.p)
         crops = []
@@ -310,7 +332,10 @@ class Sampler:
                 g = 10.0 ** (self.rng.uniform(-10, 10) / 20)
                 if self.envelope_db > 0:
                     g = g * 10.0 ** (self.envelope() / 20)
-                x[j, :n] = np.log1p(g * np.expm1(x[j, :n]))
+                m = np.expm1(x[j, :n])
+                if self.harmonics > 0:
+                    m = self.harmonic_copies(m)
+                x[j, :n] = np.log1p(g * m)
             cc = self.tchord[sh % 12][c.astype(np.int64)]
             chord[j, :n] = cc
             bass[j, :n] = self.tbass[sh % 12][b.astype(np.int64)]
@@ -599,7 +624,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         opt = optimizer_for(model)
         print(f"fine-tuning from {args.init} (step {ck['state']['step']})", flush=True)
     sampler = Sampler(train_sets, round(crop_s * feat.FPS), batch, rng,
-                      coverage=args.crop_coverage, envelope_db=args.spectral_envelope)
+                      coverage=args.crop_coverage, envelope_db=args.spectral_envelope,
+                      harmonics=args.harmonics)
     n_params = count_parameters(model)
     total_h = sum(float(s.durations.sum()) for s in train_sets) / 3600
     print(json.dumps({"parameters": n_params, "train_clips": sum(len(s) for s in train_sets),
@@ -756,9 +782,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--spectral-envelope", type=float, default=0.0, metavar="DB",
                     help="a random smooth EQ per crop, its k-th cosine at most DB/sqrt(k) "
                          "(Sampler.envelope; 0: off, as in the first runs)")
+    ap.add_argument("--harmonics", type=float, default=0.0, metavar="GAIN",
+                    help="add to every crop copies of its spectrum an octave, a twelfth "
+                         "and two octaves up, at random gains up to GAIN, 0.7 GAIN and "
+                         "0.5 GAIN (Sampler.harmonic_copies; 0: off, as in the first runs)")
     args = ap.parse_args(argv)
     if args.spectral_envelope < 0:
         ap.error("--spectral-envelope is a strength in dB, >= 0")
+    if args.harmonics < 0:
+        ap.error("--harmonics is a gain, >= 0")
     if (args.init or args.resume or args.smoke) and any(
             getattr(args, k) is not None for k in ("c1", "trunk", "hidden", "live_hidden")):
         ap.error("--c1/--trunk/--hidden/--live-hidden size a new model: a checkpoint "

@@ -16,6 +16,8 @@ from models.chords.train import (
     BASS_N,
     CACHE_BINS,
     CACHE_OFFSET,
+    HARMONIC_SHIFTS,
+    HARMONIC_WEIGHTS,
     CachedSet,
     Sampler,
     TrainError,
@@ -160,6 +162,42 @@ def test_spectral_envelope_is_a_smooth_eq_per_crop_and_off_by_default() -> None:
         Sampler([_flat_set()], 100, 8, np.random.default_rng(0), envelope_db=-1)
 
 
+def _tone_set() -> CachedSet:
+    """One clip whose spectrum is a single bin (a sine at MIDI 48) at log1p(1)."""
+    n = 300
+    f = np.zeros((n, CACHE_BINS), np.float16)
+    f[:, CACHE_OFFSET + feat.BINS_PER_SEMITONE * (48 - feat.LOWEST_MIDI) + 1] = np.log1p(1.0)
+    return CachedSet("tone", f, np.full(n, parse("C:maj").index, np.int16),
+                     np.zeros(n, np.int8), np.array([0, n]), ["tone"], np.array([7.0]),
+                     ["unused.lab"])
+
+
+def test_harmonic_copies_add_partials_at_harmonic_intervals_only() -> None:
+    plain = Sampler([_tone_set()], 100, 16, np.random.default_rng(5)).batch_arrays()
+    off = Sampler([_tone_set()], 100, 16, np.random.default_rng(5),
+                  harmonics=0.0).batch_arrays()
+    for k in plain:  # off draws nothing more: the earlier recipes rebuild as they were
+        assert np.array_equal(plain[k], off[k])
+    b = Sampler([_tone_set()], 100, 16, np.random.default_rng(5),
+                harmonics=0.8).batch_arrays()
+    assert (b["chord"] // 13 == b["bass"]).all()  # labels still follow the shift alone
+    m = np.expm1(b["x"].astype(np.float64))
+    assert np.allclose(m, m[:, :1], atol=1e-6)  # one balance over a whole crop
+    seen = np.zeros(len(HARMONIC_SHIFTS))
+    for crop in m[:, 0]:
+        lit = np.flatnonzero(crop > 1e-9)
+        k0 = int(lit[0])  # the tone itself, wherever the transposition put it
+        offsets = [s * feat.BINS_PER_SEMITONE for s in HARMONIC_SHIFTS]
+        assert set(lit - k0) <= {0, *offsets}  # nothing between the partials
+        for i, (off_k, w) in enumerate(zip(offsets, HARMONIC_WEIGHTS, strict=True)):
+            ratio = crop[k0 + off_k] / crop[k0] if k0 + off_k < crop.size else 0.0
+            assert 0.0 <= ratio <= 0.8 * w + 1e-6
+            seen[i] = max(seen[i], ratio / (0.8 * w))
+    assert (seen > 0.5).all()  # the gains are drawn over their range, not stuck near 0
+    with pytest.raises(TrainError, match="harmonic"):
+        Sampler([_tone_set()], 100, 8, np.random.default_rng(0), harmonics=-0.1)
+
+
 def test_lr_warms_up_then_decays() -> None:
     lrs = [lr_at(p, 1.0) for p in np.linspace(0, 1, 101)]
     top = int(np.argmax(lrs))
@@ -190,6 +228,9 @@ def test_a_negative_spectral_envelope_is_refused(tmp_path: Path,
     with pytest.raises(SystemExit) as stop:
         main(["--out", str(tmp_path), "--spectral-envelope", "-3"])
     assert stop.value.code == 2 and "strength in dB" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        main(["--out", str(tmp_path), "--harmonics", "-0.5"])
+    assert stop.value.code == 2 and "--harmonics is a gain" in capsys.readouterr().err
 
 
 def test_onset_weights_mark_the_frames_after_each_change() -> None:
