@@ -2,6 +2,7 @@
 
     python -m models.chords.train --out build/chords-run --minutes 70 --threads 1
     python -m models.chords.train --out build/chords-run --minutes 70 --resume
+    python -m models.chords.train --out build/chords-run --steps 10000   # any machine
     python -m models.chords.train --smoke --out build/chords-smoke   # ~2 min, CI
 
 Features are computed once per set into ``--cache`` (fp16 memmap over a pitch range
@@ -23,7 +24,8 @@ crops reach a clip's first and last seconds as often as its middle (``Sampler``)
 
 Checkpoints (``last.pt``, ``best.pt``) are written atomically; SIGINT/SIGTERM end the
 run with a checkpoint; ``--resume`` continues from ``last.pt`` with the rest of the
-budget.
+budget. ``--steps N`` budgets steps instead of minutes: the schedule and validation
+follow steps, so a seed gives the same run on any machine.
 """
 
 from __future__ import annotations
@@ -571,7 +573,14 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     rng = np.random.default_rng(args.seed)
     model = ChordCRNN(cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=peak_lr, weight_decay=args.weight_decay)
-    budget_s = args.minutes * 60.0
+    # A step budget gives the same run on any machine (a time budget gives a faster
+    # machine more steps); validation then follows steps too, every twentieth.
+    budget_s = args.minutes * 60.0 if args.steps is None else float("inf")
+    valid_steps = max(1, args.steps // 20) if args.steps else 0
+
+    def progress() -> float:
+        return state["step"] / args.steps if args.steps else state["elapsed_s"] / budget_s
+
     state: dict[str, Any] = {"step": 0, "elapsed_s": 0.0, "best": None, "log": [],
                              "audio_s": 0.0}
     last_path, best_path = out / "last.pt", out / "best.pt"
@@ -630,7 +639,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     total_h = sum(float(s.durations.sum()) for s in train_sets) / 3600
     print(json.dumps({"parameters": n_params, "train_clips": sum(len(s) for s in train_sets),
                       "train_hours": round(total_h, 2), "valid_clips": len(vset),
-                      "budget_min": args.minutes, "config": config_dict(cfg)}), flush=True)
+                      "budget_min": args.minutes, "budget_steps": args.steps,
+                      "config": config_dict(cfg)}), flush=True)
 
     def checkpoint(path: Path, with_opt: bool = True) -> None:
         ck: dict[str, Any] = {
@@ -669,8 +679,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     t_last = time.monotonic()
     last_valid = state["elapsed_s"]
     last_print = state["elapsed_s"]
-    while state["elapsed_s"] < budget_s and not _Stop.requested:
-        lr = lr_at(state["elapsed_s"] / budget_s, peak_lr)
+    while progress() < 1.0 and not _Stop.requested:
+        lr = lr_at(progress(), peak_lr)
         for g in opt.param_groups:
             g["lr"] = lr
         if args.live_only:  # frozen parts: no dropout, no batch-norm statistics updates
@@ -725,7 +735,9 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             print(json.dumps(entry), flush=True)
             sums, n_sum = {}, 0
             last_print = state["elapsed_s"]
-        if state["elapsed_s"] - last_valid >= valid_every:
+        due = (state["step"] % valid_steps == 0 and state["step"] < args.steps
+               if args.steps else state["elapsed_s"] - last_valid >= valid_every)
+        if due:  # (a step budget's last step is validated below, once)
             validate()
             last_valid = state["elapsed_s"]
             t_last = time.monotonic()  # validation time does not eat the training budget
@@ -744,6 +756,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, required=True, help="run folder (checkpoints, log)")
     ap.add_argument("--minutes", type=float, default=None,
                     help="training budget in minutes (default 70; smoke 1.5)")
+    ap.add_argument("--steps", type=int, default=None,
+                    help="a budget in steps instead of minutes, the same on any machine "
+                         "(the schedule follows steps, validation every twentieth)")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     ap.add_argument("--init", type=Path, default=None,
                     help="fine-tune: start from this checkpoint's weights (fresh schedule)")
@@ -795,7 +810,9 @@ def main(argv: list[str] | None = None) -> int:
             getattr(args, k) is not None for k in ("c1", "trunk", "hidden", "live_hidden")):
         ap.error("--c1/--trunk/--hidden/--live-hidden size a new model: a checkpoint "
                  "(--init, --resume) has its own size, and --smoke trains the tiny one")
-    if args.minutes is None:
+    if args.steps is not None and (args.steps < 1 or args.minutes is not None):
+        ap.error("--steps is a budget of at least 1 step, instead of --minutes")
+    if args.minutes is None and args.steps is None:
         args.minutes = 1.5 if args.smoke else 70.0
     if args.smoke:
         args.log_every = min(args.log_every, 10.0)

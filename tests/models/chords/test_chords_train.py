@@ -290,6 +290,23 @@ def test_smoke_training_runs_validates_and_resumes(tmp_path: Path,
             assert (after[name] == value).all(), name
     assert not (after["live_trunk.proj.weight"] == before.trunk.proj.weight).all()
 
+    # A step budget: the run stops at that step, and the same seed gives the same
+    # weights bit for bit however fast the machine is.
+    runs = [tmp_path / "steps-a", tmp_path / "steps-b"]
+    for d in runs:
+        r5 = _run("--smoke", "--out", str(d), "--steps", "12", "--threads", "1")
+        assert r5.returncode == 0, r5.stderr[-2000:]
+        done = json.loads(r5.stdout.strip().splitlines()[-1])
+        assert done["done"] and done["step"] == 12
+        checks = [e["step"] for e in json.loads((d / "log.json").read_text()) if "valid" in e]
+        assert checks == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]  # every twentieth, at least 1
+    a, _ = load_checkpoint(runs[0] / "last.pt")
+    b, _ = load_checkpoint(runs[1] / "last.pt")
+    for name, value in a.state_dict().items():
+        assert (b.state_dict()[name] == value).all(), name
+    r6 = _run("--smoke", "--out", str(runs[0]), "--steps", "12", "--minutes", "1")
+    assert r6.returncode == 2 and "instead of --minutes" in r6.stderr
+
     (out / "last.pt").write_bytes(b"not a checkpoint")
     assert main(["--smoke", "--out", str(out), "--minutes", "0.5", "--resume"]) == 2
     assert "not readable" in capsys.readouterr().err
