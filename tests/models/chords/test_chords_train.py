@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -134,18 +135,27 @@ def test_frame_coverage_crops_see_a_clips_last_second_as_often_as_its_middle() -
 
 def _flat_set() -> CachedSet:
     """One clip of C:maj whose spectrum is the same level in every bin."""
-    n = 300
-    return CachedSet("flat", np.full((n, CACHE_BINS), 3.0, np.float16),
-                     np.full(n, parse("C:maj").index, np.int16), np.zeros(n, np.int8),
-                     np.array([0, n]), ["flat"], np.array([7.0]), ["unused.lab"])
+    return _one_clip_set("flat", np.full((300, CACHE_BINS), 3.0, np.float16))
+
+
+def _one_clip_set(name: str, frames: np.ndarray) -> CachedSet:
+    n = frames.shape[0]
+    return CachedSet(name, frames, np.full(n, parse("C:maj").index, np.int16),
+                     np.zeros(n, np.int8), np.array([0, n]), [name], np.array([7.0]),
+                     ["unused.lab"])
+
+
+def _assert_off_draws_nothing(cached: CachedSet, seed: int, **off: Any) -> None:
+    """An augmentation at 0 gives the batches of a sampler without it, so the earlier
+    recipes rebuild as they were."""
+    plain = Sampler([cached], 100, 8, np.random.default_rng(seed)).batch_arrays()
+    same = Sampler([cached], 100, 8, np.random.default_rng(seed), **off).batch_arrays()
+    for k in plain:
+        assert np.array_equal(plain[k], same[k]), k
 
 
 def test_spectral_envelope_is_a_smooth_eq_per_crop_and_off_by_default() -> None:
-    plain = Sampler([_flat_set()], 100, 8, np.random.default_rng(3)).batch_arrays()
-    off = Sampler([_flat_set()], 100, 8, np.random.default_rng(3),
-                  envelope_db=0.0).batch_arrays()
-    for k in plain:  # off draws nothing more: the earlier recipes rebuild as they were
-        assert np.array_equal(plain[k], off[k])
+    _assert_off_draws_nothing(_flat_set(), 3, envelope_db=0.0)
     on = Sampler([_flat_set()], 100, 8, np.random.default_rng(3), envelope_db=6.0)
     b = on.batch_arrays()
     assert (b["chord"] // 13 == b["bass"]).all()  # labels still follow the shift alone
@@ -164,20 +174,13 @@ def test_spectral_envelope_is_a_smooth_eq_per_crop_and_off_by_default() -> None:
 
 def _tone_set() -> CachedSet:
     """One clip whose spectrum is a single bin (a sine at MIDI 48) at log1p(1)."""
-    n = 300
-    f = np.zeros((n, CACHE_BINS), np.float16)
+    f = np.zeros((300, CACHE_BINS), np.float16)
     f[:, CACHE_OFFSET + feat.BINS_PER_SEMITONE * (48 - feat.LOWEST_MIDI) + 1] = np.log1p(1.0)
-    return CachedSet("tone", f, np.full(n, parse("C:maj").index, np.int16),
-                     np.zeros(n, np.int8), np.array([0, n]), ["tone"], np.array([7.0]),
-                     ["unused.lab"])
+    return _one_clip_set("tone", f)
 
 
 def test_harmonic_copies_add_partials_at_harmonic_intervals_only() -> None:
-    plain = Sampler([_tone_set()], 100, 16, np.random.default_rng(5)).batch_arrays()
-    off = Sampler([_tone_set()], 100, 16, np.random.default_rng(5),
-                  harmonics=0.0).batch_arrays()
-    for k in plain:  # off draws nothing more: the earlier recipes rebuild as they were
-        assert np.array_equal(plain[k], off[k])
+    _assert_off_draws_nothing(_tone_set(), 5, harmonics=0.0)
     b = Sampler([_tone_set()], 100, 16, np.random.default_rng(5),
                 harmonics=0.8).batch_arrays()
     assert (b["chord"] // 13 == b["bass"]).all()  # labels still follow the shift alone
