@@ -298,9 +298,9 @@ class Sampler:
         intervals of the 2nd, 3rd and 4th harmonics, each at a random gain up to
         ``harmonics`` x its weight. A shifted copy of a harmonic sound lands only on
         that sound's own harmonics (f -> 2f: 2f, 4f, 6f...), so this is another balance
-        of partials, as a brighter organ stop, a nasal reed or a bright guitar string
-        has: the partials a chord's notes add (a major third and a fifth above the
-        octave) are the ones the model must learn not to read as chord tones."""
+        of partials, as a brighter organ stop or a nasal reed has. Measured worse
+        (MODEL.md): the twelfth above a triad's third or fifth is its major seventh or
+        ninth, so louder copies put into a crop tones that other labels name."""
         out = m.copy()
         for semis, w in zip(HARMONIC_SHIFTS, HARMONIC_WEIGHTS, strict=True):
             k = semis * feat.BINS_PER_SEMITONE
