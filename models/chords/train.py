@@ -575,11 +575,12 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     opt = torch.optim.AdamW(model.parameters(), lr=peak_lr, weight_decay=args.weight_decay)
     # A step budget gives the same run on any machine (a time budget gives a faster
     # machine more steps); validation then follows steps too, every twentieth.
-    budget_s = args.minutes * 60.0 if args.steps is None else float("inf")
     valid_steps = max(1, args.steps // 20) if args.steps else 0
 
     def progress() -> float:
-        return state["step"] / args.steps if args.steps else state["elapsed_s"] / budget_s
+        if args.steps:
+            return state["step"] / args.steps
+        return state["elapsed_s"] / (args.minutes * 60.0)
 
     state: dict[str, Any] = {"step": 0, "elapsed_s": 0.0, "best": None, "log": [],
                              "audio_s": 0.0}

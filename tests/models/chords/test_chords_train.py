@@ -187,10 +187,10 @@ def test_harmonic_copies_add_partials_at_harmonic_intervals_only() -> None:
     m = np.expm1(b["x"].astype(np.float64))
     assert np.allclose(m, m[:, :1], atol=1e-6)  # one balance over a whole crop
     seen = np.zeros(len(HARMONIC_SHIFTS))
+    offsets = [s * feat.BINS_PER_SEMITONE for s in HARMONIC_SHIFTS]
     for crop in m[:, 0]:
         lit = np.flatnonzero(crop > 1e-9)
         k0 = int(lit[0])  # the tone itself, wherever the transposition put it
-        offsets = [s * feat.BINS_PER_SEMITONE for s in HARMONIC_SHIFTS]
         assert set(lit - k0) <= {0, *offsets}  # nothing between the partials
         for i, (off_k, w) in enumerate(zip(offsets, HARMONIC_WEIGHTS, strict=True)):
             ratio = crop[k0 + off_k] / crop[k0] if k0 + off_k < crop.size else 0.0
@@ -305,10 +305,12 @@ def test_smoke_training_runs_validates_and_resumes(tmp_path: Path,
         assert checks == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]  # every twentieth, at least 1
     a, _ = load_checkpoint(runs[0] / "last.pt")
     b, _ = load_checkpoint(runs[1] / "last.pt")
+    b_weights = b.state_dict()
     for name, value in a.state_dict().items():
-        assert (b.state_dict()[name] == value).all(), name
-    r6 = _run("--smoke", "--out", str(runs[0]), "--steps", "12", "--minutes", "1")
-    assert r6.returncode == 2 and "instead of --minutes" in r6.stderr
+        assert (b_weights[name] == value).all(), name
+    with pytest.raises(SystemExit) as stop:
+        main(["--smoke", "--out", str(runs[0]), "--steps", "12", "--minutes", "1"])
+    assert stop.value.code == 2 and "instead of --minutes" in capsys.readouterr().err
 
     (out / "last.pt").write_bytes(b"not a checkpoint")
     assert main(["--smoke", "--out", str(out), "--minutes", "0.5", "--resume"]) == 2
