@@ -78,8 +78,9 @@ class AudioTakeWriter:
         return self._thread.is_alive()
 
     def stop(self, at_clock: int | None = None) -> None:
-        """Stop at engine clock `at_clock` (what came before it is written first), or
-        at once (a vanished device: keep what was captured)."""
+        """Stop at engine clock `at_clock` (what came before it is written first, and
+        what was already written from it on is cut off), or at once (a vanished
+        device: keep what was captured)."""
         self._stop_clock = at_clock
         self._stop.set()
 
@@ -106,6 +107,12 @@ class AudioTakeWriter:
             raise
         self.frames += len(frames)
 
+    def _cut_to(self, frames: int) -> None:
+        if self.frames > frames:
+            os.ftruncate(self._fd, HEADER + frames * self.channels * 4)
+            os.lseek(self._fd, 0, os.SEEK_END)
+            self.frames = frames
+
     def _run(self) -> None:
         reader = self.reader
         idle = 0
@@ -127,6 +134,10 @@ class AudioTakeWriter:
                     self._append(frames)
                 if len(chunk.frames):
                     idle = 0
+                if stopping and self._stop_clock is not None:
+                    # The UI asks to stop after the engine's clock has passed the stop
+                    # point, so frames beyond it may already be on disk.
+                    self._cut_to(max(0, self._stop_clock - self.file_clock))
                 if stopping:
                     if self._stop_clock is None:
                         if not reader.available():

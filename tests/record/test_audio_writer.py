@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +69,28 @@ def test_take_is_written_between_its_clocks(tmp_path: Path) -> None:
         audio, rate = sf.read(take.path, dtype="float32", always_2d=True)
         assert rate == 48000 and np.array_equal(audio, np.concatenate(data)[300:4000])
         assert take.path.name.endswith(".wav") and len(take.path.stem) == 64
+    finally:
+        ring.close()
+
+
+def test_a_stop_behind_what_was_written_cuts_the_take_there(tmp_path: Path) -> None:
+    # The UI's stop comes after the engine's clock has passed the stop point: the
+    # writer may already hold frames beyond it.
+    ring = InputRing.create(2, 48000, capacity=8192)
+    try:
+        writer = AudioTakeWriter(ring.reader(), tmp_path, start_clock=100)
+        data = blocks(16)
+        for i, blk in enumerate(data):
+            ring.write(blk, 256, i * 256)
+        deadline = time.monotonic() + 10
+        while writer.frames < 4096 - 100 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert writer.frames == 4096 - 100
+        writer.stop(at_clock=3000)
+        take = writer.finish()
+        assert take.error == "" and take.frames == 2900
+        audio, _rate = sf.read(take.path, dtype="float32", always_2d=True)
+        assert np.array_equal(audio, np.concatenate(data)[100:3000])
     finally:
         ring.close()
 
