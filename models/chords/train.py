@@ -62,6 +62,8 @@ ENVELOPE_TERMS = 12  # cosines in Sampler.envelope: the shortest period is 1.1 o
 # of a bin), and each copy's largest gain relative to --harmonics.
 HARMONIC_SHIFTS = (12, 19, 24)
 HARMONIC_WEIGHTS = (1.0, 0.7, 0.5)
+WARP_TERMS = 4  # cosines in Sampler.warp_curve: the shortest period 3.4 octaves
+MASKS = 2  # bands of bins Sampler.frequency_masks silences per crop
 CACHE_VERSION = 2  # 2: FIR decimation for the bass window (features differ by <0.002)
 FORBIDDEN_SETS = ("unseen_timbre", "music21")  # test sets: never for training or selection
 
@@ -252,14 +254,17 @@ class Sampler:
     def __init__(self, sets: list[CachedSet], crop_frames: int, batch: int,
                  rng: np.random.Generator, augment: bool = True,
                  coverage: str = "start", envelope_db: float = 0.0,
-                 harmonics: float = 0.0) -> None:
+                 harmonics: float = 0.0, warp: float = 0.0, mask_bins: int = 0) -> None:
         if coverage not in CROP_COVERAGE:
             raise TrainError(f"crop coverage must be one of {CROP_COVERAGE}")
         if envelope_db < 0:
             raise TrainError("the spectral envelope's strength is in dB, >= 0")
         if harmonics < 0:
             raise TrainError("the harmonic copies' strength is a gain, >= 0")
+        if warp < 0 or mask_bins < 0:
+            raise TrainError("the frequency warp and the masks' width are in bins, >= 0")
         self.coverage, self.envelope_db, self.harmonics = coverage, envelope_db, harmonics
+        self.warp, self.mask_bins = warp, mask_bins
         self.clips = [(s, i) for s in sets for i in range(len(s))]
         lengths = np.array([s.offsets[i + 1] - s.offsets[i] for s, i in self.clips], float)
         self.p = lengths / lengths.sum()
@@ -307,6 +312,39 @@ class Sampler:
             out[:, k:] += self.rng.uniform(0.0, self.harmonics * w) * m[:, :-k]
         return out
 
+    def warp_curve(self) -> np.ndarray:
+        """A random smooth displacement in bins over the model's bins, at most ``warp``:
+        cosines over log frequency as in ``envelope``, the k-th at most 1/sqrt(k) of
+        the sum, the shortest period 3.4 octaves. Each register is detuned on its own
+        and the partials of one note are stretched or squeezed, as in instruments not
+        quite in tune with themselves, strings whose partials run sharp, or samples
+        tuned by ear; the render's detune moves the whole clip by one amount."""
+        k = np.arange(1, WARP_TERMS + 1, dtype=np.float64)[:, None]
+        a = self.rng.uniform(-1, 1, WARP_TERMS)[:, None] / np.sqrt(k)
+        phase = self.rng.uniform(0, np.pi, WARP_TERMS)[:, None]
+        u = np.linspace(0.0, 1.0, feat.N_BINS)[None, :]
+        curve = (a * np.cos(np.pi * k * u + phase)).sum(axis=0)
+        return curve * self.warp / float((1 / np.sqrt(k)).sum())
+
+    def frequency_warp(self, m: np.ndarray) -> np.ndarray:
+        """``m`` (linear magnitudes [T, bins]) with bin k showing what it had at k - d(k)
+        (``warp_curve``), interpolated linearly, so a partial's energy stays whole."""
+        src = np.clip(np.arange(feat.N_BINS) - self.warp_curve(), 0, feat.N_BINS - 1)
+        i0 = np.minimum(src.astype(np.int64), feat.N_BINS - 2)
+        w = (src - i0).astype(m.dtype)
+        return m[:, i0] * (1 - w) + m[:, i0 + 1] * w
+
+    def frequency_masks(self, m: np.ndarray) -> np.ndarray:
+        """``m`` with ``MASKS`` random bands of up to ``mask_bins`` bins silenced over
+        the whole crop (SpecAugment's frequency masks): a partial or a note missing in
+        one octave, as a thin or formant-shaped timbre leaves it."""
+        out = m.copy()
+        for _ in range(MASKS):
+            width = int(self.rng.integers(0, self.mask_bins + 1))
+            k0 = int(self.rng.integers(0, feat.N_BINS - width + 1))
+            out[:, k0:k0 + width] = 0.0
+        return out
+
     def batch_arrays(self) -> dict[str, np.ndarray]:
         picks = self.rng.choice(len(self.clips), size=self.batch, p=self.p)
         crops = []
@@ -335,6 +373,10 @@ class Sampler:
                 if self.envelope_db > 0:
                     g = g * 10.0 ** (self.envelope() / 20)
                 m = np.expm1(x[j, :n])
+                if self.warp > 0:
+                    m = self.frequency_warp(m)
+                if self.mask_bins > 0:
+                    m = self.frequency_masks(m)
                 if self.harmonics > 0:
                     m = self.harmonic_copies(m)
                 x[j, :n] = np.log1p(g * m)
@@ -635,7 +677,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         print(f"fine-tuning from {args.init} (step {ck['state']['step']})", flush=True)
     sampler = Sampler(train_sets, round(crop_s * feat.FPS), batch, rng,
                       coverage=args.crop_coverage, envelope_db=args.spectral_envelope,
-                      harmonics=args.harmonics)
+                      harmonics=args.harmonics, warp=args.warp, mask_bins=args.mask_bins)
     n_params = count_parameters(model)
     total_h = sum(float(s.durations.sum()) for s in train_sets) / 3600
     print(json.dumps({"parameters": n_params, "train_clips": sum(len(s) for s in train_sets),
@@ -802,7 +844,15 @@ def main(argv: list[str] | None = None) -> int:
                     help="add to every crop copies of its spectrum an octave, a twelfth "
                          "and two octaves up, at random gains up to GAIN, 0.7 GAIN and "
                          "0.5 GAIN (Sampler.harmonic_copies; 0: off, as in the first runs)")
+    ap.add_argument("--warp", type=float, default=0.0, metavar="BINS",
+                    help="move every crop's bins by a random smooth displacement of at "
+                         "most BINS (3 per semitone; Sampler.warp_curve; 0: off)")
+    ap.add_argument("--mask-bins", type=int, default=0, metavar="BINS",
+                    help=f"silence {MASKS} random bands of up to BINS bins per crop "
+                         "(Sampler.frequency_masks; 0: off)")
     args = ap.parse_args(argv)
+    if args.warp < 0 or args.mask_bins < 0:
+        ap.error("--warp and --mask-bins are in bins, >= 0")
     if args.spectral_envelope < 0:
         ap.error("--spectral-envelope is a strength in dB, >= 0")
     if args.harmonics < 0:

@@ -201,6 +201,47 @@ def test_harmonic_copies_add_partials_at_harmonic_intervals_only() -> None:
         Sampler([_tone_set()], 100, 8, np.random.default_rng(0), harmonics=-0.1)
 
 
+def test_frequency_warp_moves_a_partial_a_little_and_keeps_its_energy() -> None:
+    _assert_off_draws_nothing(_tone_set(), 6, warp=0.0)
+    b = Sampler([_tone_set()], 100, 8, np.random.default_rng(6), warp=1.5).batch_arrays()
+    assert (b["chord"] // 13 == b["bass"]).all()  # labels still follow the shift alone
+    m = np.expm1(b["x"].astype(np.float64))
+    assert np.allclose(m, m[:, :1], atol=1e-6)  # one warp over a whole crop
+    # each partial alone: every bin of a one-bin spectrum, warped by one draw
+    warp = Sampler([_tone_set()], 100, 8, np.random.default_rng(8), warp=1.5)
+    bins = np.arange(feat.N_BINS)
+    moves = set()
+    for _ in range(20):
+        out = warp.frequency_warp(np.eye(feat.N_BINS, dtype=np.float32))  # row p: bin p
+        inner = slice(3, feat.N_BINS - 3)  # the edges are clamped
+        assert (np.count_nonzero(out[inner] > 1e-7, axis=1) <= 3).all()  # its neighbours
+        assert np.allclose(out[inner].sum(axis=1), 1.0, atol=0.05)  # kept, but for the stretch
+        move = (out[inner] * bins).sum(axis=1) / out[inner].sum(axis=1) - bins[inner]
+        assert np.abs(move).max() <= 1.5 + 0.05
+        assert np.abs(np.diff(move)).max() < 0.1  # smooth over the registers
+        moves.add(round(float(move[100]), 6))
+    assert len(moves) == 20 and max(abs(d) for d in moves) > 0.5
+    with pytest.raises(TrainError, match="warp"):
+        Sampler([_tone_set()], 100, 8, np.random.default_rng(0), warp=-1)
+
+
+def test_frequency_masks_silence_narrow_bands_and_leave_the_rest() -> None:
+    _assert_off_draws_nothing(_flat_set(), 7, mask_bins=0)
+    b = Sampler([_flat_set()], 100, 32, np.random.default_rng(7), mask_bins=6).batch_arrays()
+    x = b["x"][:, :, : feat.N_BINS - 6]  # the bins every transposition fills
+    assert np.array_equal(x, np.repeat(x[:, :1], x.shape[1], axis=1))
+    widest = 0
+    for crop in x[:, 0]:
+        off = crop == 0
+        assert np.allclose(crop[~off], crop[~off][0])  # the rest as it was (one gain)
+        runs = np.diff(np.flatnonzero(np.diff(np.r_[0, off.astype(int), 0])))[::2]
+        assert len(runs) <= 2 and off.sum() <= 12
+        widest = max(widest, int(runs.max(initial=0)))
+    assert widest >= 5  # widths are drawn up to the limit
+    with pytest.raises(TrainError, match="masks"):
+        Sampler([_flat_set()], 100, 8, np.random.default_rng(0), mask_bins=-1)
+
+
 def test_lr_warms_up_then_decays() -> None:
     lrs = [lr_at(p, 1.0) for p in np.linspace(0, 1, 101)]
     top = int(np.argmax(lrs))
@@ -234,6 +275,9 @@ def test_a_negative_spectral_envelope_is_refused(tmp_path: Path,
     with pytest.raises(SystemExit) as stop:
         main(["--out", str(tmp_path), "--harmonics", "-0.5"])
     assert stop.value.code == 2 and "--harmonics is a gain" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        main(["--out", str(tmp_path), "--warp", "-1"])
+    assert stop.value.code == 2 and "are in bins" in capsys.readouterr().err
 
 
 def test_onset_weights_mark_the_frames_after_each_change() -> None:
