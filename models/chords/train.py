@@ -318,7 +318,8 @@ class Sampler:
         the sum, the shortest period 3.4 octaves. Each register is detuned on its own
         and the partials of one note are stretched or squeezed, as in instruments not
         quite in tune with themselves, strings whose partials run sharp, or samples
-        tuned by ear; the render's detune moves the whole clip by one amount."""
+        tuned by ear; the render's detune moves the whole clip by one amount. At 1 bin
+        it measured no better than without (MODEL.md)."""
         k = np.arange(1, WARP_TERMS + 1, dtype=np.float64)[:, None]
         a = self.rng.uniform(-1, 1, WARP_TERMS)[:, None] / np.sqrt(k)
         phase = self.rng.uniform(0, np.pi, WARP_TERMS)[:, None]
@@ -337,7 +338,8 @@ class Sampler:
     def frequency_masks(self, m: np.ndarray) -> np.ndarray:
         """``m`` with ``MASKS`` random bands of up to ``mask_bins`` bins silenced over
         the whole crop (SpecAugment's frequency masks): a partial or a note missing in
-        one octave, as a thin or formant-shaped timbre leaves it."""
+        one octave, as a thin or formant-shaped timbre leaves it. At 6 bins it measured
+        a little worse (MODEL.md)."""
         out = m.copy()
         for _ in range(MASKS):
             width = int(self.rng.integers(0, self.mask_bins + 1))
