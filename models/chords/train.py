@@ -292,9 +292,15 @@ class Sampler:
         0.7 ``envelope_db`` standard deviation at a bin. A timbre is largely the balance
         of its harmonics, and a rendered clip keeps one instrument and one EQ
         throughout; this gives every crop another balance."""
-        k = np.arange(1, ENVELOPE_TERMS + 1, dtype=np.float64)[:, None]
-        a = self.rng.uniform(-1, 1, ENVELOPE_TERMS)[:, None] * self.envelope_db / np.sqrt(k)
-        phase = self.rng.uniform(0, np.pi, ENVELOPE_TERMS)[:, None]
+        return self.envelope_db * self.smooth_curve(ENVELOPE_TERMS)
+
+    def smooth_curve(self, terms: int) -> np.ndarray:
+        """A random sum over the model's bins of ``terms`` cosines over log frequency,
+        the k-th with a period of 13.5 / k octaves, a random phase and an amplitude
+        drawn up to 1/sqrt(k) (what ``envelope`` and ``warp_curve`` scale)."""
+        k = np.arange(1, terms + 1, dtype=np.float64)[:, None]
+        a = self.rng.uniform(-1, 1, terms)[:, None] / np.sqrt(k)
+        phase = self.rng.uniform(0, np.pi, terms)[:, None]
         u = np.linspace(0.0, 1.0, feat.N_BINS)[None, :]  # the bins, bottom to top
         return (a * np.cos(np.pi * k * u + phase)).sum(axis=0)
 
@@ -313,19 +319,15 @@ class Sampler:
         return out
 
     def warp_curve(self) -> np.ndarray:
-        """A random smooth displacement in bins over the model's bins, at most ``warp``:
-        cosines over log frequency as in ``envelope``, the k-th at most 1/sqrt(k) of
-        the sum, the shortest period 3.4 octaves. Each register is detuned on its own
-        and the partials of one note are stretched or squeezed, as in instruments not
-        quite in tune with themselves, strings whose partials run sharp, or samples
-        tuned by ear; the render's detune moves the whole clip by one amount. At 1 bin
-        it measured no better than without (MODEL.md)."""
-        k = np.arange(1, WARP_TERMS + 1, dtype=np.float64)[:, None]
-        a = self.rng.uniform(-1, 1, WARP_TERMS)[:, None] / np.sqrt(k)
-        phase = self.rng.uniform(0, np.pi, WARP_TERMS)[:, None]
-        u = np.linspace(0.0, 1.0, feat.N_BINS)[None, :]
-        curve = (a * np.cos(np.pi * k * u + phase)).sum(axis=0)
-        return curve * self.warp / float((1 / np.sqrt(k)).sum())
+        """A random smooth displacement in bins over the model's bins: ``smooth_curve``
+        with 4 terms (the shortest period 3.4 octaves), scaled so that it can reach
+        ``warp`` at most. Each register is detuned on its own and the partials of one
+        note are stretched or squeezed, as in instruments not quite in tune with
+        themselves, strings whose partials run sharp, or samples tuned by ear; the
+        render's detune moves the whole clip by one amount. At 1 bin it measured no
+        better than without (MODEL.md)."""
+        bound = float((1 / np.sqrt(np.arange(1, WARP_TERMS + 1))).sum())
+        return self.smooth_curve(WARP_TERMS) * self.warp / bound
 
     def frequency_warp(self, m: np.ndarray) -> np.ndarray:
         """``m`` (linear magnitudes [T, bins]) with bin k showing what it had at k - d(k)
