@@ -51,6 +51,11 @@ class ModelConfig:
     # its own (the same kernel, all of it on past frames), 23 ms sooner.
     live_lookahead: int = LOOKAHEAD
     dropout: float = 0.1
+    # Harmonics stacked as input channels (a harmonic CQT, as in Bittner et al. 2017):
+    # channel h holds the spectrum h times higher at each bin, so the 3-semitone
+    # kernel sees a note's partials at its fundamental's position. () is one channel,
+    # the spectrum alone (every checkpoint before 2026-11-27 afternoon).
+    stacked_harmonics: tuple[float, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -61,6 +66,30 @@ class ModelConfig:
     def tiny(cls) -> ModelConfig:
         return cls(c1=4, trunk=32, hidden=16, layers=1, live_hidden=16,
                    dropout=0.0)
+
+
+def harmonic_shifts(harmonics: tuple[float, ...]) -> list[int]:
+    """Bins from a fundamental to each harmonic (rounded; [] for no stacking)."""
+    if any(h <= 0 for h in harmonics):
+        raise ValueError(f"harmonics must be positive, not {harmonics}")
+    return [round(feat.BINS_PER_SEMITONE * 12 * math.log2(h)) for h in harmonics]
+
+
+def stack_harmonics(x: Tensor, shifts: list[int]) -> Tensor:
+    """[B, T, F] -> [B, H, T, F]: channel i at bin b holds bin b + shifts[i] (zero
+    past either end of the range); no shifts gives the one channel x."""
+    if not shifts:
+        return x.unsqueeze(1)
+    n = x.shape[-1]
+    chans = []
+    for s in shifts:
+        if s == 0:
+            chans.append(x)
+        elif s > 0:
+            chans.append(F.pad(x[..., s:], (0, min(s, n))) if s < n else torch.zeros_like(x))
+        else:
+            chans.append(F.pad(x[..., :s], (min(-s, n), 0)) if -s < n else torch.zeros_like(x))
+    return torch.stack(chans, dim=1)
 
 
 class Trunk(nn.Module):
@@ -75,7 +104,9 @@ class Trunk(nn.Module):
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         bins_per = feat.BINS_PER_SEMITONE
-        self.conv1 = nn.Conv2d(1, cfg.c1, (CONTEXT_LEFT + 1 + LOOKAHEAD, 3 * bins_per),
+        self.shifts = harmonic_shifts(cfg.stacked_harmonics)
+        self.conv1 = nn.Conv2d(max(1, len(self.shifts)), cfg.c1,
+                               (CONTEXT_LEFT + 1 + LOOKAHEAD, 3 * bins_per),
                                stride=(1, bins_per), padding=(0, bins_per), bias=False)
         self.bn1 = nn.BatchNorm2d(cfg.c1)
         semis = (cfg.n_bins + 2 * bins_per - 3 * bins_per) // bins_per + 1
@@ -83,7 +114,7 @@ class Trunk(nn.Module):
         self.drop = nn.Dropout(cfg.dropout)
 
     def forward(self, x: Tensor) -> Tensor:
-        h = x.unsqueeze(1)  # [B, 1, T, F]
+        h = stack_harmonics(x, self.shifts)  # [B, H, T, F]
         h = F.relu(self.bn1(self.conv1(h)))  # [B, C1, T', semitones]
         h = h.permute(0, 2, 1, 3).flatten(2)  # [B, T', C1 * semitones]
         return self.drop(F.relu(self.proj(h)))

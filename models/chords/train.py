@@ -608,6 +608,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
                  if getattr(args, k) is not None}
         if args.live_lookahead is not None:
             sizes["live_lookahead"] = args.live_lookahead
+        if args.stack_harmonics is not None:
+            sizes["stacked_harmonics"] = args.stack_harmonics
         cfg = ModelConfig(**sizes)
         crop_s, batch, peak_lr, valid_every = args.crop, args.batch, args.lr, args.valid_every
     if not train_dirs:
@@ -797,6 +799,16 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     return summary
 
 
+def _harmonic_list(text: str) -> tuple[float, ...]:
+    try:
+        hs = tuple(float(t) for t in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of numbers: {text!r}") from None
+    if not hs or any(not h > 0 for h in hs) or len(set(hs)) != len(hs):
+        raise argparse.ArgumentTypeError(f"harmonics are distinct positive numbers: {text!r}")
+    return hs
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m models.chords.train", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -834,6 +846,10 @@ def main(argv: list[str] | None = None) -> int:
                        ("live-hidden", "live LSTM units")):
         ap.add_argument(f"--{name}", type=int, default=None,
                         help=f"a new model's {what} (default: ModelConfig's)")
+    ap.add_argument("--stack-harmonics", type=_harmonic_list, default=None, metavar="H,H,...",
+                    help="a new model's input channels: the spectrum at these multiples "
+                         "of each bin's frequency, e.g. 0.5,1,2,3,4,5 (a harmonic CQT; "
+                         "default: the spectrum alone)")
     ap.add_argument("--onset-weight", type=float, default=1.0,
                     help="weight of the live frames just after a chord change")
     ap.add_argument("--onset-frames", type=int, default=6,
@@ -862,8 +878,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.harmonics < 0:
         ap.error("--harmonics is a gain, >= 0")
     if (args.init or args.resume or args.smoke) and any(
-            getattr(args, k) is not None for k in ("c1", "trunk", "hidden", "live_hidden")):
-        ap.error("--c1/--trunk/--hidden/--live-hidden size a new model: a checkpoint "
+            getattr(args, k) is not None
+            for k in ("c1", "trunk", "hidden", "live_hidden", "stack_harmonics")):
+        ap.error("--c1/--trunk/--hidden/--live-hidden/--stack-harmonics shape a new model: "
+                 "a checkpoint "
                  "(--init, --resume) has its own size, and --smoke trains the tiny one")
     if args.steps is not None and (args.steps < 1 or args.minutes is not None):
         ap.error("--steps is a budget of at least 1 step, instead of --minutes")

@@ -108,6 +108,18 @@ def test_pruning_zeroes_weights_and_leaves_the_original(exported: dict[str, Any]
     assert not any(n.endswith("_orig") for n, _ in pruned.named_parameters())
 
 
+def test_stacked_harmonics_export_equal_to_torch(tmp_path: Path) -> None:
+    model = tiny_checkpoint(tmp_path / "h.pt", live_lookahead=0,
+                            stacked_harmonics=(0.5, 1, 2, 3, 4, 5))
+    assert model.trunk.conv1.in_channels == 6
+    export.export_offline(model, tmp_path / "h.onnx")
+    export.export_live(model, tmp_path / "h-live.onnx")
+    worst = export.verify_offline(model, tmp_path / "h.onnx", (1, 7, 300))
+    assert max(worst.values()) < export.FP32_TOLERANCE
+    worst = export.verify_live(model, tmp_path / "h-live.onnx", (1, 6))
+    assert max(worst.values()) < export.FP32_TOLERANCE
+
+
 def test_bad_checkpoint_is_refused_with_a_message(tmp_path: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.pt"

@@ -22,8 +22,10 @@ from models.chords.model import (
     ModelConfig,
     config_dict,
     count_parameters,
+    harmonic_shifts,
     load_checkpoint,
     meta,
+    stack_harmonics,
 )
 from models.chords.vocabulary import NUM_CLASSES
 
@@ -52,6 +54,12 @@ def model() -> ChordCRNN:
 def causal_model() -> ChordCRNN:
     """The live branch with a causal trunk of its own (no look-ahead)."""
     return _model(ModelConfig(live_lookahead=0))
+
+
+@pytest.fixture(scope="module")
+def harmonic_model() -> ChordCRNN:
+    """Both trunks read the spectrum stacked at six harmonics."""
+    return _model(ModelConfig(live_lookahead=0, stacked_harmonics=(0.5, 1, 2, 3, 4, 5)))
 
 
 def test_default_size_is_in_the_planned_range(model: ChordCRNN) -> None:
@@ -83,7 +91,7 @@ def test_offline_graph_mixes_the_training_views_heads(model: ChordCRNN) -> None:
     torch.testing.assert_close(torch.log(mixed), frame)
 
 
-@pytest.mark.parametrize("which", ["model", "causal_model"])
+@pytest.mark.parametrize("which", ["model", "causal_model", "harmonic_model"])
 def test_live_graph_chunk_by_chunk_equals_the_whole_clip(which: str,
                                                           request: pytest.FixtureRequest
                                                           ) -> None:
@@ -115,6 +123,26 @@ def test_live_graph_chunk_by_chunk_equals_the_whole_clip(which: str,
     torch.testing.assert_close(torch.cat(basses, 1), ref_bass[:, :i], atol=1e-4, rtol=1e-4)
 
 
+def test_stacked_harmonics_bring_each_partial_to_its_fundamentals_bin() -> None:
+    per_octave = 12 * feat.BINS_PER_SEMITONE
+    assert harmonic_shifts((0.5, 1, 2, 3, 4, 5)) == [-per_octave, 0, per_octave, 57, 72, 84]
+    assert harmonic_shifts(()) == []
+    with pytest.raises(ValueError, match="positive"):
+        harmonic_shifts((1, 0))
+    # a note at bin 30 with partials at its 2nd and 3rd harmonics' bins
+    x = torch.zeros(2, 4, feat.N_BINS)
+    x[..., [30, 30 + per_octave, 30 + 57]] = torch.tensor([1.0, 0.5, 0.25])
+    h = stack_harmonics(x, harmonic_shifts((0.5, 1, 2, 3)))
+    assert h.shape == (2, 4, 4, feat.N_BINS)
+    torch.testing.assert_close(h[:, 1], x)  # the spectrum itself
+    for ch, want in ((1, 1.0), (2, 0.5), (3, 0.25)):
+        assert h[0, ch, 0, 30] == want
+    assert h[0, 0, 0, 30 + per_octave] == 1.0  # half the frequency: the octave above
+    # shifted past either end of the range: zeros, never wrapped around
+    assert (h[:, 2, :, -per_octave:] == 0).all() and (h[:, 0, :, :per_octave] == 0).all()
+    torch.testing.assert_close(stack_harmonics(x, []), x.unsqueeze(1))
+
+
 def test_causal_live_branch_never_reads_a_later_frame(causal_model: ChordCRNN) -> None:
     x = torch.rand(1, 40, feat.N_BINS) * 3
     y = x.clone()
@@ -137,8 +165,10 @@ def test_meta_records_what_an_exporter_needs(model: ChordCRNN) -> None:
     assert m["embedding_dim"] == model.cfg.embedding_dim
 
 
-def test_checkpoint_round_trip_and_clear_errors(tmp_path: Path) -> None:
-    cfg = ModelConfig.tiny()
+@pytest.mark.parametrize("harmonics", [(), (0.5, 1, 2)])
+def test_checkpoint_round_trip_and_clear_errors(tmp_path: Path,
+                                                harmonics: tuple[float, ...]) -> None:
+    cfg = ModelConfig(**{**config_dict(ModelConfig.tiny()), "stacked_harmonics": harmonics})
     m = ChordCRNN(cfg).eval()
     path = tmp_path / "best.pt"
     torch.save({"format": CHECKPOINT_FORMAT, "config": config_dict(cfg),
@@ -149,6 +179,7 @@ def test_checkpoint_round_trip_and_clear_errors(tmp_path: Path) -> None:
         for a, b in zip(m(x), loaded(x), strict=True):
             torch.testing.assert_close(a, b)
     assert not loaded.training and ck["config"]["hidden"] == cfg.hidden
+    assert loaded.trunk.conv1.in_channels == max(1, len(harmonics))
 
     with pytest.raises(CheckpointError, match="no checkpoint"):
         load_checkpoint(tmp_path / "missing.pt")

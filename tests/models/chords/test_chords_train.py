@@ -260,12 +260,22 @@ def test_test_sets_are_refused(tmp_path: Path) -> None:
         build_cache(tmp_path / "nothing", tmp_path / "cache")
 
 
+@pytest.mark.parametrize("shape", [["--hidden", "128"], ["--stack-harmonics", "1,2,3"]])
 @pytest.mark.parametrize("run", [["--init", "a.pt"], ["--resume"], ["--smoke"]])
-def test_model_sizes_are_only_for_a_new_model(tmp_path: Path, run: list[str],
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_model_shapes_are_only_for_a_new_model(tmp_path: Path, run: list[str],
+                                               shape: list[str],
+                                               capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as stop:
-        main(["--out", str(tmp_path), "--hidden", "128", *run])
-    assert stop.value.code == 2 and "size a new model" in capsys.readouterr().err
+        main(["--out", str(tmp_path), *shape, *run])
+    assert stop.value.code == 2 and "shape a new model" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bad", ["1,-2", "1,0", "1,1", "1,x", ""])
+def test_stacked_harmonics_must_be_distinct_positive_numbers(
+        tmp_path: Path, bad: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["--out", str(tmp_path), "--stack-harmonics", bad])
+    assert stop.value.code == 2 and "--stack-harmonics" in capsys.readouterr().err
 
 
 def test_a_negative_spectral_envelope_is_refused(tmp_path: Path,
