@@ -81,15 +81,9 @@ def stack_harmonics(x: Tensor, shifts: list[int]) -> Tensor:
     if not shifts:
         return x.unsqueeze(1)
     n = x.shape[-1]
-    chans = []
-    for s in shifts:
-        if s == 0:
-            chans.append(x)
-        elif s > 0:
-            chans.append(F.pad(x[..., s:], (0, min(s, n))) if s < n else torch.zeros_like(x))
-        else:
-            chans.append(F.pad(x[..., :s], (min(-s, n), 0)) if -s < n else torch.zeros_like(x))
-    return torch.stack(chans, dim=1)
+    below, above = max(0, -min(shifts)), max(0, max(shifts))
+    padded = F.pad(x, (below, above))  # one pad; each channel is a window of it
+    return torch.stack([padded[..., below + s:below + s + n] for s in shifts], dim=1)
 
 
 class Trunk(nn.Module):
