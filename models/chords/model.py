@@ -317,4 +317,8 @@ def load_checkpoint(path: str | Path, map_location: str = "cpu"
 
 
 def config_dict(cfg: ModelConfig) -> dict[str, Any]:
-    return asdict(cfg)
+    """The config as plain JSON values (lists, not tuples), so a checkpoint's config
+    and the chords.json written from it read back equal."""
+    d = asdict(cfg)
+    d["stacked_harmonics"] = list(d["stacked_harmonics"])
+    return d

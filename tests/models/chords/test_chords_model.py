@@ -3,6 +3,7 @@ same branch over the whole clip, and checkpoints load or fail clearly."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -180,6 +181,7 @@ def test_checkpoint_round_trip_and_clear_errors(tmp_path: Path,
             torch.testing.assert_close(a, b)
     assert not loaded.training and ck["config"]["hidden"] == cfg.hidden
     assert loaded.trunk.conv1.in_channels == max(1, len(harmonics))
+    assert json.loads(json.dumps(config_dict(cfg))) == config_dict(cfg)  # as chords.json
 
     with pytest.raises(CheckpointError, match="no checkpoint"):
         load_checkpoint(tmp_path / "missing.pt")
