@@ -881,8 +881,8 @@ def main(argv: list[str] | None = None) -> int:
             getattr(args, k) is not None
             for k in ("c1", "trunk", "hidden", "live_hidden", "stack_harmonics")):
         ap.error("--c1/--trunk/--hidden/--live-hidden/--stack-harmonics shape a new model: "
-                 "a checkpoint "
-                 "(--init, --resume) has its own size, and --smoke trains the tiny one")
+                 "a checkpoint (--init, --resume) has its own shape, and --smoke trains "
+                 "the tiny one")
     if args.steps is not None and (args.steps < 1 or args.minutes is not None):
         ap.error("--steps is a budget of at least 1 step, instead of --minutes")
     if args.minutes is None and args.steps is None:
