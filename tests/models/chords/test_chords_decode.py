@@ -143,6 +143,54 @@ def test_switch_viterbi_finds_the_best_path(seed: int, T: int, penalty: float) -
     assert score(got) == pytest.approx(best)
 
 
+@settings(max_examples=80, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 5), st.floats(0.0, 4.0),
+       st.floats(0.0, 6.0))
+def test_change_viterbi_finds_the_best_path(seed: int, T: int, penalty: float,
+                                            spread: float) -> None:
+    # A bonus per change (a, c) that may exceed the penalty: the search keeps only
+    # classes near the best one, and must still find the best path.
+    rng = np.random.default_rng(seed)
+    em = rng.normal(0, 1, (T, 4))
+    bonus = rng.normal(0, spread, (4, 4))
+    np.fill_diagonal(bonus, 0.0)
+
+    def score(path: tuple[int, ...]) -> float:
+        return float(sum(em[t, c] for t, c in enumerate(path)) + sum(
+            bonus[a, b] - penalty for a, b in itertools.pairwise(path) if a != b))
+
+    got = tuple(int(c) for c in dec._viterbi_changes(em, penalty, bonus, float(bonus.max()),
+                                                     float(bonus.min())))
+    best = max(score(p) for p in itertools.product(range(4), repeat=T))
+    assert score(got) == pytest.approx(best)
+
+
+def test_change_viterbi_without_bonus_is_the_switch_viterbi() -> None:
+    rng = np.random.default_rng(5)
+    em = np.log(rng.dirichlet(np.full(dec.NUM_CLASSES, 0.05), 400))
+    em = np.maximum(em, -40.0)
+    zero = np.zeros((dec.NUM_CLASSES, dec.NUM_CLASSES))
+    for penalty in (0.5, 8.0, 48.0):
+        assert (dec._viterbi_changes(em, penalty, zero, 0.0, 0.0)
+                == dec._viterbi_switch(em, penalty)).all()
+
+
+def test_the_transition_model_takes_the_common_change_where_the_audio_is_unsure() -> None:
+    # G:maj, then 30 frames where C#:maj leads C:maj by 0.2 nat a frame (6 nats): G
+    # -> C (up a fourth) is among the commonest changes in the training labels and
+    # G -> C# among the rarest, so the transition model names C:maj; without it,
+    # the frames alone name C#:maj.
+    T, change = 60, 30
+    g, c, cs = (parse(x).index for x in ("G:maj", "C:maj", "C#:maj"))
+    frame = np.full((T, dec.NUM_CLASSES), -12.0)
+    frame[:change, g] = -0.05
+    frame[change:, cs], frame[change:, c] = -0.6, -0.8
+    out = {"frame_logprobs": log_softmax(frame)}
+    plain = dec.decode_hmm(out, FPS, T / FPS, options=dec.DecodeOptions(transition_weight=0.0))
+    assert [s.index for s in plain] == [g, cs]
+    assert [s.index for s in dec.decode_hmm(out, FPS, T / FPS)] == [g, c]
+
+
 def test_a_higher_switch_penalty_gives_fewer_changes() -> None:
     rng = np.random.default_rng(8)
     out = outputs_for([0, 13, 26, 39], [40, 40, 40, 40], rng, noise=2.5)
@@ -154,15 +202,18 @@ def test_a_higher_switch_penalty_gives_fewer_changes() -> None:
 def test_the_no_chord_bias_ends_a_chord_where_its_release_turns_to_no_chord() -> None:
     # 60 frames of C:maj, then a 40-frame ring-out where N leads C:maj by 1.0 nat a
     # frame: 40 nats, under the 48 a change costs, so without the bias the chord
-    # rings on to the end; with it N wins at the ring-out's start.
+    # rings on to the end; with it N wins at the ring-out's start. (Every change
+    # costs the same here: the transition model would make C:maj -> N cheaper.)
     T, ring = 100, 60
     c = parse("C:maj").index
     frame = np.full((T, dec.NUM_CLASSES), -12.0)
     frame[:ring, c] = -0.05
     frame[ring:, N_INDEX], frame[ring:, c] = -0.3, -1.3
     out = {"frame_logprobs": log_softmax(frame)}
-    plain = dec.decode_hmm(out, FPS, T / FPS, options=dec.DecodeOptions(no_chord_bias=0.0))
-    biased = dec.decode_hmm(out, FPS, T / FPS)
+    plain = dec.decode_hmm(out, FPS, T / FPS, options=dec.DecodeOptions(
+        no_chord_bias=0.0, transition_weight=0.0))
+    biased = dec.decode_hmm(out, FPS, T / FPS,
+                            options=dec.DecodeOptions(transition_weight=0.0))
     assert [s.index for s in plain] == [c]
     assert [s.index for s in biased] == [c, N_INDEX]
     assert biased[1].start == pytest.approx(ring / FPS, abs=1.5 / FPS)
@@ -196,7 +247,10 @@ def test_decoders_recover_chords_and_boundaries(decoder) -> None:
     lengths = [int(n) for n in rng.integers(12, 60, len(seq))]
     out = outputs_for(seq, lengths, rng)
     duration = sum(lengths) / FPS + 0.01
-    segs = decoder(out, FPS, duration, t0=0.0)
+    # Uniformly random changes, some as short as 12 frames: the transition model
+    # would rightly doubt the rarest of them, so every change costs the same here.
+    segs = decoder(out, FPS, duration, t0=0.0,
+                   options=dec.DecodeOptions(transition_weight=0.0))
     _check_tiling(segs, duration)
     assert [s.index for s in segs] == seq
     true_starts = np.cumsum([0, *lengths[:-1]]) / FPS
