@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numba import njit
 
+from models.chords.transitions import switch_bonus
 from models.chords.vocabulary import N_INDEX, NUM_CLASSES, from_index
 
 BLANK = NUM_CLASSES  # 157: the CTC blank comes after the 157 chord classes
@@ -462,8 +463,6 @@ def decode_hmm(outputs: dict[str, np.ndarray], fps: float, duration: float, *,
     if opt.no_chord_bias:
         emissions[:, N_INDEX] += opt.no_chord_bias
     if opt.transition_weight:
-        from models.chords.transitions import switch_bonus
-
         bonus = switch_bonus(float(opt.transition_weight))
         path = _viterbi_changes(emissions, float(opt.switch_penalty), bonus,
                                 float(bonus.max()), float(bonus.min()))
@@ -584,9 +583,9 @@ def _viterbi_changes(em, penalty, bonus, top, bottom):
         delta[:] = new
     path = np.empty(T, np.int64)
     c = 0
-    for k in range(1, C):
-        if delta[k] > delta[c]:
-            c = k
+    for j in range(1, C):
+        if delta[j] > delta[c]:
+            c = j
     for t in range(T - 1, -1, -1):
         path[t] = c
         if t > 0:
