@@ -530,6 +530,13 @@ def _viterbi_switch(em, penalty):
                 back[t, c] = best
                 delta[c] = switch
             delta[c] += em[t, c]
+    return _backtrack(delta, back)
+
+
+@njit(cache=True)
+def _backtrack(delta, back):
+    """The best path: from the best final class back through ``back`` [T, C]."""
+    T, C = back.shape
     path = np.empty(T, np.int64)
     c = 0
     for k in range(1, C):
@@ -581,16 +588,7 @@ def _viterbi_changes(em, penalty, bonus, top, bottom):
             new[c] = stay + em[t, c]
             back[t, c] = src
         delta[:] = new
-    path = np.empty(T, np.int64)
-    c = 0
-    for j in range(1, C):
-        if delta[j] > delta[c]:
-            c = j
-    for t in range(T - 1, -1, -1):
-        path[t] = c
-        if t > 0:
-            c = back[t, c]
-    return path
+    return _backtrack(delta, back)
 
 
 def decode_frames(outputs: dict[str, np.ndarray], fps: float, duration: float, *,
