@@ -36,10 +36,7 @@ class TransitionTableError(ValueError):
 
 def class_of(label: str) -> int:
     """The decoder class (0..156) of a Harte label; the bass is not part of it."""
-    chord = parse(label)
-    if chord.is_no_chord:
-        return N_INDEX
-    return chord.root * NUM_QUALITIES + QUALITIES.index(chord.quality)
+    return parse(label).index
 
 
 def _quality(cls: int) -> int:
@@ -141,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("sets", nargs="+", type=Path, help="set folders (with labels/*.lab)")
     ap.add_argument("--out", type=Path, default=TABLE_PATH)
     args = ap.parse_args(argv)
-    files = []
+    files: list[Path] = []
+    sources = []
     for d in args.sets:
         found = sorted((d / "labels").glob("*.lab"))
         if not found:
@@ -149,9 +147,9 @@ def main(argv: list[str] | None = None) -> int:
         if any(word in d.name for word in ("valid", "unseen", "music21")):
             ap.error(f"{d} is an evaluation set: the table counts training labels only")
         files += found
+        sources.append(f"{d.name} ({len(found)} clips)")
     counts = count_changes(lab_sequence(f) for f in files)
-    save_table(counts, [f"{d.name} ({len(list((d / 'labels').glob('*.lab')))} clips)"
-                        for d in args.sets], args.out)
+    save_table(counts, sources, args.out)
     print(f"{int(counts.sum())} changes from {len(files)} clips -> {args.out}")
     return 0
 
