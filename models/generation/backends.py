@@ -345,6 +345,12 @@ class TorchBackend:
         self.warnings: list[str] = []
         self._cache: KVCache | None = None
         self._batch = 0
+        # CUDA: `step` and short `extend`s replay CUDA graphs of `GPT.static_step`,
+        # one per number of tokens, captured over a cache that later starts with the
+        # same batch reuse (measured on an H200: a step launched kernel by kernel from
+        # Python took 1.7 ms a token, slower than ONNX int8 on one CPU core;
+        # docs/BENCHMARKS.md).
+        self._graphs: dict[int, _StepGraph] = {}
         self.start(1)
 
     @property
@@ -354,7 +360,10 @@ class TorchBackend:
     def start(self, batch: int) -> None:
         if batch < 1:
             raise ValueError("batch must be at least 1")
-        self._cache = None  # free the old cache before allocating the new one
+        if self._graphs and self._cache is not None and self._batch == batch:
+            self._cache.length = 0  # positions are written before they are read
+            return
+        self._cache, self._graphs = None, {}  # free the old ones before allocating
         self._cache = self.model.new_cache(batch)
         self._batch = batch
 
@@ -371,11 +380,31 @@ class TorchBackend:
     def prefill(self, ids: np.ndarray) -> np.ndarray:
         return self._run(_rows(ids, self._batch, self.vocab_size, 2))
 
+    def _replay(self, rows: np.ndarray, every: bool) -> np.ndarray:
+        """`_run` through the CUDA graph for rows of this many tokens."""
+        assert self._cache is not None
+        t = rows.shape[1]
+        if self._cache.length + t > self.max_len:
+            raise ValueError(f"{self._cache.length + t} positions exceed the model's "
+                             f"context of {self.max_len}")
+        graph = self._graphs.get(t)
+        if graph is None:
+            graph = self._graphs[t] = _StepGraph(self.model, self._cache, self._batch, t)
+        logits = graph.run(rows)
+        self._cache.length += t
+        return logits if every else logits[:, -1]
+
     def step(self, ids: np.ndarray) -> np.ndarray:
-        return self._run(_rows(ids, self._batch, self.vocab_size, 1)[:, None])
+        rows = _rows(ids, self._batch, self.vocab_size, 1)[:, None]
+        if self.device.type == "cuda":
+            return self._replay(rows, every=False)
+        return self._run(rows)
 
     def extend(self, ids: np.ndarray) -> np.ndarray:
-        return self._run(_rows(ids, self._batch, self.vocab_size, 2), every=True)
+        rows = _rows(ids, self._batch, self.vocab_size, 2)
+        if self.device.type == "cuda" and rows.shape[1] <= MAX_GRAPH_TOKENS:
+            return self._replay(rows, every=True)
+        return self._run(rows, every=True)
 
     def rewind(self, length: int) -> None:
         assert self._cache is not None
@@ -383,6 +412,48 @@ class TorchBackend:
             raise ValueError(f"cannot rewind to {length}: the cache holds "
                              f"{self._cache.length}")
         self._cache.length = length  # later positions are overwritten, never read
+
+
+# Longer `extend`s (speculative decoding scores a token and a few guesses) run
+# kernel by kernel: a graph per length is kept only for the short ones.
+MAX_GRAPH_TOKENS = 8
+
+
+class _StepGraph:
+    """`tokens` decoding steps of `model` over `cache` (batch rows) at once, captured
+    as a CUDA graph: static input ids and start position, replayed at every position."""
+
+    def __init__(self, model: GPT, cache: KVCache, batch: int, tokens: int = 1) -> None:
+        import torch
+
+        self._torch = torch
+        self.batch, self.cache, self.model = batch, cache, model
+        device = cache.k.device
+        self.ids = torch.zeros((batch, tokens), dtype=torch.long, device=device)
+        self.pos = torch.zeros(1, dtype=torch.long, device=device)
+        self.graph: Any = None
+        self.logits: Any = None
+
+    def run(self, rows: np.ndarray) -> np.ndarray:
+        torch = self._torch
+        self.ids.copy_(torch.from_numpy(rows))
+        self.pos.fill_(self.cache.length)
+        with torch.inference_mode():
+            if self.graph is None:
+                # Warm-up runs on a side stream (the library's workspaces are set up
+                # before capture); they write this very position, as the replay does.
+                side = torch.cuda.Stream()
+                side.wait_stream(torch.cuda.current_stream())
+                with torch.cuda.stream(side):
+                    for _ in range(2):
+                        self.model.static_step(self.ids, self.pos, self.cache)
+                torch.cuda.current_stream().wait_stream(side)
+                graph = torch.cuda.CUDAGraph()
+                with torch.cuda.graph(graph):
+                    self.logits = self.model.static_step(self.ids, self.pos, self.cache)
+                self.graph = graph
+            self.graph.replay()
+            return np.asarray(self.logits.float().cpu().numpy())
 
 
 def is_out_of_memory(exc: BaseException) -> bool:

@@ -98,13 +98,22 @@ class Attention(nn.Module):
         self.dropout = config.dropout
 
     def forward(self, x: Tensor, cos: Tensor, sin: Tensor, cache: KVCache | None,
-                layer: int) -> Tensor:
+                layer: int, pos: Tensor | None = None) -> Tensor:
         b, t, c = x.shape
         q, k, v = self.qkv(x).view(b, t, 3, self.n_heads, c // self.n_heads).permute(
             2, 0, 3, 1, 4)
         q, k = _rotate(q, cos, sin), _rotate(k, cos, sin)
         drop = self.dropout if self.training else 0.0
-        if cache is None:
+        if pos is not None and cache is not None:
+            # Tokens at the positions held in the tensor `pos` (T,), against the whole
+            # preallocated cache with the later positions masked: no shape depends on
+            # the positions, so a CUDA graph can replay it (static_step).
+            cache.k[layer].index_copy_(2, pos, k)
+            cache.v[layer].index_copy_(2, pos, v)
+            mask = torch.arange(cache.max_len, device=x.device)[None, :] <= pos[:, None]
+            y = F.scaled_dot_product_attention(q, cache.k[layer], cache.v[layer],
+                                               attn_mask=mask)
+        elif cache is None:
             # Batches are right-padded, so causal attention alone keeps real tokens
             # from ever seeing padding.
             y = F.scaled_dot_product_attention(q, k, v, dropout_p=drop, is_causal=True)
@@ -132,8 +141,8 @@ class Block(nn.Module):
         self.drop = nn.Dropout(config.dropout)
 
     def forward(self, x: Tensor, cos: Tensor, sin: Tensor, cache: KVCache | None,
-                layer: int) -> Tensor:
-        x = x + self.drop(self.attn(self.norm1(x), cos, sin, cache, layer))
+                layer: int, pos: Tensor | None = None) -> Tensor:
+        x = x + self.drop(self.attn(self.norm1(x), cos, sin, cache, layer, pos))
         return x + self.drop(self.mlp(self.norm2(x)))
 
 
@@ -188,6 +197,23 @@ class GPT(nn.Module):
         if cache is not None:
             cache.length = start + t
         logits = self.norm(x) @ self.embed.weight.T  # tied embeddings
+        return logits.masked_fill(self.never, float("-inf"))
+
+    def static_step(self, idx: Tensor, start: Tensor, cache: KVCache) -> Tensor:
+        """Logits (B, T, V) for tokens (B, T) at positions start .. start + T - 1
+        (`start` a (1,) long tensor on the model's device), written into `cache` (of
+        exactly B rows); `cache.length` is left to the caller. The same result as
+        `forward(idx, cache)` there, with no shape or Python value depending on the
+        position, so a CUDA graph captures it once per T and replays it at every
+        position (on a GPU the per-token cost is otherwise the launch of each small
+        kernel from Python)."""
+        pos = start + torch.arange(idx.shape[1], device=idx.device)
+        cos = self.rope_cos.index_select(0, pos)
+        sin = self.rope_sin.index_select(0, pos)
+        x = self.embed(idx)
+        for i, block in enumerate(self.blocks):
+            x = block(x, cos, sin, cache, i, pos)
+        logits = self.norm(x) @ self.embed.weight.T
         return logits.masked_fill(self.never, float("-inf"))
 
     def new_cache(self, batch: int = 1) -> KVCache:

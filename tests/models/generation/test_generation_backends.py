@@ -63,9 +63,9 @@ def test_committed_artifacts_load_with_their_metadata() -> None:
     for name in (ONNX_NAME, TORCH_NAME):
         assert (ARTIFACTS / name).stat().st_size == meta["files"][name]["bytes"]
         assert meta["files"][name]["bytes"] < 25 * 2**20
-    backend = load_backend()  # no CUDA here: ONNX int8 on the CPU
+    backend = load_backend()  # CUDA torch where there is a GPU, else ONNX int8
     assert isinstance(backend, Backend)
-    assert backend.name == "onnx-int8-cpu"
+    assert backend.name == ("torch-cuda" if torch.cuda.is_available() else "onnx-int8-cpu")
     assert (backend.vocab_size, backend.max_len) == (MODEL_VOCAB, meta["config"]["max_len"])
     assert backend.warnings == []
     ids, seen = _greedy(backend, 2, 8)
@@ -79,7 +79,7 @@ def test_committed_artifacts_load_with_their_metadata() -> None:
 
 def test_committed_int8_and_fp16_torch_weights_agree() -> None:
     onnx_b, torch_b = load_backend("onnx"), load_backend("torch")
-    assert torch_b.name == "torch-cpu"
+    assert torch_b.name == ("torch-cuda" if torch.cuda.is_available() else "torch-cpu")
     for b in (onnx_b, torch_b):
         b.start(1)
     a, t = onnx_b.prefill(_prompt()), torch_b.prefill(_prompt())
@@ -233,6 +233,38 @@ def test_asking_for_cuda_without_it_gives_the_cpu_backend_with_a_warning() -> No
     backend = load_backend("cuda")
     assert backend.name == "onnx-int8-cpu"
     assert backend.warnings == ["no CUDA GPU is available; generating on the CPU"]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_steps_replay_a_graph_that_matches_the_cpu_model() -> None:
+    # Steps on CUDA replay a captured graph (fp16); they must follow the fp32 CPU
+    # model token by token, after a new start on the same batch (the cache and the
+    # graph are reused), after a rewind, and with a second batch size.
+    cpu, gpu = TorchBackend("cpu"), TorchBackend("cuda")
+    rng = np.random.default_rng(5)
+    for batch in (1, 1, 3):
+        rest = rng.integers(tokens.BAR, len(tokens.VOCAB), (batch, 24))
+        for b in (cpu, gpu):
+            b.start(batch)
+        pairs = [(cpu.prefill(_prompt(batch)), gpu.prefill(_prompt(batch)))]
+        for i in range(12):
+            pairs.append((cpu.step(rest[:, i]), gpu.step(rest[:, i])))
+        for b in (cpu, gpu):
+            b.rewind(b.length - 4)
+        for i in range(8, 16):
+            pairs.append((cpu.step(rest[:, i]), gpu.step(rest[:, i])))
+        # extend (speculative decoding's scoring run): a graph per length
+        for lo, hi in ((16, 19), (19, 20), (20, 24)):
+            want, got = cpu.extend(rest[:, lo:hi]), gpu.extend(rest[:, lo:hi])
+            assert want.shape == got.shape == (batch, hi - lo, cpu.vocab_size)
+            pairs += list(zip(want.transpose(1, 0, 2), got.transpose(1, 0, 2), strict=True))
+        assert cpu.length == gpu.length
+        for want, got in pairs:
+            finite = np.isfinite(want)
+            assert np.array_equal(finite, np.isfinite(got))
+            assert np.abs(got[finite] - want[finite]).max() < 0.05 * (
+                np.abs(want[finite]).max() + 1)
+    assert sorted(gpu._graphs) == [1, 3, 4] and gpu._graphs[1].batch == 3
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

@@ -75,6 +75,34 @@ def test_kv_cached_decoding_equals_the_full_forward_pass() -> None:
     assert (inc[finite] - ref[finite]).abs().max() < 1e-5
 
 
+def test_static_step_equals_the_cached_forward_at_every_position() -> None:
+    # The step a CUDA graph replays: the position is a tensor, the whole cache is
+    # attended with the later positions masked; it must give the same logits and
+    # leave the same keys and values as the dynamic step.
+    model = _model()
+    x = torch.randint(3, tokens.EOS + 700, (2, 30))
+    x[:, 0] = TASK_MELODY
+    dyn, stat = model.new_cache(2), model.new_cache(2)
+    with torch.no_grad():
+        model.prefill(x[:, :9], dyn)
+        model.prefill(x[:, :9], stat)
+        stat.k[:, :, :, 9:] = 7.0  # stale positions from an earlier use are never read
+        stat.v[:, :, :, 9:] = -7.0
+        i = 9
+        for t in (1, 1, 3, 1, 4, 2, 1, 8):  # one token, and several at once (extend)
+            ref = model(x[:, i:i + t], dyn)
+            got = model.static_step(x[:, i:i + t], torch.tensor([stat.length]), stat)
+            stat.length += t
+            i += t
+            finite = torch.isfinite(ref)
+            assert got.shape == ref.shape
+            assert torch.equal(finite, torch.isfinite(got))
+            assert (got[finite] - ref[finite]).abs().max() < 1e-5
+        assert i == 30
+    assert torch.allclose(stat.k[:, :, :, :30], dyn.k[:, :, :, :30], atol=1e-6)
+    assert torch.allclose(stat.v[:, :, :, :30], dyn.v[:, :, :, :30], atol=1e-6)
+
+
 def test_cache_refuses_more_than_max_len_and_sampling_stays_inside() -> None:
     model = _model(max_len=16)
     out = sample(model, [TASK_CHORDS, tokens.BOS], 100, temperature=1.0, top_p=0.9, seed=3)
