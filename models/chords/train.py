@@ -647,6 +647,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         return torch.optim.AdamW([p for p in m.parameters() if p.requires_grad], lr=peak_lr,
                                  weight_decay=args.weight_decay)
 
+    resumed_average: dict[str, Any] | None = None
     if args.resume:
         if not last_path.exists():
             raise TrainError(f"--resume: no {last_path}")
@@ -661,6 +662,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             state[k] = ck["state"][k]
         rng.bit_generator.state = ck["rng"]
         torch.set_rng_state(ck["torch_rng"])
+        resumed_average = ck.get("average")
         print(f"resumed at step {state['step']}, {state['elapsed_s'] / 60:.1f} min done",
               flush=True)
     elif args.init:
@@ -681,6 +683,14 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             model = wider
         opt = optimizer_for(model)
         print(f"fine-tuning from {args.init} (step {ck['state']['step']})", flush=True)
+    # Weight averaging (SWA): a uniform mean of the weights (and batch-norm statistics)
+    # every ``average_every`` steps from ``average_from`` of the budget on, kept beside
+    # the trained weights and written to average.pt at every validation.
+    averaged: Any = None
+    if args.average_from < 1.0:
+        averaged = torch.optim.swa_utils.AveragedModel(model, use_buffers=True)
+        if resumed_average is not None:
+            averaged.load_state_dict(resumed_average)
     sampler = Sampler(train_sets, round(crop_s * feat.FPS), batch, rng,
                       coverage=args.crop_coverage, envelope_db=args.spectral_envelope,
                       harmonics=args.harmonics, warp=args.warp, mask_bins=args.mask_bins)
@@ -700,7 +710,23 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         }
         if with_opt:
             ck["optimizer"] = opt.state_dict()
+            if averaged is not None:
+                ck["average"] = averaged.state_dict()
         save_atomic(ck, path)
+
+    def save_average() -> dict[str, float] | None:
+        """Validate the averaged weights and write them to average.pt (a checkpoint of
+        the same format, ``state["averaged"]`` the number of weights in the mean)."""
+        if averaged is None or int(averaged.n_averaged) == 0:
+            return None
+        avg = averaged.module
+        res = evaluate(avg, vset)
+        ck = {"format": CHECKPOINT_FORMAT, "config": config_dict(cfg),
+              "model": avg.state_dict(), "meta": meta(avg),
+              "state": {**state, "averaged": int(averaged.n_averaged)},
+              "args": {k: str(v) for k, v in vars(args).items()}}
+        save_atomic(ck, out / "average.pt")
+        return res
 
     def validate() -> dict[str, float]:
         t0 = time.time()
@@ -710,6 +736,9 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         res["seconds"] = round(time.time() - t0, 1)
         entry = {"step": state["step"], "elapsed_s": round(state["elapsed_s"], 1),
                  "valid": res}
+        avg_res = save_average()
+        if avg_res is not None:
+            entry["average"] = {**avg_res, "weights": int(averaged.n_averaged)}
         state["log"].append(entry)
         print(json.dumps(entry), flush=True)
         if state["best"] is None or res["score"] > state["best"]["score"]:
@@ -769,6 +798,9 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         opt.step()
         state["step"] += 1
         state["audio_s"] += float(b["lengths"].sum()) / feat.FPS
+        if (averaged is not None and progress() >= args.average_from
+                and state["step"] % args.average_every == 0):
+            averaged.update_parameters(model)
         for k, v in (("loss", loss), ("ctc", ctc), ("frame", frame), ("live", live),
                      ("bass", bass_l), ("grad_norm", gn)):
             sums[k] = sums.get(k, 0.0) + float(v.detach())
@@ -870,7 +902,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mask-bins", type=int, default=0, metavar="BINS",
                     help=f"silence {MASKS} random bands of up to BINS bins per crop "
                          "(Sampler.frequency_masks; 0: off)")
+    ap.add_argument("--average-from", type=float, default=1.0, metavar="FRACTION",
+                    help="average the weights from this fraction of the budget on into "
+                         "OUT/average.pt (SWA; 1: off, as in the first runs)")
+    ap.add_argument("--average-every", type=int, default=20, metavar="STEPS",
+                    help="steps between two weights in the average")
     args = ap.parse_args(argv)
+    if not 0.0 <= args.average_from <= 1.0 or args.average_every < 1:
+        ap.error("--average-from is a fraction of the budget (0 to 1), --average-every "
+                 "a number of steps (>= 1)")
     if args.warp < 0 or args.mask_bins < 0:
         ap.error("--warp and --mask-bins are in bins, >= 0")
     if args.spectral_envelope < 0:

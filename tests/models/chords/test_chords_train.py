@@ -289,6 +289,11 @@ def test_a_negative_spectral_envelope_is_refused(tmp_path: Path,
     with pytest.raises(SystemExit) as stop:
         main(["--out", str(tmp_path), "--warp", "-1"])
     assert stop.value.code == 2 and "are in bins" in capsys.readouterr().err
+    for bad in (["--average-from", "1.5"], ["--average-from", "-0.1"],
+                ["--average-every", "0"]):
+        with pytest.raises(SystemExit) as stop:
+            main(["--out", str(tmp_path), *bad])
+        assert stop.value.code == 2 and "fraction of the budget" in capsys.readouterr().err
 
 
 def test_onset_weights_mark_the_frames_after_each_change() -> None:
@@ -350,9 +355,13 @@ def test_smoke_training_runs_validates_and_resumes(tmp_path: Path,
 
     # A step budget: the run stops at that step, and the same seed gives the same
     # weights bit for bit however fast the machine is.
+    # The second run also averages its weights (steps 6, 8, 10, 12), which must not
+    # change its training.
     runs = [tmp_path / "steps-a", tmp_path / "steps-b"]
+    averaging = {runs[0]: [], runs[1]: ["--average-from", "0.5", "--average-every", "2"]}
     for d in runs:
-        r5 = _run("--smoke", "--out", str(d), "--steps", "12", "--threads", "1")
+        r5 = _run("--smoke", "--out", str(d), "--steps", "12", "--threads", "1",
+                  *averaging[d])
         assert r5.returncode == 0, r5.stderr[-2000:]
         done = json.loads(r5.stdout.strip().splitlines()[-1])
         assert done["done"] and done["step"] == 12
@@ -363,6 +372,24 @@ def test_smoke_training_runs_validates_and_resumes(tmp_path: Path,
     b_weights = b.state_dict()
     for name, value in a.state_dict().items():
         assert (b_weights[name] == value).all(), name
+    assert not (runs[0] / "average.pt").exists()
+    mean, ck_mean = load_checkpoint(runs[1] / "average.pt")
+    assert ck_mean["state"]["averaged"] == 4 and ck_mean["state"]["step"] == 12
+    assert not (mean.state_dict()["trunk.proj.weight"] == b_weights["trunk.proj.weight"]).all()
+    log_b = [e for e in json.loads((runs[1] / "log.json").read_text()) if "valid" in e]
+    assert [e.get("average", {}).get("weights") for e in log_b] == [
+        None] * 5 + [1, 1, 2, 2, 3, 3, 4]
+    # An average of the last step alone is the last weights, batch-norm statistics too.
+    one = tmp_path / "steps-one"
+    r6 = _run("--smoke", "--out", str(one), "--steps", "12", "--threads", "1",
+              "--average-from", "0.99", "--average-every", "1")
+    assert r6.returncode == 0, r6.stderr[-2000:]
+    last, _ = load_checkpoint(one / "last.pt")
+    only, ck_only = load_checkpoint(one / "average.pt")
+    assert ck_only["state"]["averaged"] == 1
+    last_weights = last.state_dict()
+    for name, value in only.state_dict().items():
+        assert (last_weights[name] == value).all(), name
     with pytest.raises(SystemExit) as stop:
         main(["--smoke", "--out", str(runs[0]), "--steps", "12", "--minutes", "1"])
     assert stop.value.code == 2 and "instead of --minutes" in capsys.readouterr().err
