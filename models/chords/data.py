@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     m = sub.add_parser("manifest", help="build a set's manifest")
-    m.add_argument("set", choices=sorted(mf.SET_SEEDS))
+    m.add_argument("set", choices=mf.set_names())
     m.add_argument("--count", type=int, default=None)
     m.add_argument("--out", type=Path, default=None,
                    help="default: models/chords/manifests/SET.json (committed)")

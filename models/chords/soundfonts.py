@@ -89,8 +89,9 @@ SOUNDFONTS: tuple[SoundFont, ...] = (
     SoundFont("TimGM6mb", "/usr/share/sounds/sf2/TimGM6mb.sf2", "timgm6mb",
               "timgm6mb-soundfont", "GPL-2 (Tim Brechbill)"),
     # Not a SoundFont: GUS patches that TiMidity++ renders (its own envelopes,
-    # interpolation and filters), a third training family. Only the `train_freepats`
-    # set uses it, so the older sets' manifests stay as they were.
+    # interpolation and filters), sharing samples with no other family: the
+    # independent validation family since 2026-11-27 (the Csound bank shares samples
+    # with the test family: DATA.md). Only the `valid_freepats` set uses it.
     SoundFont("FreePats", "/etc/timidity/freepats.cfg", "freepats", "freepats timidity",
               "GPL-2+ (FreePats project)", "GUS patches rendered by TiMidity++",
               engine="timidity", programs=FREEPATS_PROGRAMS),
@@ -111,7 +112,7 @@ FAMILY_SPLIT: dict[str, str] = {
     "opl3": "train",
     "csound_gmbank": "valid",
     "timgm6mb": "test",
-    "freepats": "train",
+    "freepats": "valid",
     "tonejs": "train",
 }
 SPLITS = ("train", "valid", "test")
@@ -140,7 +141,7 @@ HARMONY_CATEGORIES = tuple(TEXTURES_FOR)
 
 def soundfonts_for(split: str) -> list[SoundFont]:
     """The split's SoundFonts that a set draws from at random (FreePats, played by
-    TiMidity, only by name: manifest.SET_SOUNDFONT)."""
+    TiMidity, only by name: manifest.SET_SOUNDFONT, so `valid` stays the Csound bank)."""
     return [sf for sf in SOUNDFONTS
             if FAMILY_SPLIT[sf.family] == split and sf.engine == "fluidsynth"]
 

@@ -153,7 +153,7 @@ def test_the_tonejs_set_draws_mapped_training_programs_mostly_guitar() -> None:
             cat = clip["category"] if ch == "0" else "bass"
             assert prog in sfs.program_pool(cat, "train", wide=True)
     assert not {c["seed"] for c in data["clips"]} & {
-        c["seed"] for c in mf.build("train_freepats", 120)["clips"]}
+        c["seed"] for c in mf.build("train_wide", 120)["clips"]}
     assert sfs.split_of_soundfont("ToneJS") == "train"
     assert "ToneJS" not in {sf.name for sf in sfs.soundfonts_for("train")}
 

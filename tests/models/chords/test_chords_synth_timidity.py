@@ -1,6 +1,6 @@
-"""TiMidity++ over FreePats (the third training family): notes sound where the
+"""TiMidity++ over FreePats (the independent validation family): notes sound where the
 performance puts them, at the pitch asked for, and the set that uses it keeps to
-training programs."""
+held-out programs."""
 
 from __future__ import annotations
 
@@ -80,28 +80,46 @@ def test_a_missing_config_is_a_clear_error(tmp_path: Path) -> None:
         TimiditySynth(tmp_path / "nope.cfg", RATE)
 
 
-def test_the_freepats_set_draws_wide_training_programs_the_patches_have() -> None:
-    data = mf.build("train_freepats", 60)
-    assert data["split"] == "train" and set(data["soundfonts"]) == {"FreePats"}
-    heldout = {p for pools in sfs.PROGRAMS.values() for p in pools["heldout"]}
+def test_freepats_is_the_independent_validation_family() -> None:
+    # The Csound bank shares samples with the test family (DATA.md); FreePats shares
+    # none with either, so `valid_freepats` validates on timbres heard nowhere else.
+    data = mf.build("valid_freepats", 60)
+    assert data["split"] == "valid" and set(data["soundfonts"]) == {"FreePats"}
+    assert sfs.split_of_soundfont("FreePats") == "valid"
+    cats = [c["category"] for c in data["clips"]]
+    # the held-out organs, strings and mallets are not among its patches
+    assert set(cats) == {"guitar", "piano", "electric_piano", "pad"}
+    assert cats.count("guitar") == 30
     for clip in data["clips"]:
         assert clip["soundfont"] == "FreePats"
         for ch, prog in clip["programs"].items():
             if ch == "9":
                 continue
-            assert prog in sfs.FREEPATS_PROGRAMS and prog not in heldout
+            assert prog in sfs.FREEPATS_PROGRAMS
             cat = clip["category"] if ch == "0" else "bass"
-            assert prog in sfs.program_pool(cat, "train", wide=True)
-    # its own seeds; the other training sets still never draw FreePats
-    assert not {c["seed"] for c in data["clips"]} & {
-        c["seed"] for c in mf.build("train_wide", 60)["clips"]}
+            assert prog in sfs.PROGRAMS[cat]["heldout"]
+    # the same recipe as `valid`: every template first, then random walks
+    assert [c["source"]["kind"] for c in data["clips"]].count("template") == 40
+    # no training set draws FreePats, and the committed manifest is this one
     assert "FreePats" not in {sf.name for sf in sfs.soundfonts_for("train")}
+    assert "FreePats" not in {sf.name for sf in sfs.soundfonts_for("valid")}
     assert {c["soundfont"] for c in mf.build("train", 60)["clips"]} <= {
         "FluidR3_GM", "FluidR3Mono_GM", "MuseScore_General_Lite", "OPL3_FM"}
+    committed = mf.load(mf.MANIFEST_DIR / "valid_freepats.json")
+    assert committed["clips"] == data["clips"]
+
+
+def test_the_retired_freepats_training_set_is_refused() -> None:
+    with pytest.raises(mf.ManifestError, match="unknown set"):
+        mf.build("train_freepats", 3)
+    assert "train_freepats" not in mf.set_names()
+    # its seeds stay reserved
+    assert mf.SET_SEEDS["train_freepats"] not in {
+        v for k, v in mf.SET_SEEDS.items() if k != "train_freepats"}
 
 
 def test_a_freepats_clip_renders_through_the_pool_with_its_labels() -> None:
-    entry = mf.build("train_freepats", 3)["clips"][2]
+    entry = mf.build("valid_freepats", 3)["clips"][2]
     pool = SynthPool(RATE)
     try:
         audio, perf = render_clip(entry, pool)
