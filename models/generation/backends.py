@@ -420,24 +420,24 @@ MAX_GRAPH_TOKENS = 8
 
 
 class _StepGraph:
-    """`tokens` decoding steps of `model` over `cache` (batch rows) at once, captured
+    """`length` decoding steps of `model` over `cache` (batch rows) at once, captured
     as a CUDA graph: static input ids and start position, replayed at every position."""
 
-    def __init__(self, model: GPT, cache: KVCache, batch: int, tokens: int = 1) -> None:
+    def __init__(self, model: GPT, cache: KVCache, batch: int, length: int = 1) -> None:
         import torch
 
         self._torch = torch
         self.batch, self.cache, self.model = batch, cache, model
         device = cache.k.device
-        self.ids = torch.zeros((batch, tokens), dtype=torch.long, device=device)
-        self.pos = torch.zeros(1, dtype=torch.long, device=device)
+        self.ids = torch.zeros((batch, length), dtype=torch.long, device=device)
+        self.start = torch.zeros(1, dtype=torch.long, device=device)
         self.graph: Any = None
         self.logits: Any = None
 
     def run(self, rows: np.ndarray) -> np.ndarray:
         torch = self._torch
         self.ids.copy_(torch.from_numpy(rows))
-        self.pos.fill_(self.cache.length)
+        self.start.fill_(self.cache.length)
         with torch.inference_mode():
             if self.graph is None:
                 # Warm-up runs on a side stream (the library's workspaces are set up
@@ -446,11 +446,11 @@ class _StepGraph:
                 side.wait_stream(torch.cuda.current_stream())
                 with torch.cuda.stream(side):
                     for _ in range(2):
-                        self.model.static_step(self.ids, self.pos, self.cache)
+                        self.model.static_step(self.ids, self.start, self.cache)
                 torch.cuda.current_stream().wait_stream(side)
                 graph = torch.cuda.CUDAGraph()
                 with torch.cuda.graph(graph):
-                    self.logits = self.model.static_step(self.ids, self.pos, self.cache)
+                    self.logits = self.model.static_step(self.ids, self.start, self.cache)
                 self.graph = graph
             self.graph.replay()
             return np.asarray(self.logits.float().cpu().numpy())
