@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from models.checksums import sha256_file
+from models.ort_errors import load_failure
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 OFFLINE_FILE = "chords.onnx"
@@ -49,8 +50,10 @@ def _session(path: Path, threads: int, kind: str,
     if path.stat().st_size == 0:
         raise ModelFileError(f"chord model file {path} is empty")
     record = _sibling_record(path)
+    checked = False
     if record is not None:
         expected = record.get("files", {}).get(path.name, {}).get("sha256")
+        checked = bool(expected)
         if expected and expected != sha256_file(path):
             raise ModelFileError(
                 f"chord model file {path} does not match the SHA-256 that "
@@ -65,10 +68,7 @@ def _session(path: Path, threads: int, kind: str,
         sess = ort.InferenceSession(str(path), sess_options=opts,
                                     providers=["CPUExecutionProvider"])
     except Exception as exc:  # ORT raises several exception types for bad files
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelFileError(
-            f"chord model file {path} cannot be loaded (truncated, damaged or not an ONNX "
-            f"model): {first[:300]}") from exc
+        raise ModelFileError(load_failure("chord model file", path, exc, checked)) from exc
     got_in = tuple(i.name for i in sess.get_inputs())
     got_out = tuple(o.name for o in sess.get_outputs())
     if set(got_in) != set(inputs) or set(got_out) != set(outputs):

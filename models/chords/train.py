@@ -12,9 +12,11 @@ from the .lab files. Training: random crops, 12-fold transposition (a shift of 3
 per semitone, labels transposed), a random gain, losses CTC (offline branch, target
 the crop's merged chord sequence) + frame cross-entropy (offline and live branches) +
 bass cross-entropy; AdamW, warm-up and cosine over the time budget, gradient clipping.
-Validation on the validation set (Csound GM bank) scores frame-argmax segments with
-mir_eval (WCSR root, majmin, sevenths); best.pt keeps the best mean of majmin and
-sevenths. The test sets (unseen_timbre, music21) are never read here.
+Validation scores frame-argmax segments with mir_eval (WCSR root, majmin, sevenths) on
+each ``--valid`` set: by default ``valid`` (Csound GM bank) and ``valid_freepats``
+(FreePats through TiMidity++), two families that share no samples with training or
+with each other. best.pt keeps the best mean, over the sets, of majmin and sevenths.
+The test sets (unseen_timbre, music21) are never read here.
 
 ``--live-only --init CKPT`` fine-tunes the causal live branch alone (trunk and offline
 branch frozen); ``--onset-weight W`` weighs the live frames in the first
@@ -65,6 +67,7 @@ HARMONIC_WEIGHTS = (1.0, 0.7, 0.5)
 WARP_TERMS = 4  # cosines in Sampler.warp_curve: the shortest period 3.4 octaves
 MASKS = 2  # bands of bins Sampler.frequency_masks silences per crop
 CACHE_VERSION = 2  # 2: FIR decimation for the bass window (features differ by <0.002)
+DEFAULT_VALID = ("build/chords/valid", "build/chords/valid_freepats")
 FORBIDDEN_SETS = ("unseen_timbre", "music21")  # test sets: never for training or selection
 
 
@@ -460,6 +463,24 @@ def evaluate(model: Any, vset: CachedSet, max_clips: int | None = None) -> dict[
     return res
 
 
+def evaluate_sets(model: Any, vsets: list[CachedSet], live_only: bool = False
+                  ) -> dict[str, Any]:
+    """``evaluate`` on each set. The first set's figures stay at the top level (logs
+    and plots read them as before), the others under ``sets``; ``score`` is the mean
+    of every set's score, on the live branch when only that branch trains."""
+    per = []
+    for vs in vsets:
+        r = evaluate(model, vs)
+        if live_only:  # the offline heads do not move: choose on the live branch
+            r["score"] = round((r["live_majmin"] + r["live_sevenths"]) / 2, 4)
+        per.append(r)
+    res: dict[str, Any] = dict(per[0])
+    if len(per) > 1:
+        res["sets"] = {vs.name: r for vs, r in zip(vsets, per, strict=True)}
+        res["score"] = round(sum(r["score"] for r in per) / len(per), 4)
+    return res
+
+
 # ---------------------------------------------------------------------------------
 # Checkpoints
 
@@ -502,8 +523,13 @@ def plot_log(log: list[dict[str, Any]], path: Path) -> None:
         for k in ("offline_root", "offline_majmin", "offline_sevenths", "live_majmin",
                   "live_sevenths"):
             a2.plot(m, [e["valid"][k] for e in va], marker="o", label=k)
+        for n in list(va[-1]["valid"].get("sets", {}))[1:]:  # the first is drawn above
+            pts = [(e["elapsed_s"] / 60, e["valid"]["sets"][n]["offline_majmin"])
+                   for e in va if n in e["valid"].get("sets", {})]
+            a2.plot([p[0] for p in pts], [p[1] for p in pts], linestyle="--", marker=".",
+                    label=f"{n} offline_majmin")
         a2.set_xlabel("minutes")
-        a2.set_title("validation WCSR (Csound GM bank)")
+        a2.set_title("validation WCSR (first set; others dashed)")
         a2.legend()
         a2.grid(alpha=0.3)
     fig.tight_layout()
@@ -596,14 +622,22 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     if args.smoke:
         data_dir = out / "smoke-data"
         train_dirs = [render_smoke_set(data_dir, "smoke-train", 10, args.seed)]
-        valid_dir = render_smoke_set(data_dir, "smoke-valid", 3, args.seed + 1000)
+        # Two validation sets, as in a real run (best.pt on their mean).
+        valid_dirs = [render_smoke_set(data_dir, "smoke-valid", 3, args.seed + 1000),
+                      render_smoke_set(data_dir, "smoke-valid-b", 2, args.seed + 2000)]
         cfg = ModelConfig.tiny()
         crop_s, batch, peak_lr, valid_every = 6.0, 4, 3e-3, 20.0
     else:
         train_dirs = [Path(d) for d in args.train] if args.train else [
             d for d in (Path("build/chords/train"), Path("build/chords/train200"))
             if d.is_dir()]
-        valid_dir = Path(args.valid)
+        valid_dirs = [Path(d) for d in (args.valid or DEFAULT_VALID)]
+        missing = [d for d in valid_dirs if not d.is_dir()]
+        if missing:
+            raise TrainError(f"validation set {missing[0]} is missing: render it first "
+                             f"(DATA.md: python -m models.chords.data render "
+                             f"models/chords/manifests/{missing[0].name}.json --out "
+                             f"{missing[0]})")
         sizes = {k: getattr(args, k) for k in ("c1", "trunk", "hidden", "live_hidden")
                  if getattr(args, k) is not None}
         if args.live_lookahead is not None:
@@ -615,7 +649,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     if not train_dirs:
         raise TrainError("no training set: render build/chords/train first (DATA.md)")
     train_sets = [build_cache(d, cache_dir) for d in train_dirs]
-    vset = build_cache(valid_dir, cache_dir, "valid" if not args.smoke else None)
+    vsets = [build_cache(d, cache_dir) for d in valid_dirs]
 
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
@@ -697,7 +731,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     n_params = count_parameters(model)
     total_h = sum(float(s.durations.sum()) for s in train_sets) / 3600
     print(json.dumps({"parameters": n_params, "train_clips": sum(len(s) for s in train_sets),
-                      "train_hours": round(total_h, 2), "valid_clips": len(vset),
+                      "train_hours": round(total_h, 2),
+                      "valid_clips": {v.name: len(v) for v in vsets},
                       "budget_min": args.minutes, "budget_steps": args.steps,
                       "config": config_dict(cfg)}), flush=True)
 
@@ -720,7 +755,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         if averaged is None or int(averaged.n_averaged) == 0:
             return None
         avg = averaged.module
-        res = evaluate(avg, vset)
+        res = evaluate_sets(avg, vsets, args.live_only)
         ck = {"format": CHECKPOINT_FORMAT, "config": config_dict(cfg),
               "model": avg.state_dict(), "meta": meta(avg),
               "state": {**state, "averaged": int(averaged.n_averaged)},
@@ -730,9 +765,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
 
     def validate() -> dict[str, float]:
         t0 = time.time()
-        res = evaluate(model, vset)
-        if args.live_only:  # the offline heads do not move: choose on the live branch
-            res["score"] = round((res["live_majmin"] + res["live_sevenths"]) / 2, 4)
+        res = evaluate_sets(model, vsets, args.live_only)
         res["seconds"] = round(time.time() - t0, 1)
         entry = {"step": state["step"], "elapsed_s": round(state["elapsed_s"], 1),
                  "valid": res}
@@ -859,7 +892,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--train", action="append", help="training set folder (repeatable; "
                     "default build/chords/train and build/chords/train200)")
-    ap.add_argument("--valid", default="build/chords/valid", help="validation set folder")
+    ap.add_argument("--valid", action="append", default=None,
+                    help="validation set folder, repeatable; best.pt keeps the best mean "
+                         "over the sets (default: build/chords/valid and "
+                         "build/chords/valid_freepats)")
     ap.add_argument("--cache", type=Path, default=None,
                     help="feature cache folder (default build/chords/features)")
     ap.add_argument("--crop", type=float, default=15.0, help="crop seconds")

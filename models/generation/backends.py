@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import numpy as np
 
 from models.checksums import sha256_file
+from models.ort_errors import load_failure
 
 if TYPE_CHECKING:
 
@@ -104,8 +105,9 @@ def read_meta(directory: Path = ARTIFACTS) -> dict[str, Any] | None:
     return data
 
 
-def _check_file(path: Path, what: str) -> None:
-    """The file exists, is not empty, and matches the checksum gen.json records."""
+def _check_file(path: Path, what: str) -> bool:
+    """The file exists, is not empty, and matches the checksum gen.json records; True
+    when there was a record to match."""
     if not path.is_file():
         raise ModelFileError(f"{what} {path} does not exist; reinstall StrumSpace or "
                              "re-export the model (python -m models.generation.export)")
@@ -118,6 +120,7 @@ def _check_file(path: Path, what: str) -> None:
         raise ModelFileError(
             f"{what} {path} does not match the size/SHA-256 that {path.parent / META_NAME}"
             " records: it is damaged (truncated?) or was replaced; restore or re-export it")
+    return bool(record)
 
 
 def _rows(ids: np.ndarray, batch: int, vocab: int, ndim: int) -> np.ndarray:
@@ -142,7 +145,7 @@ class OnnxBackend:
         import onnxruntime as ort
 
         self.path = Path(path) if path is not None else ARTIFACTS / ONNX_NAME
-        _check_file(self.path, "generation model file")
+        checked = _check_file(self.path, "generation model file")
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = max(1, int(threads))
         opts.inter_op_num_threads = 1
@@ -153,10 +156,8 @@ class OnnxBackend:
             self.session = ort.InferenceSession(str(self.path), sess_options=opts,
                                                 providers=["CPUExecutionProvider"])
         except Exception as exc:  # ORT raises several exception types for bad files
-            text = str(exc).strip()
-            first = text.splitlines()[0][:300] if text else type(exc).__name__
-            raise ModelFileError(f"generation model file {self.path} cannot be loaded "
-                                 f"(truncated, damaged or not an ONNX model): {first}") from exc
+            raise ModelFileError(load_failure("generation model file", self.path, exc,
+                                              checked)) from exc
         raw = self.session.get_modelmeta().custom_metadata_map.get(META_KEY)
         if raw is None:
             raise ModelFileError(f"{self.path} is an ONNX model but not a StrumSpace "

@@ -296,6 +296,14 @@ def test_a_negative_spectral_envelope_is_refused(tmp_path: Path,
         assert stop.value.code == 2 and "fraction of the budget" in capsys.readouterr().err
 
 
+def test_a_missing_validation_set_is_named_with_its_render_command(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    gone = tmp_path / "valid_freepats"
+    assert main(["--out", str(tmp_path / "run"), "--valid", str(gone)]) == 2
+    err = capsys.readouterr().err
+    assert str(gone) in err and "manifests/valid_freepats.json" in err
+
+
 def test_onset_weights_mark_the_frames_after_each_change() -> None:
     ign = -100
     chord = np.array([[5, 5, 7, 7, 7, 7, 9, 9, ign, ign],
@@ -327,6 +335,14 @@ def test_smoke_training_runs_validates_and_resumes(tmp_path: Path,
     log = json.loads((out / "log.json").read_text())
     valid = [e["valid"] for e in log if "valid" in e]
     assert valid and all(0.0 <= v["offline_majmin"] <= 1.0 for v in valid)
+    # best.pt is chosen on the mean over both validation sets; the first set's
+    # figures stay at the top level.
+    for v in valid:
+        assert list(v["sets"]) == ["smoke-valid", "smoke-valid-b"]
+        assert v["sets"]["smoke-valid"]["offline_majmin"] == v["offline_majmin"]
+        mean = sum(r["score"] for r in v["sets"].values()) / 2
+        assert abs(v["score"] - mean) < 1e-4
+    assert summary["best"]["score"] == max(v["score"] for v in valid)
     model, ck = load_checkpoint(out / "best.pt")
     assert ck["meta"]["blank"] == NUM_CLASSES and not model.training
 
