@@ -39,6 +39,7 @@ import math
 import os
 import signal
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,29 +217,38 @@ def build_cache(set_dir: Path, cache_dir: Path, name: str | None = None,
             return CachedSet(name, feats, z["chord"], z["bass"], offsets, ids,
                              z["durations"], labs)
     t0 = time.time()
-    tmp = f16.with_suffix(".f16.tmp")
+    # Temporary names of this build's own: two runs started together on a new set
+    # each build the cache, and the last rename wins with the same bytes.
+    fd, tmp_name = tempfile.mkstemp(prefix=f"{name}.", suffix=".f16.tmp", dir=cache_dir)
+    tmp = Path(tmp_name)
     offsets = [0]
     chords, basses, durations = [], [], []
-    with open(tmp, "wb") as fh:
-        for k, cid in enumerate(ids):
-            audio, sr = sf.read(set_dir / "audio" / f"{cid}.flac", dtype="float32",
-                                always_2d=False)
-            x = feat.features_range(audio, sr, CACHE_LOW_MIDI, CACHE_HIGH_MIDI)
-            c, b = frame_labels(read_lab(set_dir / "labels" / f"{cid}.lab"), x.shape[0])
-            fh.write(x.astype(np.float16).tobytes())
-            offsets.append(offsets[-1] + x.shape[0])
-            chords.append(c)
-            basses.append(b)
-            durations.append(len(audio) / sr)
-            if progress and (k + 1) % 100 == 0:
-                print(f"features {name}: {k + 1}/{len(ids)} clips, "
-                      f"{time.time() - t0:.0f} s", flush=True)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            for k, cid in enumerate(ids):
+                audio, sr = sf.read(set_dir / "audio" / f"{cid}.flac", dtype="float32",
+                                    always_2d=False)
+                x = feat.features_range(audio, sr, CACHE_LOW_MIDI, CACHE_HIGH_MIDI)
+                c, b = frame_labels(read_lab(set_dir / "labels" / f"{cid}.lab"), x.shape[0])
+                fh.write(x.astype(np.float16).tobytes())
+                offsets.append(offsets[-1] + x.shape[0])
+                chords.append(c)
+                basses.append(b)
+                durations.append(len(audio) / sr)
+                if progress and (k + 1) % 100 == 0:
+                    print(f"features {name}: {k + 1}/{len(ids)} clips, "
+                          f"{time.time() - t0:.0f} s", flush=True)
+    except BaseException:  # a damaged file or an interrupt: leave no stray file
+        tmp.unlink(missing_ok=True)
+        raise
+    os.chmod(tmp, 0o644)  # mkstemp makes it private; a cache is not
     tmp.replace(f16)
-    np.savez(index.with_suffix(".tmp.npz"), version=CACHE_VERSION, ids=np.array(ids),
+    tmp_index = tmp.with_name(tmp.name.replace(".f16.tmp", ".tmp.npz"))
+    np.savez(tmp_index, version=CACHE_VERSION, ids=np.array(ids),
              set_dir=str(set_dir.resolve()), offsets=np.array(offsets, np.int64),
              chord=np.concatenate(chords), bass=np.concatenate(basses),
              durations=np.array(durations))
-    index.with_suffix(".tmp.npz").replace(index)
+    tmp_index.replace(index)
     if progress:
         print(f"features {name}: {len(ids)} clips, {offsets[-1]} frames, "
               f"{sum(durations) / 3600:.2f} h of audio in {time.time() - t0:.0f} s",

@@ -413,3 +413,35 @@ def test_smoke_training_runs_validates_and_resumes(tmp_path: Path,
     (out / "last.pt").write_bytes(b"not a checkpoint")
     assert main(["--smoke", "--out", str(out), "--minutes", "0.5", "--resume"]) == 2
     assert "not readable" in capsys.readouterr().err
+
+
+def test_two_runs_building_one_cache_at_once_both_succeed(tmp_path: Path) -> None:
+    """Two trainings started together on a set not yet cached each build its cache
+    (the second used to find the first's temporary file renamed away)."""
+    import soundfile as sf
+
+    set_dir = tmp_path / "valid_x"
+    (set_dir / "audio").mkdir(parents=True)
+    (set_dir / "labels").mkdir()
+    t = np.arange(int(feat.SAMPLE_RATE * 6)) / feat.SAMPLE_RATE
+    for i in range(6):
+        tone = sum(np.sin(2 * np.pi * f * t) for f in (261.6 * 2 ** (i / 12), 329.6, 392.0))
+        sf.write(set_dir / "audio" / f"c{i}.flac", (0.2 * tone).astype(np.float32),
+                 feat.SAMPLE_RATE)
+        (set_dir / "labels" / f"c{i}.lab").write_text("0.0 6.0 C:maj\n")
+    go = tmp_path / "go"
+    code = ("import sys, time; from pathlib import Path\n"
+            "from models.chords.train import build_cache\n"
+            f"while not Path({str(go)!r}).exists(): time.sleep(0.005)\n"
+            f"s = build_cache(Path({str(set_dir)!r}), Path({str(tmp_path / 'cache')!r}))\n"
+            "print(len(s), s.feats.shape[0])\n")
+    procs = [subprocess.Popen([sys.executable, "-c", code], cwd=REPO, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for _ in range(2)]
+    go.touch()
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1][-1500:] for o in outs]
+    last = [o[0].strip().splitlines()[-1] for o in outs]
+    assert last[0] == last[1] and last[0].startswith("6 ")
+    left = sorted(p.name for p in (tmp_path / "cache").iterdir())
+    assert left == ["valid_x.f16", "valid_x.npz"]  # no temporary file stays behind
