@@ -425,7 +425,8 @@ def test_two_runs_building_one_cache_at_once_both_succeed(tmp_path: Path) -> Non
     (set_dir / "labels").mkdir()
     t = np.arange(int(feat.SAMPLE_RATE * 6)) / feat.SAMPLE_RATE
     for i in range(6):
-        tone = sum(np.sin(2 * np.pi * f * t) for f in (261.6 * 2 ** (i / 12), 329.6, 392.0))
+        freqs = np.array([261.6 * 2 ** (i / 12), 329.6, 392.0])
+        tone = np.sin(2 * np.pi * freqs[:, None] * t).sum(axis=0)
         sf.write(set_dir / "audio" / f"c{i}.flac", (0.2 * tone).astype(np.float32),
                  feat.SAMPLE_RATE)
         (set_dir / "labels" / f"c{i}.lab").write_text("0.0 6.0 C:maj\n")
