@@ -90,6 +90,9 @@ def test_metronome_clicks_are_sample_accurate_live(engine: EngineClient) -> None
     for i in loud[1:]:
         if i - starts[-1] > 2000:
             starts.append(int(i))
+    # The capture can begin inside a click (seen once in CI, 321 samples in): only
+    # a click with quiet captured before it has a known start.
+    starts = [i for i in starts if i > 2000]
     assert len(starts) >= 8
     assert set(np.diff(starts)) == {24000}  # 120 BPM at 48 kHz, to the sample
 
