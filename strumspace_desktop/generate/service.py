@@ -61,6 +61,13 @@ def _main_module_hidden() -> Iterator[None]:
             sys.modules["__main__"] = main
 
 
+def _alive(proc: Any) -> bool:
+    """Whether the worker process still runs, from its sentinel (ready once it exits).
+    Not ``is_alive()``: once the reader thread has reaped a dead worker, another
+    thread's ``is_alive()`` can still answer True, and a job went to the dead one."""
+    return proc is not None and not wait([proc.sentinel], 0)
+
+
 class GenerationService:
     def __init__(
         self,
@@ -102,7 +109,7 @@ class GenerationService:
     @property
     def worker_pid(self) -> int | None:
         proc = self._proc
-        return proc.pid if proc is not None and proc.is_alive() else None
+        return proc.pid if _alive(proc) else None
 
     def shutdown(self, timeout: float = 5.0) -> None:
         """Cancel everything, stop the worker (killed if it does not stop in time)."""
@@ -193,7 +200,7 @@ class GenerationService:
 
     # Internals (called with the lock held) -----------------------------------------------
     def _ensure_worker(self) -> None:
-        if self._proc is not None and self._proc.is_alive() and self._conn is not None:
+        if _alive(self._proc) and self._conn is not None:
             return
         self._drop_worker()
         here, there = self._ctx.Pipe(duplex=True)
