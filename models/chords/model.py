@@ -56,6 +56,11 @@ class ModelConfig:
     # kernel sees a note's partials at its fundamental's position. () is one channel,
     # the spectrum alone (every checkpoint before 2026-11-27 afternoon).
     stacked_harmonics: tuple[float, ...] = ()
+    # A second input channel, each bin less the mean of the `contrast_bins` bins
+    # around it (odd; 0: none, every checkpoint before 2026-11-28): the spectrum with
+    # its broad envelope, an instrument's brightness, taken away, beside the spectrum
+    # itself (which keeps the level that tells a quiet chord from silence).
+    contrast_bins: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -86,6 +91,15 @@ def stack_harmonics(x: Tensor, shifts: list[int]) -> Tensor:
     return torch.stack([padded[..., below + s:below + s + n] for s in shifts], dim=1)
 
 
+def local_contrast(x: Tensor, bins: int) -> Tensor:
+    """[B, T, F] -> [B, T, F]: each bin less the mean of the `bins` bins centred on it
+    (fewer at the ends of the range)."""
+    b, t, f = x.shape
+    mean = F.avg_pool1d(x.reshape(b * t, 1, f), bins, stride=1, padding=bins // 2,
+                        count_include_pad=False)
+    return x - mean.reshape(b, t, f)
+
+
 class Trunk(nn.Module):
     """[B, T_in, n_bins] -> [B, T_in - CONTEXT_LEFT - LOOKAHEAD, trunk] (valid in time).
 
@@ -99,7 +113,11 @@ class Trunk(nn.Module):
         super().__init__()
         bins_per = feat.BINS_PER_SEMITONE
         self.shifts = harmonic_shifts(cfg.stacked_harmonics)
-        self.conv1 = nn.Conv2d(max(1, len(self.shifts)), cfg.c1,
+        if cfg.contrast_bins < 0 or (cfg.contrast_bins and cfg.contrast_bins % 2 == 0):
+            raise ValueError(f"contrast_bins must be 0 or odd, not {cfg.contrast_bins}")
+        self.contrast_bins = cfg.contrast_bins
+        channels = max(1, len(self.shifts)) + (1 if cfg.contrast_bins else 0)
+        self.conv1 = nn.Conv2d(channels, cfg.c1,
                                (CONTEXT_LEFT + 1 + LOOKAHEAD, 3 * bins_per),
                                stride=(1, bins_per), padding=(0, bins_per), bias=False)
         self.bn1 = nn.BatchNorm2d(cfg.c1)
@@ -109,6 +127,8 @@ class Trunk(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         h = stack_harmonics(x, self.shifts)  # [B, H, T, F]
+        if self.contrast_bins:
+            h = torch.cat([h, local_contrast(x, self.contrast_bins).unsqueeze(1)], dim=1)
         h = F.relu(self.bn1(self.conv1(h)))  # [B, C1, T', semitones]
         h = h.permute(0, 2, 1, 3).flatten(2)  # [B, T', C1 * semitones]
         return self.drop(F.relu(self.proj(h)))

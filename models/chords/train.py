@@ -654,6 +654,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             sizes["live_lookahead"] = args.live_lookahead
         if args.stack_harmonics is not None:
             sizes["stacked_harmonics"] = args.stack_harmonics
+        if args.contrast_bins is not None:
+            sizes["contrast_bins"] = args.contrast_bins
         cfg = ModelConfig(**sizes)
         crop_s, batch, peak_lr, valid_every = args.crop, args.batch, args.lr, args.valid_every
     if not train_dirs:
@@ -928,6 +930,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="a new model's input channels: the spectrum at these multiples "
                          "of each bin's frequency, e.g. 0.5,1,2,3,4,5 (a harmonic CQT; "
                          "default: the spectrum alone)")
+    ap.add_argument("--contrast-bins", type=int, default=None, metavar="BINS",
+                    help="a new model's second input channel: each bin less the mean of "
+                         "the BINS bins around it (odd; 3 per semitone; default: none)")
     ap.add_argument("--onset-weight", type=float, default=1.0,
                     help="weight of the live frames just after a chord change")
     ap.add_argument("--onset-frames", type=int, default=6,
@@ -963,10 +968,15 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--spectral-envelope is a strength in dB, >= 0")
     if args.harmonics < 0:
         ap.error("--harmonics is a gain, >= 0")
+    if args.contrast_bins is not None and (args.contrast_bins < 1
+                                           or args.contrast_bins % 2 == 0):
+        ap.error("--contrast-bins is an odd number of bins")
     if (args.init or args.resume or args.smoke) and any(
             getattr(args, k) is not None
-            for k in ("c1", "trunk", "hidden", "live_hidden", "stack_harmonics")):
-        ap.error("--c1/--trunk/--hidden/--live-hidden/--stack-harmonics shape a new model: "
+            for k in ("c1", "trunk", "hidden", "live_hidden", "stack_harmonics",
+                      "contrast_bins")):
+        ap.error("--c1/--trunk/--hidden/--live-hidden/--stack-harmonics/--contrast-bins "
+                 "shape a new model: "
                  "a checkpoint (--init, --resume) has its own shape, and --smoke trains "
                  "the tiny one")
     if args.steps is not None and (args.steps < 1 or args.minutes is not None):

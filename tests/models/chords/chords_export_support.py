@@ -17,14 +17,16 @@ RATE = 22050
 
 
 def tiny_checkpoint(path: Path, seed: int = 0, live_lookahead: int = 1,
-                    stacked_harmonics: tuple[float, ...] = ()) -> chords_model.ChordCRNN:
+                    stacked_harmonics: tuple[float, ...] = (),
+                    contrast_bins: int = 0) -> chords_model.ChordCRNN:
     """A ModelConfig.tiny() model with random weights (and non-trivial batch-norm
     statistics), saved as train.py saves one."""
     import dataclasses
 
     torch.manual_seed(seed)
     cfg = dataclasses.replace(chords_model.ModelConfig.tiny(), live_lookahead=live_lookahead,
-                              stacked_harmonics=stacked_harmonics)
+                              stacked_harmonics=stacked_harmonics,
+                              contrast_bins=contrast_bins)
     model = chords_model.ChordCRNN(cfg)
     with torch.no_grad():
         for m in model.modules():

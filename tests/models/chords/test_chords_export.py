@@ -120,6 +120,19 @@ def test_stacked_harmonics_export_equal_to_torch(tmp_path: Path) -> None:
     assert max(worst.values()) < export.FP32_TOLERANCE
 
 
+def test_contrast_channel_export_equal_to_torch(tmp_path: Path) -> None:
+    model = tiny_checkpoint(tmp_path / "c.pt", live_lookahead=0, contrast_bins=37)
+    assert model.trunk.conv1.in_channels == 2
+    loaded = export.load_checkpoint(tmp_path / "c.pt")  # the config travels with it
+    assert loaded.model.cfg.contrast_bins == 37
+    export.export_offline(model, tmp_path / "c.onnx")
+    export.export_live(model, tmp_path / "c-live.onnx")
+    worst = export.verify_offline(model, tmp_path / "c.onnx", (1, 7, 300))
+    assert max(worst.values()) < export.FP32_TOLERANCE
+    worst = export.verify_live(model, tmp_path / "c-live.onnx", (1, 6))
+    assert max(worst.values()) < export.FP32_TOLERANCE
+
+
 def test_bad_checkpoint_is_refused_with_a_message(tmp_path: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.pt"

@@ -68,8 +68,9 @@ def test_a_close_call_keeps_the_shown_chord() -> None:
     assert sm.step(frame(0.9, 0.05), bass, 0.0) is not None
     for k in range(5):  # Am ahead by less than the margin: C stays
         assert sm.step(frame(0.44, 0.54), bass, 0.1 * k) is None
-    assert sm.current.label == "C:maj"
-    assert sm.step(frame(0.3, 0.65), bass, 1.0).label == "A:min"
+    assert sm.current is not None and sm.current.label == "C:maj"
+    changed = sm.step(frame(0.3, 0.65), bass, 1.0)
+    assert changed is not None and changed.label == "A:min"
 
 
 def test_bass_inversions_and_silence() -> None:

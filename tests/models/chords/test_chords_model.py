@@ -25,6 +25,7 @@ from models.chords.model import (
     count_parameters,
     harmonic_shifts,
     load_checkpoint,
+    local_contrast,
     meta,
     stack_harmonics,
 )
@@ -142,6 +143,29 @@ def test_stacked_harmonics_bring_each_partial_to_its_fundamentals_bin() -> None:
     # shifted past either end of the range: zeros, never wrapped around
     assert (h[:, 2, :, -per_octave:] == 0).all() and (h[:, 0, :, :per_octave] == 0).all()
     torch.testing.assert_close(stack_harmonics(x, []), x.unsqueeze(1))
+
+
+def test_local_contrast_takes_a_broad_envelope_away_and_keeps_the_notes() -> None:
+    bins = feat.N_BINS
+    tilt = torch.linspace(3.0, 0.0, bins)  # a bright or a dull instrument: a slope
+    notes = torch.zeros(bins)
+    notes[[60, 72, 81]] = 2.0
+    x = (tilt + notes).expand(1, 2, bins).clone()
+    c = local_contrast(x, 37)
+    assert c.shape == x.shape
+    inner = slice(18, bins - 18)  # a whole window inside the range
+    flat = local_contrast(tilt.expand(1, 1, bins).clone(), 37)[0, 0, inner]
+    assert flat.abs().max() < 1e-5  # a straight slope is all envelope
+    assert (c[0, 0, [60, 72, 81]] > 1.7).all()  # the notes stand out by their height
+    # at the ends the mean covers fewer bins, never zeros past the range
+    torch.testing.assert_close(local_contrast(torch.ones(1, 1, bins), 37),
+                               torch.zeros(1, 1, bins))
+
+
+@pytest.mark.parametrize("bins", [-1, 36])
+def test_contrast_bins_must_be_odd(bins: int) -> None:
+    with pytest.raises(ValueError, match="odd"):
+        ChordCRNN(ModelConfig(contrast_bins=bins))
 
 
 def test_causal_live_branch_never_reads_a_later_frame(causal_model: ChordCRNN) -> None:

@@ -260,7 +260,8 @@ def test_test_sets_are_refused(tmp_path: Path) -> None:
         build_cache(tmp_path / "nothing", tmp_path / "cache")
 
 
-@pytest.mark.parametrize("shape", [["--hidden", "128"], ["--stack-harmonics", "1,2,3"]])
+@pytest.mark.parametrize("shape", [["--hidden", "128"], ["--stack-harmonics", "1,2,3"],
+                                   ["--contrast-bins", "37"]])
 @pytest.mark.parametrize("run", [["--init", "a.pt"], ["--resume"], ["--smoke"]])
 def test_model_shapes_are_only_for_a_new_model(tmp_path: Path, run: list[str],
                                                shape: list[str],
@@ -446,3 +447,11 @@ def test_two_runs_building_one_cache_at_once_both_succeed(tmp_path: Path) -> Non
     assert last[0] == last[1] and last[0].startswith("6 ")
     left = sorted(p.name for p in (tmp_path / "cache").iterdir())
     assert left == ["valid_x.f16", "valid_x.npz"]  # no temporary file stays behind
+
+
+@pytest.mark.parametrize("bad", ["0", "36", "-3"])
+def test_contrast_bins_must_be_a_positive_odd_number(
+        tmp_path: Path, bad: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["--out", str(tmp_path), "--contrast-bins", bad])
+    assert stop.value.code == 2 and "--contrast-bins" in capsys.readouterr().err
