@@ -14,6 +14,7 @@ from chords_export_support import labelled_set, tiny_checkpoint
 
 from models.chords import export
 from models.chords import features as feats
+from models.chords.model import config_dict
 from models.chords.session import ChordNet, LiveNet
 
 torch.set_num_threads(1)
@@ -108,28 +109,21 @@ def test_pruning_zeroes_weights_and_leaves_the_original(exported: dict[str, Any]
     assert not any(n.endswith("_orig") for n, _ in pruned.named_parameters())
 
 
-def test_stacked_harmonics_export_equal_to_torch(tmp_path: Path) -> None:
-    model = tiny_checkpoint(tmp_path / "h.pt", live_lookahead=0,
-                            stacked_harmonics=(0.5, 1, 2, 3, 4, 5))
-    assert model.trunk.conv1.in_channels == 6
+@pytest.mark.parametrize(("shape", "channels"), [
+    ({"stacked_harmonics": (0.5, 1, 2, 3, 4, 5)}, 6),
+    ({"contrast_bins": 37}, 2),
+])
+def test_input_channels_export_equal_to_torch(tmp_path: Path, shape: dict[str, Any],
+                                              channels: int) -> None:
+    model = tiny_checkpoint(tmp_path / "h.pt", live_lookahead=0, **shape)
+    assert model.trunk.conv1.in_channels == channels
+    loaded = export.load_checkpoint(tmp_path / "h.pt")  # the config travels with it
+    assert config_dict(loaded.model.cfg) == config_dict(model.cfg)
     export.export_offline(model, tmp_path / "h.onnx")
     export.export_live(model, tmp_path / "h-live.onnx")
     worst = export.verify_offline(model, tmp_path / "h.onnx", (1, 7, 300))
     assert max(worst.values()) < export.FP32_TOLERANCE
     worst = export.verify_live(model, tmp_path / "h-live.onnx", (1, 6))
-    assert max(worst.values()) < export.FP32_TOLERANCE
-
-
-def test_contrast_channel_export_equal_to_torch(tmp_path: Path) -> None:
-    model = tiny_checkpoint(tmp_path / "c.pt", live_lookahead=0, contrast_bins=37)
-    assert model.trunk.conv1.in_channels == 2
-    loaded = export.load_checkpoint(tmp_path / "c.pt")  # the config travels with it
-    assert loaded.model.cfg.contrast_bins == 37
-    export.export_offline(model, tmp_path / "c.onnx")
-    export.export_live(model, tmp_path / "c-live.onnx")
-    worst = export.verify_offline(model, tmp_path / "c.onnx", (1, 7, 300))
-    assert max(worst.values()) < export.FP32_TOLERANCE
-    worst = export.verify_live(model, tmp_path / "c-live.onnx", (1, 6))
     assert max(worst.values()) < export.FP32_TOLERANCE
 
 
