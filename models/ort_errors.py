@@ -15,12 +15,9 @@ def load_failure(what: str, path: Path, exc: BaseException, checksum_matched: bo
     text = str(exc).strip()
     first = (text.splitlines()[0] if text else type(exc).__name__)[:300]
     if checksum_matched:
-        try:
-            import onnxruntime as ort
+        import onnxruntime as ort  # the caller has loaded it already
 
-            version = str(ort.__version__)
-        except ImportError:  # pragma: no cover - the caller imported it already
-            version = "unknown"
+        version = str(ort.__version__)
         return (f"{what} {path} is intact (it matches the checksum recorded at export), "
                 f"but onnxruntime {version} cannot load it; StrumSpace needs onnxruntime "
                 f">= {MIN_ONNXRUNTIME} (pip install -U onnxruntime): {first}")
