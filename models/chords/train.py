@@ -267,7 +267,8 @@ class Sampler:
     def __init__(self, sets: list[CachedSet], crop_frames: int, batch: int,
                  rng: np.random.Generator, augment: bool = True,
                  coverage: str = "start", envelope_db: float = 0.0,
-                 harmonics: float = 0.0, warp: float = 0.0, mask_bins: int = 0) -> None:
+                 harmonics: float = 0.0, warp: float = 0.0, mask_bins: int = 0,
+                 shares: dict[str, float] | None = None) -> None:
         if coverage not in CROP_COVERAGE:
             raise TrainError(f"crop coverage must be one of {CROP_COVERAGE}")
         if envelope_db < 0:
@@ -280,9 +281,35 @@ class Sampler:
         self.warp, self.mask_bins = warp, mask_bins
         self.clips = [(s, i) for s in sets for i in range(len(s))]
         lengths = np.array([s.offsets[i + 1] - s.offsets[i] for s, i in self.clips], float)
-        self.p = lengths / lengths.sum()
+        self.p = self.crop_probabilities(sets, lengths, shares or {})
         self.crop, self.batch, self.rng, self.augment = crop_frames, batch, rng, augment
         self.tchord, self.tbass = transpose_tables()
+
+    @staticmethod
+    def crop_probabilities(sets: list[CachedSet], lengths: np.ndarray,
+                           shares: dict[str, float]) -> np.ndarray:
+        """Each clip's chance of giving a crop: by length within its set; a set named
+        in ``shares`` gets that fraction of all crops, the other sets the rest by their
+        lengths (so a small family can be heard more, or a large one less, than its
+        hours alone would make it)."""
+        names = [s.name for s in sets]
+        unknown = sorted(set(shares) - set(names))
+        if unknown:
+            raise TrainError(f"--share names {unknown[0]}, which is not a training set "
+                             f"({', '.join(names)})")
+        if any(not 0.0 < f < 1.0 for f in shares.values()):
+            raise TrainError("a set's share of the crops is a fraction between 0 and 1")
+        fixed = sum(shares.values())
+        if fixed >= 1.0 or (fixed > 0 and len(shares) == len(names)):
+            raise TrainError("the shares must leave part of the crops to the other sets")
+        owner = np.repeat(np.arange(len(sets)), [len(s) for s in sets])
+        p = np.empty_like(lengths)
+        rest = ~np.isin(owner, [names.index(n) for n in shares])
+        p[rest] = lengths[rest] / lengths[rest].sum() * (1.0 - fixed)
+        for name, f in shares.items():
+            mine = owner == names.index(name)
+            p[mine] = lengths[mine] / lengths[mine].sum() * f
+        return p / p.sum()
 
     def crop_start(self, n: int) -> int:
         """First frame of a crop of a clip of ``n`` frames. "start": uniform over the
@@ -739,7 +766,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             averaged.load_state_dict(resumed_average)
     sampler = Sampler(train_sets, round(crop_s * feat.FPS), batch, rng,
                       coverage=args.crop_coverage, envelope_db=args.spectral_envelope,
-                      harmonics=args.harmonics, warp=args.warp, mask_bins=args.mask_bins)
+                      harmonics=args.harmonics, warp=args.warp, mask_bins=args.mask_bins,
+                      shares=dict(args.share or []))
     n_params = count_parameters(model)
     total_h = sum(float(s.durations.sum()) for s in train_sets) / 3600
     print(json.dumps({"parameters": n_params, "train_clips": sum(len(s) for s in train_sets),
@@ -876,6 +904,18 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     return summary
 
 
+def _share(text: str) -> tuple[str, float]:
+    name, sep, value = text.rpartition("=")
+    try:
+        fraction = float(value)
+    except ValueError:
+        fraction = -1.0
+    if not sep or not name or not 0.0 < fraction < 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give SET=FRACTION, the fraction "
+                                         "between 0 and 1 (train_tonejs=0.1)")
+    return Path(name).name, fraction
+
+
 def _harmonic_list(text: str) -> tuple[float, ...]:
     try:
         hs = tuple(float(t) for t in text.split(","))
@@ -904,6 +944,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--train", action="append", help="training set folder (repeatable; "
                     "default build/chords/train and build/chords/train200)")
+    ap.add_argument("--share", action="append", type=_share, default=None,
+                    metavar="SET=FRACTION",
+                    help="that training set (folder name) gives this fraction of the crops, "
+                         "the others the rest by length (repeatable; default: all by length)")
     ap.add_argument("--valid", action="append", default=None,
                     help="validation set folder, repeatable; best.pt keeps the best mean "
                          "over the sets (default: build/chords/valid and "

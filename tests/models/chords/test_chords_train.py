@@ -3,6 +3,7 @@ the command line (renders its own tiny clips with FluidR3_GM)."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -131,6 +132,42 @@ def test_frame_coverage_crops_see_a_clips_last_second_as_often_as_its_middle() -
                    coverage="frames").crop_start(300) == 0
     with pytest.raises(TrainError):
         Sampler([_spike_set(60)], crop, 8, np.random.default_rng(0), coverage="edges")
+
+
+def _sized_set(name: str, clips: list[int]) -> CachedSet:
+    """Clips of the given frame counts (empty spectra, C:maj): only sizes matter."""
+    n = sum(clips)
+    return CachedSet(name, np.zeros((n, CACHE_BINS), np.float16),
+                     np.full(n, parse("C:maj").index, np.int16), np.zeros(n, np.int8),
+                     np.concatenate([[0], np.cumsum(clips)]), [f"{name}{i}" for i in
+                                                              range(len(clips))],
+                     np.array(clips, float) / feat.FPS, ["unused.lab"] * len(clips))
+
+
+def test_shares_give_a_set_its_fraction_of_the_crops_and_the_rest_by_length() -> None:
+    big, wide, rec = (_sized_set("train", [400, 200, 200]), _sized_set("wide", [800]),
+                      _sized_set("rec", [100, 300]))
+    plain = Sampler([big, wide, rec], 50, 4, np.random.default_rng(0))
+    assert plain.p.tolist() == pytest.approx([0.2, 0.1, 0.1, 0.4, 0.05, 0.15])
+    shared = Sampler([big, wide, rec], 50, 4, np.random.default_rng(0),
+                     shares={"rec": 0.1})
+    # rec: 10 % by its clips' lengths; train and wide: 90 % by theirs
+    assert shared.p.tolist() == pytest.approx([0.225, 0.1125, 0.1125, 0.45, 0.025, 0.075])
+    picks = np.random.default_rng(1).choice(6, size=20000, p=shared.p)
+    assert np.isin(picks, [4, 5]).mean() == pytest.approx(0.1, abs=0.01)
+    for bad in ({"nope": 0.1}, {"rec": 0.0}, {"rec": 1.0}, {"rec": 0.6, "wide": 0.5},
+                {"train": 0.3, "wide": 0.3, "rec": 0.3}):
+        with pytest.raises(TrainError):
+            Sampler([big, wide, rec], 50, 4, np.random.default_rng(0), shares=bad)
+
+
+def test_share_option_reads_set_equals_fraction() -> None:
+    from models.chords.train import _share
+
+    assert _share("build/chords/train_tonejs=0.15") == ("train_tonejs", 0.15)
+    for bad in ("train_tonejs", "train_tonejs=1.5", "=0.1", "train_tonejs=x"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            _share(bad)
 
 
 def _flat_set() -> CachedSet:
