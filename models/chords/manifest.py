@@ -37,18 +37,20 @@ SAMPLE_RATE = 22050
 SET_SEEDS = {"train": 0, "valid": 50_000_000, "unseen_timbre": 60_000_000,
              "music21": 70_000_000, "valid_music21": 80_000_000, "train_wide": 90_000_000,
              "train_freepats": 100_000_000, "train_tonejs": 110_000_000,
-             "valid_freepats": 120_000_000}
+             "valid_freepats": 120_000_000, "train_synth": 130_000_000}
 # Training sets: `train` (the training programs), `train_wide` (the same recipe over
 # more programs of the training families: more timbres, never a held-out one) and
 # `train_tonejs` (recorded instruments from npm, a fourth family; mostly guitar, where
-# the test set's errors are). `train_freepats` (the wide programs on FreePats) was a
+# the test set's errors are), `train_synth` (synth_random.py: a new random instrument
+# in every clip). `train_freepats` (the wide programs on FreePats) was a
 # third family until 2026-11-27; FreePats is now the independent validation family
 # (`valid_freepats`), so that set's name and seeds are retired, never to be reused.
-TRAIN_SETS = ("train", "train_wide", "train_tonejs")
-WIDE_SETS = ("train_wide", "train_tonejs")
+TRAIN_SETS = ("train", "train_wide", "train_tonejs", "train_synth")
+WIDE_SETS = ("train_wide", "train_tonejs", "train_synth")
 RETIRED_SETS = ("train_freepats",)
 # Sets drawn on one sound source rather than the split's SoundFonts.
-SET_SOUNDFONT = {"train_tonejs": "ToneJS", "valid_freepats": "FreePats"}
+SET_SOUNDFONT = {"train_tonejs": "ToneJS", "valid_freepats": "FreePats",
+                 "train_synth": "RandomTimbre"}
 TARGET_SECONDS = 30.0
 # Detune range in cents: the issue's +-50 for training; evaluation stays within +-25,
 # where the nearest semitone is still the labelled root.

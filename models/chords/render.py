@@ -13,10 +13,11 @@ from models.chords.manifest import programs_of, progression_of, style_of
 from models.chords.performance import Performance, perform
 from models.chords.soundfonts import SOUNDFONTS_BY_NAME, TONEJS_INSTRUMENTS
 from models.chords.synth_offline import OfflineSynth
+from models.chords.synth_random import RandomTimbreSynth
 from models.chords.synth_sampler import SampleSynth
 from models.chords.synth_timidity import TimiditySynth
 
-Synth = OfflineSynth | TimiditySynth | SampleSynth
+Synth = OfflineSynth | TimiditySynth | SampleSynth | RandomTimbreSynth
 
 
 class SynthPool:
@@ -35,7 +36,8 @@ class SynthPool:
             sf = SOUNDFONTS_BY_NAME[name]
             path = Path(sf.path)
             self._synths[name] = (
-                TimiditySynth(path, self.sample_rate) if sf.engine == "timidity"
+                RandomTimbreSynth(self.sample_rate) if sf.engine == "random"
+                else TimiditySynth(path, self.sample_rate) if sf.engine == "timidity"
                 else SampleSynth(path, TONEJS_INSTRUMENTS, self.sample_rate)
                 if sf.engine == "sampler" else OfflineSynth(path, self.sample_rate))
         return self._synths[name]
@@ -56,8 +58,13 @@ def render_clip(entry: dict[str, Any], pool: SynthPool, with_augment: bool = Tru
     """Mono float32 audio at the manifest's rate, and the performance (labels, notes)."""
     perf = performance_of(entry)
     aug = entry["augment"]
-    stereo = pool.get(entry["soundfont"]).render(
-        perf, programs_of(entry), aug.get("detune_cents", 0.0) if with_augment else 0.0)
+    synth = pool.get(entry["soundfont"])
+    detune = aug.get("detune_cents", 0.0) if with_augment else 0.0
+    if isinstance(synth, RandomTimbreSynth):  # the clip's seed and category pick its instruments
+        stereo = synth.render(perf, programs_of(entry), detune, seed=int(entry["seed"]),
+                              category=str(entry["category"]))
+    else:
+        stereo = synth.render(perf, programs_of(entry), detune)
     if with_augment:
         mono = augment.apply(stereo, pool.sample_rate, aug, int(entry["seed"]))
     else:

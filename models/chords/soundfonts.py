@@ -20,7 +20,8 @@ class SoundFont:
     note: str = ""
     # "fluidsynth" plays a .sf2/.sf3 file; "timidity" runs TiMidity++ with ``path`` as
     # its configuration (synth_timidity.py); "sampler" plays recorded notes from the
-    # folders under ``path`` (synth_sampler.py).
+    # folders under ``path`` (synth_sampler.py); "random" draws an instrument per clip
+    # (synth_random.py, no files).
     engine: str = "fluidsynth"
     # GM programs (bank 0) it has; None: all 128.
     programs: tuple[int, ...] | None = None
@@ -28,6 +29,8 @@ class SoundFont:
 
     @property
     def installed(self) -> bool:
+        if self.engine == "random":
+            return True
         if self.engine == "timidity":
             import shutil
 
@@ -101,6 +104,11 @@ SOUNDFONTS: tuple[SoundFont, ...] = (
               "MIT (per the npm packages; github.com/Makefully-Studios/tonejs-instruments)",
               "recorded notes, resampled to pitch", engine="sampler",
               programs=tuple(sorted(TONEJS_INSTRUMENTS)), drums=False),
+    # Our own synthesizer with a new random instrument per clip (domain randomization):
+    # a fifth training family. Only the `train_synth` set uses it.
+    SoundFont("RandomTimbre", "", "random", "none (models/chords/synth_random.py)",
+              "ours", "additive wavetables, a random instrument per clip",
+              engine="random", drums=False),
 )
 # Not used: fluid-soundfont-gs (FluidR3_GS.sf2) holds only GS variation banks, no
 # bank 0, and belongs to family fluidr3 anyway; musescore-general-soundfont (HQ) is
@@ -114,6 +122,7 @@ FAMILY_SPLIT: dict[str, str] = {
     "timgm6mb": "test",
     "freepats": "valid",
     "tonejs": "train",
+    "random": "train",
 }
 SPLITS = ("train", "valid", "test")
 
