@@ -180,7 +180,8 @@ class ChordCRNN(nn.Module):
     def offline(self, features: Tensor) -> dict[str, Tensor]:
         """features [B, T, F] -> logits ``ctc`` [B,T,158], ``frame`` [B,T,157], ``bass``
         [B,T,13] (offline branch), ``live_frame``, ``live_bass`` (causal branch, same
-        trunk: used in training), ``hidden`` [B,T,2H] (penultimate layer)."""
+        trunk: used in training), ``hidden`` [B,T,2H] (penultimate layer), ``trunk``
+        [B,T,trunk] (the trunk's output, for the training's note head)."""
         z = self.trunk_padded(features)
         h, _ = self.rnn(z)
         h = self.drop(h)
@@ -188,7 +189,7 @@ class ChordCRNN(nn.Module):
         live_frame, live_bass = self.live_logits(features, z)
         return {"ctc": self.ctc_head(hz), "frame": self.frame_head(hz),
                 "bass": self.bass_head(hz), "live_frame": live_frame,
-                "live_bass": live_bass, "hidden": h}
+                "live_bass": live_bass, "hidden": h, "trunk": z}
 
     def live_logits(self, features: Tensor, z: Tensor | None = None
                     ) -> tuple[Tensor, Tensor]:

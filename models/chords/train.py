@@ -23,6 +23,10 @@ branch frozen); ``--onset-weight W`` weighs the live frames in the first
 ``--onset-frames`` after each chord change W times, so that the live display learns
 to name a new chord sooner (MODEL.md, live latency). ``--crop-coverage frames`` lets
 crops reach a clip's first and last seconds as often as its middle (``Sampler``).
+``--notes-weight W`` adds a training-only head on the trunk that names the pitch
+classes sounding in each frame (``note_targets``: rebuilt from each training set's
+manifest), its binary cross-entropy weighted W; it is saved beside the model in the
+checkpoint and never exported.
 
 Checkpoints (``last.pt``, ``best.pt``) are written atomically; SIGINT/SIGTERM end the
 run with a checkpoint; ``--resume`` continues from ``last.pt`` with the rest of the
@@ -48,6 +52,7 @@ from typing import Any
 import numpy as np
 
 from models.chords import features as feat
+from models.chords.note_targets import NoteTargetError, bits_to_matrix, set_bits
 from models.chords.vocabulary import N_INDEX, NUM_CLASSES, NUM_QUALITIES, parse
 
 # The cached range: MIDI 22..112 (5.3 kHz, under the 5.5 kHz Nyquist frequency).
@@ -172,6 +177,7 @@ class CachedSet:
     ids: list[str]
     durations: np.ndarray  # seconds per clip
     labs: list[str]  # .lab paths (for mir_eval)
+    notes: np.ndarray | None = None  # uint16 [N] sounding pitch classes (note_targets)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -284,6 +290,8 @@ class Sampler:
         self.p = self.crop_probabilities(sets, lengths, shares or {})
         self.crop, self.batch, self.rng, self.augment = crop_frames, batch, rng, augment
         self.tchord, self.tbass = transpose_tables()
+        # Note targets only when every set has them (a crop without would be unlabelled).
+        self.with_notes = all(s.notes is not None for s in sets)
 
     @staticmethod
     def crop_probabilities(sets: list[CachedSet], lengths: np.ndarray,
@@ -392,6 +400,7 @@ class Sampler:
     def batch_arrays(self) -> dict[str, np.ndarray]:
         picks = self.rng.choice(len(self.clips), size=self.batch, p=self.p)
         crops = []
+        note_bits: list[np.ndarray] = []
         for k in picks:
             s, i = self.clips[int(k)]
             f, c, b = s.clip(i)
@@ -399,12 +408,16 @@ class Sampler:
             start = self.crop_start(n)
             crops.append((f[start: start + self.crop], c[start: start + self.crop],
                           b[start: start + self.crop]))
+            if self.with_notes and s.notes is not None:
+                a = int(s.offsets[i]) + start
+                note_bits.append(s.notes[a: a + crops[-1][0].shape[0]])
         t = max(x[0].shape[0] for x in crops)
         x = np.zeros((self.batch, t, feat.N_BINS), np.float32)
         chord = np.full((self.batch, t), IGNORE, np.int64)
         bass = np.full((self.batch, t), IGNORE, np.int64)
         lengths = np.zeros(self.batch, np.int64)
         targets: list[np.ndarray] = []
+        notes = np.zeros((self.batch, t, 12), np.float32) if note_bits else None
         for j, (f, c, b) in enumerate(crops):
             n = f.shape[0]
             sh = int(self.rng.choice(SHIFTS)) if self.augment else 0
@@ -429,9 +442,14 @@ class Sampler:
             bass[j, :n] = self.tbass[sh % 12][b.astype(np.int64)]
             lengths[j] = n
             targets.append(merged(cc))
+            if notes is not None:
+                notes[j, :n] = bits_to_matrix(note_bits[j], sh)
         tl = np.array([len(q) for q in targets], np.int64)
-        return {"x": x, "chord": chord, "bass": bass, "lengths": lengths,
-                "targets": np.concatenate(targets), "target_lengths": tl}
+        out = {"x": x, "chord": chord, "bass": bass, "lengths": lengths,
+               "targets": np.concatenate(targets), "target_lengths": tl}
+        if notes is not None:
+            out["notes"] = notes
+        return out
 
 
 def onset_weights(chord: np.ndarray, frames: int, weight: float) -> np.ndarray:
@@ -690,10 +708,28 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     train_sets = [build_cache(d, cache_dir) for d in train_dirs]
     vsets = [build_cache(d, cache_dir) for d in valid_dirs]
 
+    if args.notes_weight > 0:
+        for s, d in zip(train_sets, train_dirs, strict=True):
+            try:
+                s.notes = set_bits(d, s.ids, s.offsets, cache_dir, s.name)
+            except NoteTargetError as e:
+                raise TrainError(str(e)) from e
+
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     model = ChordCRNN(cfg)
-    opt = torch.optim.AdamW(model.parameters(), lr=peak_lr, weight_decay=args.weight_decay)
+    # The auxiliary head (note_targets): which pitch classes sound, from the offline
+    # trunk. Training only: it is kept in the checkpoint beside the model, not exported.
+    # Its initial weights come from a stream of their own, so that a run with the head
+    # draws the same dropout masks and crops as one without (a controlled pair).
+    notes_head = None
+    if args.notes_weight > 0:
+        with torch.random.fork_rng():
+            torch.manual_seed(args.seed + 7919)
+            notes_head = torch.nn.Linear(cfg.trunk, 12)
+    head_params = list(notes_head.parameters()) if notes_head is not None else []
+    opt = torch.optim.AdamW(list(model.parameters()) + head_params, lr=peak_lr,
+                            weight_decay=args.weight_decay)
     # A step budget gives the same run on any machine (a time budget gives a faster
     # machine more steps); validation then follows steps too, every twentieth.
     valid_steps = max(1, args.steps // 20) if args.steps else 0
@@ -711,7 +747,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
 
     def optimizer_for(m: Any) -> Any:
         if not args.live_only:
-            return torch.optim.AdamW(m.parameters(), lr=peak_lr,
+            return torch.optim.AdamW(list(m.parameters()) + head_params, lr=peak_lr,
                                      weight_decay=args.weight_decay)
         # Trunk and offline branch stay as they are (the offline graph and the
         # catalogue embedding do not move); only the causal branch learns.
@@ -729,6 +765,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         except CheckpointError as e:
             raise TrainError(f"--resume: {last_path} is not readable ({e})") from e
         cfg = model.cfg
+        if notes_head is not None and "notes_head" in ck:
+            notes_head.load_state_dict(ck["notes_head"])
         opt = optimizer_for(model)
         opt.load_state_dict(ck["optimizer"])
         for k in state:
@@ -754,6 +792,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
                 # first the branch answers as before, a frame later; training moves it).
                 wider.live_trunk.load_state_dict(model.trunk.state_dict())
             model = wider
+        if notes_head is not None and "notes_head" in ck:
+            notes_head.load_state_dict(ck["notes_head"])
         opt = optimizer_for(model)
         print(f"fine-tuning from {args.init} (step {ck['state']['step']})", flush=True)
     # Weight averaging (SWA): a uniform mean of the weights (and batch-norm statistics)
@@ -783,6 +823,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
             "args": {k: str(v) for k, v in vars(args).items()},
         }
+        if notes_head is not None:
+            ck["notes_head"] = notes_head.state_dict()
         if with_opt:
             ck["optimizer"] = opt.state_dict()
             if averaged is not None:
@@ -865,9 +907,19 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
                             + F.cross_entropy(outs["live_bass"].flatten(0, 1),
                                               bass.flatten(), ignore_index=IGNORE))
         loss = ctc + frame + live + 0.5 * bass_l
+        notes_l = torch.zeros(())
+        if notes_head is not None and not args.live_only:
+            target = torch.from_numpy(b["notes"])
+            valid = (torch.arange(target.shape[1])[None, :]
+                     < torch.from_numpy(b["lengths"])[:, None]).float()
+            bce = F.binary_cross_entropy_with_logits(notes_head(outs["trunk"]), target,
+                                                     reduction="none").sum(-1)
+            notes_l = (bce * valid).sum() / valid.sum().clamp(min=1.0)
+            loss = loss + args.notes_weight * notes_l
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        gn = torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+        gn = torch.nn.utils.clip_grad_norm_(
+            [p for g in opt.param_groups for p in g["params"]], args.clip)
         opt.step()
         state["step"] += 1
         state["audio_s"] += float(b["lengths"].sum()) / feat.FPS
@@ -875,7 +927,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
                 and state["step"] % args.average_every == 0):
             averaged.update_parameters(model)
         for k, v in (("loss", loss), ("ctc", ctc), ("frame", frame), ("live", live),
-                     ("bass", bass_l), ("grad_norm", gn)):
+                     ("bass", bass_l), ("notes", notes_l), ("grad_norm", gn)):
             sums[k] = sums.get(k, 0.0) + float(v.detach())
         n_sum += 1
         now = time.monotonic()
@@ -1002,6 +1054,10 @@ def main(argv: list[str] | None = None) -> int:
                          "OUT/average.pt (SWA; 1: off, as in the first runs)")
     ap.add_argument("--average-every", type=int, default=20, metavar="STEPS",
                     help="steps between two weights in the average")
+    ap.add_argument("--notes-weight", type=float, default=0.0, metavar="W",
+                    help="an auxiliary head on the trunk names the pitch classes that "
+                         "sound in each frame (note_targets; rebuilt from each training "
+                         "set's manifest), its loss weighted W (0: off, as shipped)")
     args = ap.parse_args(argv)
     if not 0.0 <= args.average_from <= 1.0 or args.average_every < 1:
         ap.error("--average-from is a fraction of the budget (0 to 1), --average-every "
@@ -1012,6 +1068,9 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--spectral-envelope is a strength in dB, >= 0")
     if args.harmonics < 0:
         ap.error("--harmonics is a gain, >= 0")
+    if args.notes_weight < 0 or (args.notes_weight > 0 and (args.live_only or args.smoke)):
+        ap.error("--notes-weight is a weight >= 0, for a full model's training (not "
+                 "--live-only or --smoke)")
     if args.contrast_bins is not None and (args.contrast_bins < 1
                                            or args.contrast_bins % 2 == 0):
         ap.error("--contrast-bins is an odd number of bins")
