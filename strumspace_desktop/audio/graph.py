@@ -156,7 +156,10 @@ class EngineGraph:
         n = ring.available()
         for i in range(n):
             row = ring.peek_row(i)
-            self._apply(int(row[0]), row[1], row[2], row[3], row[4])
+            # Plain floats: a numpy scalar kept in the transport (a loop's end) went
+            # through round() every block and left objects behind on each pass.
+            self._apply(int(row[0]), float(row[1]), float(row[2]), float(row[3]),
+                        float(row[4]))
         if n:
             ring.advance(n)
 
