@@ -35,6 +35,29 @@ def wait_for(pred: Any, timeout: float = 10.0, what: str = "condition") -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def sequencer(*events: str) -> subprocess.Popen[bytes]:
+    """jack_midiseq as a hot-plugged controller, its errors kept for the report."""
+    return subprocess.Popen(["jack_midiseq", "Sequencer", *events],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def wait_for_sequencer(engine: EngineClient, seq: subprocess.Popen[bytes], key: str,
+                       what: str) -> None:
+    """Wait until "Sequencer:out" is in the engine's MIDI ``key`` list; on a timeout
+    say whether jack_midiseq still runs (or how it ended) and what the engine saw."""
+    try:
+        wait_for(lambda: "Sequencer:out" in engine.midi_state()[key], timeout=15,
+                 what=what)
+    except AssertionError as e:
+        if seq.poll() is None:
+            how = "still running"
+        else:
+            err = seq.stderr.read() if seq.stderr is not None else b""
+            how = f"exited with {seq.returncode}: {err[-500:]!r}"
+        raise AssertionError(f"{e}; jack_midiseq {how}; engine MIDI state "
+                             f"{engine.midi_state()}") from None
+
+
 @contextlib.contextmanager
 def freewheel() -> Iterator[None]:
     """JACK's freewheel mode: every client runs every cycle, as fast as possible, so
@@ -138,13 +161,10 @@ def test_synth_note_live_equals_offline(engine: EngineClient, soundfont: Path) -
 
 
 def test_midi_from_another_jack_client_plays_the_synth(engine: EngineClient) -> None:
-    seq = subprocess.Popen(["jack_midiseq", "Sequencer", "24000", "0", "60", "8000",
-                            "12000", "63", "8000"], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
+    seq = sequencer("24000", "0", "60", "8000", "12000", "63", "8000")
     try:
         # Hot-plugged: the port appears and is opened without any restart.
-        wait_for(lambda: "Sequencer:out" in engine.midi_state()["open"], timeout=15,
-                 what="the sequencer's port to be opened")
+        wait_for_sequencer(engine, seq, "open", "the sequencer's port to be opened")
         engine.poll_events()
         notes: set[int] = set()
 
@@ -164,21 +184,17 @@ def test_midi_from_another_jack_client_plays_the_synth(engine: EngineClient) -> 
         wait_for(lambda: engine.status().heartbeat > beat + 10, what="the engine to run on")
         assert engine.alive
         # Plugged in again: reopened by itself.
-        seq = subprocess.Popen(["jack_midiseq", "Sequencer", "24000", "0", "62", "8000"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(lambda: "Sequencer:out" in engine.midi_state()["open"], timeout=15,
-                 what="the port to be reopened")
+        seq = sequencer("24000", "0", "62", "8000")
+        wait_for_sequencer(engine, seq, "open", "the port to be reopened")
     finally:
         seq.kill()
         seq.wait()
 
 
 def test_choosing_midi_ports(engine: EngineClient) -> None:
-    seq = subprocess.Popen(["jack_midiseq", "Sequencer", "24000", "0", "60", "8000"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seq = sequencer("24000", "0", "60", "8000")
     try:
-        wait_for(lambda: "Sequencer:out" in engine.midi_state()["ports"], timeout=15,
-                 what="the port")
+        wait_for_sequencer(engine, seq, "ports", "the port")
         state = engine.set_midi_inputs([])
         assert state["open"] == []
         state = engine.set_midi_inputs(["Sequencer:out"])
