@@ -177,7 +177,7 @@ def test_midi_from_another_jack_client_plays_the_synth(engine: EngineClient) -> 
         wait_for(heard, timeout=10, what="notes 60 and 63 as sound")
         # The controller vanishes mid-play: nothing crashes, the engine carries on.
         seq.kill()
-        seq.wait()
+        seq.communicate()  # reaps it and closes its stderr pipe
         wait_for(lambda: "Sequencer:out" not in engine.midi_state()["ports"], timeout=10,
                  what="the port to disappear")
         beat = engine.status().heartbeat
@@ -188,7 +188,7 @@ def test_midi_from_another_jack_client_plays_the_synth(engine: EngineClient) -> 
         wait_for_sequencer(engine, seq, "open", "the port to be reopened")
     finally:
         seq.kill()
-        seq.wait()
+        seq.communicate()  # reaps it and closes its stderr pipe
 
 
 def test_choosing_midi_ports(engine: EngineClient) -> None:
@@ -201,7 +201,7 @@ def test_choosing_midi_ports(engine: EngineClient) -> None:
         assert state["open"] == ["Sequencer:out"]
     finally:
         seq.kill()
-        seq.wait()
+        seq.communicate()  # reaps it and closes its stderr pipe
         engine.set_midi_inputs(None)
 
 
