@@ -451,38 +451,59 @@ def analyze_file(path: str | Path, *, beat_sync: bool = False,
                  threads: int = 1) -> Analysis:
     """``analyze`` of an audio file, read in blocks with soundfile (WAV, FLAC, OGG,
     MP3, AIFF, ...); other formats are loaded whole through librosa/audioread. A
-    missing, damaged or unsupported file raises AnalysisError naming it."""
+    missing, empty, truncated, damaged or unsupported file raises AnalysisError naming
+    it and saying what is wrong (``models.audio_damage``): a cut file would otherwise
+    give the chords of its first part as if that were the whole song."""
     p = Path(path)
     if not p.is_file():
         raise AnalysisError(f"{p}: no such file")
+    if p.stat().st_size == 0:
+        raise AnalysisError(f"{p}: the file is empty (0 bytes)")
     kw: dict[str, Any] = dict(beat_sync=beat_sync, decoder=decoder, options=options,
                               chunk_seconds=chunk_seconds, progress=progress, cancel=cancel,
                               model=model, threads=threads, source=p.name)
     import soundfile as sf
+
+    from models.audio_damage import damage_of, describe_error
 
     try:
         handle = sf.SoundFile(str(p))
     except Exception as exc:  # libsndfile: unknown format or a damaged header
         return _analyze_fallback(p, exc, kw)
     with handle:
+        problem = damage_of(p, handle)  # a SoundFile has the format and parse log too
+        if problem is not None:
+            raise AnalysisError(f"{p}: the file is truncated or damaged: {problem}")
         sr, frames = float(handle.samplerate), int(handle.frames)
+        read = 0
 
         def blocks() -> Iterator[np.ndarray]:
+            nonlocal read
             while True:
                 try:
                     b = handle.read(READ_BLOCK, dtype="float32", always_2d=True)
                 except Exception as exc:
-                    raise AnalysisError(f"{p}: the audio data is damaged ({exc})") from exc
+                    raise AnalysisError(
+                        f"{p}: the file is truncated or damaged: decoding stopped after "
+                        f"{read / sr:.1f} s ({describe_error(exc)})") from exc
                 if b.shape[0] == 0:
                     return
+                read += b.shape[0]
                 yield b
 
         try:
-            return _run(blocks(), sr, frames if frames > 0 else None, **kw)
+            analysis = _run(blocks(), sr, frames if frames > 0 else None, **kw)
         except AnalysisError:
             raise
         except (ValueError, RuntimeError) as exc:
             raise AnalysisError(f"{p}: cannot analyze ({exc})") from exc
+    if read == 0:
+        raise AnalysisError(f"{p}: the file holds no audio (0 frames)")
+    if frames > 0 and read < frames - max(sr * 0.05, frames * 0.001):
+        # libsndfile decoded less than the header announces: a cut stream
+        raise AnalysisError(f"{p}: the file is truncated or damaged: {read:,} of its "
+                            f"{frames:,} frames could be decoded")
+    return analysis
 
 
 def _analyze_fallback(p: Path, first: Exception, kw: dict[str, Any]) -> Analysis:
@@ -495,7 +516,12 @@ def _analyze_fallback(p: Path, first: Exception, kw: dict[str, Any]) -> Analysis
             warnings.simplefilter("ignore")
             y, sr = librosa.load(str(p), sr=None, mono=True)
     except Exception as exc:
-        raise AnalysisError(f"{p}: not a readable audio file ({first}; {exc})") from exc
+        from models.audio_damage import describe_error
+
+        why = describe_error(first)
+        if type(exc).__name__ != "NoBackendError":  # that one only says no decoder is installed
+            why += f"; audioread: {describe_error(exc)}"
+        raise AnalysisError(f"{p}: not a readable audio file ({why})") from exc
     if y.size == 0:
         raise AnalysisError(f"{p}: the file holds no audio")
     return _run(iter([y]), float(sr), int(y.size), **kw)

@@ -29,9 +29,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import re
 import shutil
-import struct
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -41,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from models.audio_damage import damage_of, describe_error
 from strumspace_desktop.core.document import BlobInfo, Document, DocumentError
 from strumspace_desktop.core.document.project_files import Project, sha256_file
 from strumspace_desktop.core.timing import TempoMap
@@ -81,97 +80,6 @@ class ImportedAudio:
     region_id: str
     track_created: bool
     notes: tuple[str, ...] = field(default=())
-
-
-# ----- checks ----------------------------------------------------------------------------
-
-
-def _truncation_in_log(info: sf._SoundFileInfo) -> str | None:
-    """What libsndfile's parse log says about a damaged container, if anything."""
-    log = info.extra_info or ""
-    if info.format in ("WAV", "WAVEX", "RF64", "W64", "AIFF", "CAF"):
-        for chunk in ("data", "SSND", "ds64"):
-            m = re.search(rf"^\s*{chunk}\s*:\s*(\d+)\s*\(should be (\d+)\)", log, re.M)
-            if m and int(m.group(2)) < int(m.group(1)):
-                return (f"its audio data ends after {int(m.group(2)):,} of the "
-                        f"{int(m.group(1)):,} bytes its header announces")
-        if "*** Frame count read from" in log:
-            return "it holds fewer frames than its header announces"
-    if info.format == "OGG" and re.search(r"Corrupted bitstream|reports a hole", log):
-        return "its Ogg pages are damaged"
-    return None
-
-
-def _ogg_tail_problem(path: Path) -> str | None:
-    """An Ogg stream ends with a complete page flagged end-of-stream; a cut file does not."""
-    size = path.stat().st_size
-    with open(path, "rb") as f:
-        f.seek(max(0, size - 70_000))  # the last page is at most 65,307 bytes
-        tail = f.read()
-    base = size - len(tail)
-    at = tail.rfind(b"OggS")
-    while at >= 0:
-        if len(tail) - at >= 27:
-            nsegs = tail[at + 26]
-            if len(tail) - at >= 27 + nsegs:
-                page_end = at + 27 + nsegs + sum(tail[at + 27:at + 27 + nsegs])
-                if page_end > len(tail):
-                    return f"its last Ogg page is cut off at byte {size:,}"
-                if not tail[at + 5] & 0x04:
-                    return "its Ogg stream stops before its end-of-stream page"
-                return None
-        at = tail.rfind(b"OggS", 0, at)  # a capture pattern cut in half: look further back
-    return "no complete Ogg page found at its end" if base == 0 and size else None
-
-
-_MP3_BITRATES = {  # kbit/s by (MPEG-1?, index), layer III
-    True: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
-    False: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
-}
-
-
-def _mp3_tail_problem(path: Path) -> str | None:
-    """A Xing/Info header (LAME and most encoders write one) names the stream's byte size;
-    a file much shorter than that was cut (libmpg123 would pad the rest with silence)."""
-    size = path.stat().st_size
-    with open(path, "rb") as f:
-        head = f.read(65536)
-        f.seek(max(0, size - 128))
-        id3v1 = f.read(3) == b"TAG"
-    start = 0
-    if head[:3] == b"ID3" and len(head) >= 10:
-        tag_size = (head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9]
-        start = 10 + tag_size + (10 if head[5] & 0x10 else 0)
-        with open(path, "rb") as f:
-            f.seek(start)
-            head = f.read(4096)
-    else:
-        head = head[:4096]
-    for i in range(max(0, len(head) - 4)):
-        if head[i] == 0xFF and head[i + 1] & 0xE0 == 0xE0:
-            mpeg1 = (head[i + 1] >> 3) & 0x03 == 0x03
-            mono = (head[i + 3] >> 6) == 0x03
-            side = (17 if mono else 32) if mpeg1 else (9 if mono else 17)
-            tag = i + 4 + side
-            if head[tag:tag + 4] not in (b"Xing", b"Info"):
-                return None
-            flags = struct.unpack(">I", head[tag + 4:tag + 8])[0]
-            pos = tag + 8 + (4 if flags & 1 else 0)
-            if not flags & 2 or len(head) < pos + 4:
-                return None
-            declared = struct.unpack(">I", head[pos:pos + 4])[0]
-            actual = size - start - i - (128 if id3v1 else 0)
-            if declared and actual < declared * 0.99:
-                return (f"it holds {actual:,} of the {declared:,} bytes of MPEG audio its "
-                        "header announces")
-            return None
-    return None
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip()
-    text = re.sub(r"^Error opening .*?: ", "", text)
-    return text or type(exc).__name__
 
 
 # ----- preparing -----------------------------------------------------------------------------
@@ -225,12 +133,8 @@ def prepare_audio(source: Path, audio_dir: Path, *, progress: Progress | None = 
         info = sf.info(str(source))
     except Exception as exc:  # libsndfile says why in its own words
         raise AudioImportError(
-            f"“{name}” is not an audio file StrumSpace can read ({_describe(exc)})") from exc
-    damage = _truncation_in_log(info)
-    if damage is None and info.format == "OGG":
-        damage = _ogg_tail_problem(source)
-    if damage is None and info.format == "MP3":
-        damage = _mp3_tail_problem(source)
+            f"“{name}” is not an audio file StrumSpace can read ({describe_error(exc)})") from exc
+    damage = damage_of(source, info)
     if damage is not None:
         raise AudioImportError(f"“{name}” is truncated or damaged: {damage}")
     if info.frames <= 0 or info.channels <= 0 or info.samplerate <= 0:
@@ -298,7 +202,7 @@ def prepare_audio(source: Path, audio_dir: Path, *, progress: Progress | None = 
             tmp.unlink()
         raise AudioImportError(
             f"“{name}” is truncated or damaged: decoding stopped after "
-            f"{decoded / info.samplerate:.1f} s ({_describe(exc)})") from exc
+            f"{decoded / info.samplerate:.1f} s ({describe_error(exc)})") from exc
     if progress is not None:
         progress(1.0)
     blob = BlobInfo(sha, ext, int(info.frames), int(info.samplerate), keep, name)

@@ -12,6 +12,7 @@ import mir_eval
 import numpy as np
 import pytest
 import soundfile as sf
+import soxr
 from chords_runtime_support import (
     RATE,
     REAL_MODEL_REASON,
@@ -220,18 +221,30 @@ def test_damaged_and_missing_files_raise_a_clear_error(tmp_path: Path) -> None:
     for path in (junk, empty, text, tmp_path / "missing.wav"):
         with pytest.raises(AnalysisError, match=path.name):
             analyze_file(path)
-    # a FLAC cut in the middle: the part that decodes, or a clear error, never a crash
+    header_only = tmp_path / "header.wav"
+    sf.write(header_only, np.zeros(0, np.float32), RATE)
+    with pytest.raises(AnalysisError, match="holds no audio"):
+        analyze_file(header_only)
+
+
+@pytest.mark.parametrize(("fmt", "subtype", "rate"), [
+    ("WAV", "PCM_16", RATE), ("AIFF", "PCM_24", RATE), ("FLAC", "PCM_16", RATE),
+    ("OGG", "VORBIS", RATE), ("OGG", "OPUS", 48000), ("MP3", "MPEG_LAYER_III", RATE)])
+def test_a_cut_file_is_refused_not_analyzed_in_part(tmp_path: Path, fmt: str, subtype: str,
+                                                    rate: int) -> None:
     audio, _ = rendered()
-    good = tmp_path / "cut.flac"
-    sf.write(good, audio, RATE)
+    if rate != RATE:
+        audio = soxr.resample(audio, RATE, rate)
+    good = tmp_path / f"song-{subtype}.{fmt.lower()}"
+    sf.write(good, audio, rate, format=fmt, subtype=subtype)
+    assert analyze_file(good).duration == pytest.approx(len(audio) / rate, abs=0.01)
     data = good.read_bytes()
-    good.write_bytes(data[: len(data) // 2])
-    try:
-        a = analyze_file(good)
-    except AnalysisError as exc:
-        assert "cut.flac" in str(exc)
-    else:
-        assert a.segments and a.segments[-1].end == pytest.approx(a.duration)
+    for frac in (0.5, 0.98):  # half of it, and all but its last moments
+        cut = tmp_path / f"cut{int(frac * 100)}-{good.name}"
+        cut.write_bytes(data[: int(len(data) * frac)])
+        with pytest.raises(AnalysisError, match="truncated or damaged") as info:
+            analyze_file(cut)
+        assert cut.name in str(info.value)
 
 
 def test_beat_sync_puts_changes_on_beats() -> None:
