@@ -91,6 +91,7 @@ def analyze_upload(upload: IO[bytes], filename: str | None, options: Options,
     response document as JSON-ready data. Blocking: runs in a worker thread."""
     import soundfile as sf
 
+    from models.audio_damage import describe_error
     from models.chords import runtime
 
     with tempfile.NamedTemporaryFile(suffix=_suffix(filename), prefix="strumspace-analysis-"
@@ -112,7 +113,8 @@ def analyze_upload(upload: IO[bytes], filename: str | None, options: Options,
         except Exception as exc:  # libsndfile: not audio, or a format it cannot read
             raise AudioRefused(422, "unsupported_audio",
                                "the file is not audio this service can read (WAV, FLAC, "
-                               f"OGG/Vorbis/Opus, MP3, AIFF, ...): {_first_line(exc)}") from None
+                               f"OGG/Vorbis/Opus, MP3, AIFF, ...): "
+                               f"{_first_line(describe_error(exc))}") from None
         if info.samplerate <= 0 or info.channels <= 0 or info.frames <= 0:
             raise AudioRefused(422, "unsupported_audio",
                                "the file holds no audio frames (or does not say how many)")
@@ -175,9 +177,9 @@ def _mono_at(path: Path, rate: int) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, np.float32)
 
 
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
+def _first_line(text: str) -> str:
+    text = text.strip()
+    return (text.splitlines()[0] if text else "")[:200]
 
 
 class AnalysisPool:
