@@ -500,7 +500,8 @@ def analyze_file(path: str | Path, *, beat_sync: bool = False,
     if read == 0:
         raise AnalysisError(f"{p}: the file holds no audio (0 frames)")
     if frames > 0 and read < frames - max(sr * 0.05, frames * 0.001):
-        # libsndfile decoded less than the header announces: a cut stream
+        # libsndfile decoded less than the header announces: a cut stream (with some
+        # slack, so a length that is only an estimate is not refused for a few ms)
         raise AnalysisError(f"{p}: the file is truncated or damaged: {read:,} of its "
                             f"{frames:,} frames could be decoded")
     return analysis
