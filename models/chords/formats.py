@@ -211,8 +211,9 @@ def to_chart(analysis: Analysis, style: str = "standard", prefer_flats: bool | N
              bars_per_line: int = 4, capo: int = 0, cell: int = 12) -> str:
     """A plain chord chart: a header (key, tempo, capo), then ``bars_per_line`` bars a
     line between bar lines ``|``; a bar holding several chords lists them in order (each
-    at least an eighth of the bar); ``%`` repeats the previous bar. With ``capo`` the
-    names are the shapes to finger."""
+    at least an eighth of the bar); ``%`` repeats the previous bar. Cells are ``cell``
+    characters wide, or wider where a bar's chords need it. With ``capo`` the names are
+    the shapes to finger."""
     flats = analysis.prefers_flats if prefer_flats is None else prefer_flats
     style = _style(style)
     head = []
@@ -225,14 +226,18 @@ def to_chart(analysis: Analysis, style: str = "standard", prefer_flats: bool | N
     lines = ["  ".join(head)] if head else []
     bars = bars_of(analysis.downbeats, analysis.duration, analysis.beats,
                    analysis.beats_per_bar)
-    cells: list[str] = []
+    texts: list[str] = []
     prev: list[str] | None = None
     for a, b in bars:
         labels = _bar_chords(analysis.segments, a, b, 1 / 8)
         names = [_chart_name(lab, style, flats, capo) for lab in labels] or [NO_CHORD_NAME]
-        text = "%" if labels and labels == prev and len(labels) == 1 else " ".join(names)
+        texts.append("%" if labels and labels == prev and len(labels) == 1
+                     else " ".join(names))
         prev = labels
-        cells.append(f" {text:<{cell - 1}}")
+    # One width for every cell, so that the bar lines stand in columns and a busy bar
+    # keeps a space before its bar line.
+    width = max([cell - 2, *map(len, texts)])
+    cells = [f" {text:<{width}} " for text in texts]
     for i in range(0, len(cells), bars_per_line):
         lines.append("|" + "|".join(cells[i: i + bars_per_line]) + "|")
     return "\n".join(lines) + "\n"

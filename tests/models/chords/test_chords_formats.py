@@ -153,3 +153,15 @@ def test_bars_cover_the_clip() -> None:
     for (a, b), (c, _) in itertools.pairwise(bars):
         assert b == c and b > a
     assert formats.bars_of([], 5.0) == [(0.0, 2.0), (2.0, 4.0), (4.0, 5.0)]
+
+
+def test_chart_cells_widen_together_for_a_busy_bar() -> None:
+    a = _analysis()
+    a.downbeats = a.beats[::16]  # four chords in a bar: longer than a default cell
+    lines = formats.to_chart(a, style="C△7", capo=3).splitlines()[1:]
+    cells = [c for line in lines for c in line[1:-1].split("|")]
+    assert any(c.strip() == "A E/G# F#− D" for c in cells)
+    # every cell the same width, a space on both sides of its text: the bar lines align
+    assert len({len(c) for c in cells}) == 1
+    assert all(c.startswith(" ") and c.endswith(" ") for c in cells)
+    assert len({line.index("|", 1) for line in lines}) == 1
