@@ -12,7 +12,8 @@ each event to its own thread (a queued signal). Without `on_event`, events wait 
 queue for `next_event()`. Jobs run one at a time, in order. The worker starts with
 the first request (or `start()`), loads the model once and keeps it; if it dies
 (killed, out of memory) the job it was running fails with reason "crash" and the next
-request starts a new one.
+request starts a new one. A job sent to a worker that died before it acknowledged the
+job (a request made just as the worker died) never began: it goes to a fresh worker.
 """
 
 from __future__ import annotations
@@ -91,6 +92,9 @@ class GenerationService:
         self._ids = itertools.count(1)
         self._pending: deque[tuple[int, Any, str]] = deque()
         self._running: int | None = None
+        self._sent: tuple[int, Any, str] | None = None  # the running job, to resend it
+        self._acked = False  # the worker has received the running job
+        self._resent: set[int] = set()  # jobs resent once: never again
         self._proc: Any = None
         self._conn: Connection | None = None
         self._reader: threading.Thread | None = None
@@ -242,7 +246,7 @@ class GenerationService:
                 self._finish(Failed(job, "The generator is not running.", "crash"))
                 self._drop_worker()
                 continue
-            self._running = job
+            self._running, self._sent, self._acked = job, (job, request, device), False
 
     def _emit(self, event: GenerationEvent) -> None:
         if self._on_event is None:
@@ -256,6 +260,7 @@ class GenerationService:
             traceback.print_exc()
 
     def _finish(self, end: JobEnd) -> None:
+        self._resent.discard(end.job)
         self._ends[end.job] = end
         while len(self._ends) > _KEEP_ENDS:
             self._ends.popitem(last=False)
@@ -279,7 +284,9 @@ class GenerationService:
     def _handle(self, msg: tuple[Any, ...]) -> None:
         kind = msg[0]
         with self._lock:
-            if kind == "ready":
+            if kind == "started":
+                self._acked = self._acked or self._running == msg[1]
+            elif kind == "ready":
                 self.backend = msg[1]
                 self._emit(Ready(msg[1]))
             elif kind == "progress":
@@ -312,6 +319,12 @@ class GenerationService:
                     self._finish(Failed(job, "The generator was shut down.", "stopped"))
                 elif self._cancel.value == job:
                     self._finish(Cancelled(job))
+                elif (not self._acked and job not in self._resent and self._sent is not None
+                      and self._sent[0] == job):
+                    # It died before it had the job: the job is not what killed it.
+                    # Once only, so a worker that dies as it starts cannot loop.
+                    self._resent.add(job)
+                    self._pending.appendleft(self._sent)
                 else:
                     self._finish(Failed(
                         job, f"The generator stopped unexpectedly (exit code {proc.exitcode}); "

@@ -7,7 +7,8 @@ heavy at the top: the thread limits are set before numpy, torch or ONNX Runtime 
 
 Protocol over one duplex pipe (plain tuples, pickled):
   in:  ("job", job, request, device) | ("load", device) | ("stop",)
-  out: ("ready", backend) | ("progress", job, fraction) | ("notice", job, message)
+  out: ("started", job) (as soon as a job is read) | ("ready", backend)
+       | ("progress", job, fraction) | ("notice", job, message)
        | ("result", job, pieces, suggestions, backend, seconds)
        | ("failed", job, reason, message) | ("cancelled", job)
 Cancel is a shared integer: the job whose number it holds stops at its next step.
@@ -79,6 +80,9 @@ def worker_main(conn: Connection, cancel_value: Any, options: dict[str, Any]) ->
                 send("notice", None, message)
             continue
         _, job, request, device = msg
+        # Received: from here on a death of this process is the job's doing (the
+        # service resends a job that was never acknowledged).
+        send("started", job)
         _serve(job, request, device, ensure, send, cancel_value, jobs)
 
 

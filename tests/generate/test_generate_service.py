@@ -159,6 +159,20 @@ def test_a_killed_worker_is_restarted_by_the_next_request(service: GenerationSer
     assert isinstance(service.wait(service.submit(SMALL), WAIT_S), Result)
 
 
+def test_a_request_made_as_the_worker_dies_runs_on_a_fresh_worker(
+        service: GenerationService) -> None:
+    # Submitted at once after the kill, the job can reach the dying worker's pipe
+    # before its death is seen; it never began there, so it runs on a fresh worker.
+    for _ in range(3):
+        service.wait(service.submit(SMALL), WAIT_S)
+        pid = service.worker_pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        end = service.wait(service.submit(SMALL), WAIT_S)
+        assert isinstance(end, Result), end
+        assert service.worker_pid not in (None, pid)
+
+
 def test_bad_requests_fail_with_input_errors(service: GenerationService) -> None:
     end = service.wait(service.submit(GenerationRequest(task="bogus")), WAIT_S)
     assert isinstance(end, Failed) and end.reason == "input" and "bogus" in end.message
