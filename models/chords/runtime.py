@@ -520,7 +520,9 @@ def _analyze_fallback(p: Path, first: Exception, kw: dict[str, Any]) -> Analysis
         from models.audio_damage import describe_error
 
         why = describe_error(first)
-        if type(exc).__name__ != "NoBackendError":  # that one only says no decoder is installed
+        # NoBackendError only says no decoder is installed, and an error without words
+        # (an EOFError on a few bytes of garbage) says nothing a musician can use.
+        if type(exc).__name__ != "NoBackendError" and str(exc).strip():
             why += f"; audioread: {describe_error(exc)}"
         raise AnalysisError(f"{p}: not a readable audio file ({why})") from exc
     if y.size == 0:

@@ -221,6 +221,13 @@ def test_damaged_and_missing_files_raise_a_clear_error(tmp_path: Path) -> None:
     for path in (junk, empty, text, tmp_path / "missing.wav"):
         with pytest.raises(AnalysisError, match=path.name):
             analyze_file(path)
+    bytes_ = tmp_path / "bytes.wav"
+    bytes_.write_bytes(b"garbage")
+    with pytest.raises(AnalysisError) as seven:
+        analyze_file(bytes_)
+    # libsndfile's reason, not a fallback decoder's wordless exception type
+    assert "not a readable audio file" in str(seven.value)
+    assert "Error" not in str(seven.value), seven.value
     header_only = tmp_path / "header.wav"
     sf.write(header_only, np.zeros(0, np.float32), RATE)
     with pytest.raises(AnalysisError, match="holds no audio"):
