@@ -319,9 +319,9 @@ class GenerationService:
                     self._finish(Failed(job, "The generator was shut down.", "stopped"))
                 elif self._cancel.value == job:
                     self._finish(Cancelled(job))
-                elif (not self._acked and job not in self._resent and self._sent is not None
-                      and self._sent[0] == job):
-                    # It died before it had the job: the job is not what killed it.
+                elif not self._acked and job not in self._resent and self._sent is not None:
+                    # It died before it had the job (``_sent`` is set with ``_running``):
+                    # the job is not what killed it.
                     # Once only, so a worker that dies as it starts cannot loop.
                     self._resent.add(job)
                     self._pending.appendleft(self._sent)

@@ -80,8 +80,8 @@ def worker_main(conn: Connection, cancel_value: Any, options: dict[str, Any]) ->
                 send("notice", None, message)
             continue
         _, job, request, device = msg
-        # Received: from here on a death of this process is the job's doing (the
-        # service resends a job that was never acknowledged).
+        # Received: from here on the job has begun, and if this process dies the job
+        # fails as a crash; the service resends a job that was never acknowledged.
         send("started", job)
         _serve(job, request, device, ensure, send, cancel_value, jobs)
 
