@@ -3,7 +3,7 @@
 MIDI files written here (`write_midi`), type 1 by default:
 
 * track 0 "Conductor": tempo, a time signature at every meter change, a key signature
-  at every key, and a **marker** event with the chord symbol ("Am", "G7", "Bhdim7")
+  at every key, and a **marker** event with the chord symbol ("Am", "G7", "Bm7b5")
   at every chord change;
 * track 1 "Melody": the notes, channel 1 (index 0);
 * track 2 "Chords": the chords as block chords (root in the octave from C3, the other

@@ -27,6 +27,8 @@ CHORD_QUALITIES: tuple[tuple[str, tuple[int, ...]], ...] = (
     ("dim7", (0, 3, 6, 9)),
 )
 QUALITY_NAMES = tuple(name for name, _ in CHORD_QUALITIES)
+# Harte quality names that a lead sheet writes otherwise ("min7" is "m7", "hdim7" "m7b5").
+_LEAD_SHEET_SUFFIX = {"maj": "", "min": "m", "min7": "m7", "hdim7": "m7b5"}
 NO_CHORD = -1  # stored as root -1: a segment with no notes ("N")
 PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 MAJOR, MINOR = 0, 1
@@ -39,11 +41,12 @@ CHORD_COLS = ("onset", "duration", "root", "quality")
 
 
 def chord_name(root: int, quality: int) -> str:
-    """'C', 'Am', 'G7', 'Bdim', ... ('N' for no chord)."""
+    """'C', 'Am', 'G7', 'Gm7', 'Bm7b5', 'Bdim' ... ('N' for no chord): lead-sheet
+    names, as a musician reads them; `midi_io.parse_chord` reads them back."""
     if root < 0:
         return "N"
-    suffix = {"maj": "", "min": "m"}.get(QUALITY_NAMES[quality], QUALITY_NAMES[quality])
-    return PITCH_NAMES[root] + suffix
+    quality_name = QUALITY_NAMES[quality]
+    return PITCH_NAMES[root] + _LEAD_SHEET_SUFFIX.get(quality_name, quality_name)
 
 
 def bar_ticks(numerator: int, denominator: int) -> int:

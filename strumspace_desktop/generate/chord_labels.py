@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from models.chords import vocabulary as harte
-from models.generation.piece import CHORD_QUALITIES, PITCH_NAMES
+from models.generation.piece import CHORD_QUALITIES, PITCH_NAMES, chord_name
 
 QUALITY_NAMES = tuple(name for name, _ in CHORD_QUALITIES)
 _REDUCE = {"sus2": "maj", "sus4": "maj", "maj6": "maj", "min6": "min"}
@@ -59,9 +59,8 @@ def parse_any(name: str) -> tuple[int, int] | None:
 
 
 def short_name(root: int, quality: int) -> str:
-    """'Am', 'G7', 'C', 'Bdim' (what the generator reads and writes)."""
-    suffix = {"maj": "", "min": "m"}.get(QUALITY_NAMES[quality], QUALITY_NAMES[quality])
-    return PITCH_NAMES[root] + suffix
+    """'Am', 'G7', 'C', 'Bm7b5' (what the generator reads and writes)."""
+    return chord_name(root, quality)
 
 
 def harte_name(root: int, quality: int) -> str:

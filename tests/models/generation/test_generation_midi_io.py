@@ -118,6 +118,16 @@ def test_parse_chord_symbols() -> None:
             parse_chord(bad)
 
 
+def test_chord_labels_are_lead_sheet_names_that_parse_back() -> None:
+    q = {n: i for i, n in enumerate(tokens.QUALITY_NAMES)}
+    assert [midi_io.chord_label(7, q[n]) for n in ("maj", "min", "7", "maj7", "min7",
+                                                   "hdim7", "dim7", "dim", "aug")] == [
+        "G", "Gm", "G7", "Gmaj7", "Gm7", "Gm7b5", "Gdim7", "Gdim", "Gaug"]
+    for root in range(12):
+        for quality in range(len(tokens.QUALITY_NAMES)):
+            assert parse_chord(midi_io.chord_label(root, quality)) == (root, quality)
+
+
 def test_parse_chord_strings_per_bar_and_with_bar_lines() -> None:
     a = parse_chords("C G Am F")
     assert a.tolist() == [[0, 96, 0, 0], [96, 96, 7, 0], [192, 96, 9, 1], [288, 96, 5, 0]]
