@@ -12,9 +12,7 @@ standard error, and only when that is a terminal.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -74,15 +72,12 @@ def render(analysis: Any, fmt: str) -> str:
 
 
 def _atomic_write(path: Path, text: str) -> None:
+    # The project writer's: readers see the old file or the new one, and the new one
+    # gets the usual permissions (umask), not a temporary file's private 0600.
+    from strumspace_desktop.core.document.project_files import atomic_write
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, text.encode("utf-8"))
 
 
 def _targets(files: list[Path], output: Path | None, ext: str) -> list[Path | None]:

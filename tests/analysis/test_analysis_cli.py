@@ -95,6 +95,12 @@ def test_one_file_to_a_named_output_takes_the_format_from_its_extension(
     # An existing folder as OUT: the result goes in, named after the input.
     assert main(["analyze", str(clips["a"]), "-o", str(tmp_path), "--format", "chart"]) == 0
     assert "|" in (tmp_path / "song.txt").read_text()
+    # Written files get the usual permissions, not a temporary file's private 0600.
+    umask = os.umask(0o022)
+    os.umask(umask)
+    for written in (out, lab, tmp_path / "song.txt"):
+        assert written.stat().st_mode & 0o777 == 0o644 & ~umask, written
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 
 def test_several_files_into_a_folder_with_a_corrupt_one_reported(
