@@ -455,6 +455,8 @@ def analyze_file(path: str | Path, *, beat_sync: bool = False,
     it and saying what is wrong (``models.audio_damage``): a cut file would otherwise
     give the chords of its first part as if that were the whole song."""
     p = Path(path)
+    if p.is_dir():
+        raise AnalysisError(f"{p} is a folder, not an audio file")
     if not p.is_file():
         raise AnalysisError(f"{p}: no such file")
     if p.stat().st_size == 0:

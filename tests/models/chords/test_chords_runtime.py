@@ -232,6 +232,10 @@ def test_damaged_and_missing_files_raise_a_clear_error(tmp_path: Path) -> None:
     sf.write(header_only, np.zeros(0, np.float32), RATE)
     with pytest.raises(AnalysisError, match="holds no audio"):
         analyze_file(header_only)
+    with pytest.raises(AnalysisError, match="is a folder, not an audio file"):
+        analyze_file(tmp_path)
+    with pytest.raises(AnalysisError, match=r"missing\.wav: no such file"):
+        analyze_file(tmp_path / "missing.wav")
 
 
 @pytest.mark.parametrize(("fmt", "subtype", "rate"), [
