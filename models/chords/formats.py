@@ -209,11 +209,11 @@ def _chart_name(label: str, style: str, flats: bool, capo: int) -> str:
 
 def to_chart(analysis: Analysis, style: str = "standard", prefer_flats: bool | None = None,
              bars_per_line: int = 4, capo: int = 0, cell: int = 12) -> str:
-    """A plain chord chart: a header (key, tempo, capo), then ``bars_per_line`` bars a
-    line between bar lines ``|``; a bar holding several chords lists them in order (each
-    at least an eighth of the bar); ``%`` repeats the previous bar. Cells are ``cell``
-    characters wide, or wider where a bar's chords need it. With ``capo`` the names are
-    the shapes to finger."""
+    """A plain chord chart: a header (key, tempo, time signature, capo), then
+    ``bars_per_line`` bars a line between bar lines ``|``; a bar holding several chords
+    lists them in order (each at least an eighth of the bar); ``%`` repeats the previous
+    bar. Cells are ``cell`` characters wide, or wider where a bar's chords need it. With
+    ``capo`` the names are the shapes to finger."""
     flats = analysis.prefers_flats if prefer_flats is None else prefer_flats
     style = _style(style)
     head = []
@@ -221,6 +221,8 @@ def to_chart(analysis: Analysis, style: str = "standard", prefer_flats: bool | N
         head.append(f"Key: {analysis.key.label}")
     if analysis.tempo:
         head.append(f"Tempo: {analysis.tempo:.0f} bpm")
+    if analysis.beats or analysis.downbeats:
+        head.append(f"Time: {analysis.beats_per_bar}/{analysis.beat_unit}")
     if capo:
         head.append(f"Capo: {capo}")
     lines = ["  ".join(head)] if head else []

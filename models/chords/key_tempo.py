@@ -8,8 +8,8 @@
   computed from the chord features themselves (positive spectral flux of the log
   spectrogram, so no second spectrogram is taken), then the dynamic-programming beat
   tracker of librosa (Ellis 2007) at that tempo.
-- Bars: the downbeat phase (which of every ``beats_per_bar`` beats starts a bar) that
-  puts the most chord changes on bar lines.
+- Bars: the bar length (3 or 4 beats) and the downbeat phase (which of every
+  ``beats_per_bar`` beats starts a bar) that put the most chord changes on bar lines.
 """
 
 from __future__ import annotations
@@ -21,6 +21,12 @@ import numpy as np
 from numba import njit
 
 from models.chords.vocabulary import FLAT_NAMES, SHARP_NAMES, Chord
+
+# Bar lengths told apart (beats; the first is the default), how much better another
+# must explain the chord changes to replace it, and the fewest changes to judge by.
+METERS = (4, 3)
+METER_PREFERENCE = 1.4
+MIN_CHANGES_FOR_METER = 4
 
 # Temperley (2001, Kostka-Payne corpus) and Krumhansl-Kessler (1982), tonic first.
 PROFILES: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
@@ -202,6 +208,44 @@ def _beat_dp(local, period, tightness):
     return backlink, cum
 
 
+def _change_weights(b: np.ndarray, change_times: Sequence[float]
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """(the beat nearest each chord change, the change's weight): changes within a
+    third of a beat period count, each weighted by its closeness."""
+    period = float(np.median(np.diff(b)))
+    ch = np.asarray(change_times, dtype=np.float64)
+    j = np.clip(np.searchsorted(b, ch), 1, b.size - 1)
+    nearest = np.where(np.abs(b[j] - ch) < np.abs(b[j - 1] - ch), j, j - 1)
+    dist = np.abs(b[nearest] - ch) / period
+    return nearest, np.maximum(0.0, 1.0 - 3.0 * dist)
+
+
+def _phase_scores(nearest: np.ndarray, weight: np.ndarray, beats_per_bar: int) -> np.ndarray:
+    scores = np.zeros(beats_per_bar)
+    np.add.at(scores, nearest % beats_per_bar, weight)
+    return scores
+
+
+def beats_per_bar(beats: np.ndarray, change_times: Sequence[float],
+                  meters: Sequence[int] = METERS, prefer: float = METER_PREFERENCE) -> int:
+    """Beats in a bar, from where the harmony changes: for each candidate, the share of
+    the changes' weight that its best downbeat phase holds, times the candidate (1 for
+    changes spread evenly over the beats, the candidate itself when they all fall on
+    bar lines). The first candidate (4) stands unless another scores ``prefer`` times
+    as much: changes on every beat, or every other one, say nothing of 3 against 4,
+    and most songs are in 4."""
+    b = np.asarray(beats, dtype=np.float64)
+    if b.size < 2 * max(meters) or len(change_times) < MIN_CHANGES_FOR_METER:
+        return int(meters[0])
+    nearest, weight = _change_weights(b, change_times)
+    total = float(weight.sum())
+    if total <= 0:
+        return int(meters[0])
+    lift = {m: m * float(_phase_scores(nearest, weight, m).max()) / total for m in meters}
+    best = max(meters[1:], key=lambda m: lift[m], default=meters[0])
+    return int(best) if lift[best] > prefer * lift[meters[0]] else int(meters[0])
+
+
 def downbeats(beats: np.ndarray, change_times: Sequence[float], beats_per_bar: int = 4
               ) -> np.ndarray:
     """Bar starts: every ``beats_per_bar``-th beat, from the phase whose beats lie
@@ -212,13 +256,6 @@ def downbeats(beats: np.ndarray, change_times: Sequence[float], beats_per_bar: i
         return b
     if b.size < 2 or not len(change_times):
         return b[::beats_per_bar]
-    period = float(np.median(np.diff(b)))
-    ch = np.asarray(change_times, dtype=np.float64)
-    j = np.clip(np.searchsorted(b, ch), 1, b.size - 1)
-    nearest = np.where(np.abs(b[j] - ch) < np.abs(b[j - 1] - ch), j, j - 1)
-    dist = np.abs(b[nearest] - ch) / period
-    weight = np.maximum(0.0, 1.0 - 3.0 * dist)
-    scores = np.zeros(beats_per_bar)
-    np.add.at(scores, nearest % beats_per_bar, weight)
-    phase = int(np.argmax(scores))
+    nearest, weight = _change_weights(b, change_times)
+    phase = int(np.argmax(_phase_scores(nearest, weight, beats_per_bar)))
     return b[phase::beats_per_bar]

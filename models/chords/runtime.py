@@ -110,6 +110,10 @@ class Analysis:
     beats: list[float] = field(default_factory=list)
     downbeats: list[float] = field(default_factory=list)
     beats_per_bar: int = BEATS_PER_BAR
+    # The note value of a beat (4: quarters), for the chart's time signature. Audio
+    # analysis counts the beats it tracks as quarters; a song's chord track has its own.
+    # Not in the JSON schema: its beats are times, whatever their note value.
+    beat_unit: int = 4
     decoder: str = "hmm"
     beat_sync: bool = False
     source: str | None = None
@@ -408,13 +412,14 @@ def _run(blocks: Iterator[np.ndarray], sr: float, n_samples: int | None, *,
     spans = [ChordSpan.of(s.start, s.end, _chord(s), s.confidence) for s in segs]
     key = key_tempo.detect_key([(s.end - s.start, s.chord) for s in spans])
     changes = [s.start for s in spans[1:]]
-    bars = key_tempo.downbeats(beats, changes, BEATS_PER_BAR)
+    meter = key_tempo.beats_per_bar(beats, changes)
+    bars = key_tempo.downbeats(beats, changes, meter)
     if progress is not None:
         progress(1.0)
     return Analysis(segments=spans, duration=duration,
                     model_version=str(net.meta.get("model_version", "unknown")), key=key,
                     tempo=tempo, beats=beats.tolist(), downbeats=bars.tolist(),
-                    beats_per_bar=BEATS_PER_BAR, decoder=decoder, beat_sync=beat_sync,
+                    beats_per_bar=meter, decoder=decoder, beat_sync=beat_sync,
                     source=source)
 
 

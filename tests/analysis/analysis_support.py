@@ -33,7 +33,8 @@ class Result:
 
 
 def render_clip(rate: int, template: str = "pop/axis", tonic: int = 0, repeats: int = 1,
-                tempo: float = 100.0, program: int = 0) -> tuple[np.ndarray, list[Any]]:
+                tempo: float = 100.0, program: int = 0, beats_per_bar: int = 4
+                ) -> tuple[np.ndarray, list[Any]]:
     """A FluidSynth render (FluidR3 GM, the CI SoundFont) of a template progression:
     stereo float32 at `rate`, and its labelled segments (seconds, Harte)."""
     from models.chords.performance import PlayStyle, perform
@@ -41,7 +42,7 @@ def render_clip(rate: int, template: str = "pop/axis", tonic: int = 0, repeats: 
     from models.chords.soundfonts import SOUNDFONTS_BY_NAME
     from models.chords.synth_offline import OfflineSynth
 
-    prog = from_template(template, tonic, repeats)
+    prog = from_template(template, tonic, repeats, beats_per_bar)
     perf = perform(prog, PlayStyle(texture="strum", tempo=tempo, lead_in=0.3, tail=0.5),
                    np.random.default_rng(7))
     synth = OfflineSynth(Path(SOUNDFONTS_BY_NAME["FluidR3_GM"].path), rate)

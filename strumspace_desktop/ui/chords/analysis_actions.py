@@ -6,9 +6,10 @@ the adapter's `analysis_*` signals) behind a progress dialog with Cancel; a canc
 job is dropped whole, so the song is untouched. A finished one is written into the
 chord track (made when the song has none) as ONE undo step by
 `analysis.chord_track.write_analysis` (hand-made chords are kept). Then the key and
-tempo found are offered in a small dialog, never applied silently: applying is a
-second undo step that sets the song's tempo (and moves the written chords so they
-stay under the audio) and uses the key to spell chord names.
+tempo found (and the time signature, where it is not the song's) are offered in a
+small dialog, never applied silently: applying is a second undo step that sets the
+song's tempo (and moves the written chords so they stay under the audio), its time
+signature, and uses the key to spell chord names.
 """
 
 from __future__ import annotations
@@ -90,7 +91,8 @@ class KeyTempoOffer(QDialog):
     """What the analysis found, with a choice of what to take into the song."""
 
     def __init__(self, key: SongKey | None, key_confidence: float | None,
-                 tempo: float | None, current_tempo: float, parent: QWidget | None) -> None:
+                 tempo: float | None, current_tempo: float, parent: QWidget | None,
+                 meter: int | None = None, current_meter: tuple[int, int] = (4, 4)) -> None:
         super().__init__(parent)
         self.setWindowTitle("Key and Tempo from the Analysis")
         v = QVBoxLayout(self)
@@ -100,17 +102,26 @@ class KeyTempoOffer(QDialog):
                          + (f" (confidence {key_confidence:.0%})" if key_confidence else ""))
         if tempo:
             found.append(f"tempo {tempo:.1f} bpm")
-        v.addWidget(QLabel("The analysis found " + " and ".join(found) + ". Use it for the "
+        if meter:
+            found.append(f"{meter} beats a bar")
+        listed = ", ".join(found[:-1]) + " and " + found[-1] if len(found) > 1 else found[0]
+        v.addWidget(QLabel("The analysis found " + listed + ". Use it for the "
                            "song? Nothing changes unless you apply it."))
         self.use_tempo = QCheckBox(f"Set the song's tempo to {tempo:.1f} bpm (now "
                                    f"{current_tempo:.1f}); the chords move with it"
                                    if tempo else "")
         self.use_tempo.setChecked(bool(tempo))
         self.use_tempo.setVisible(bool(tempo))
+        now = f"{current_meter[0]}/{current_meter[1]}"
+        self.use_meter = QCheckBox(f"Set the song's time signature to {meter}/4 (now {now})"
+                                   if meter else "")
+        self.use_meter.setChecked(bool(meter))
+        self.use_meter.setVisible(bool(meter))
         self.use_key = QCheckBox(f"Spell chord names in {key_text(key)}" if key else "")
         self.use_key.setChecked(key is not None)
         self.use_key.setVisible(key is not None)
         v.addWidget(self.use_tempo)
+        v.addWidget(self.use_meter)
         v.addWidget(self.use_key)
         buttons = QDialogButtonBox()
         self.apply_button = buttons.addButton("Apply", QDialogButtonBox.ButtonRole.AcceptRole)
@@ -302,30 +313,42 @@ class ChordAnalysisActions(QObject):
         key = analysis_key(done.key)
         tempo = done.tempo if done.tempo and MIN_BPM <= done.tempo <= MAX_BPM else None
         doc = pending.document
-        if key is None and tempo is None:
+        first = doc.time_signatures()[0]
+        current_meter = (first.numerator, first.denominator)
+        found = getattr(analysis, "beats_per_bar", None)
+        # Offered only for a song in one time signature: a song with meter changes has
+        # been barred by hand.
+        meter = found if (isinstance(found, int) and (found, 4) != current_meter
+                          and len(doc.time_signatures()) == 1) else None
+        if key is None and tempo is None and meter is None:
             return
-        if key is not None and key == self.tools.song_key and (
+        if meter is None and key is not None and key == self.tools.song_key and (
                 tempo is None or abs(doc.tempo_changes()[0].bpm - tempo) < 0.05):
             return
         confidence = getattr(done.key, "confidence", None)
-        offer = KeyTempoOffer(key, confidence, tempo, doc.tempo_changes()[0].bpm, self.window_)
+        offer = KeyTempoOffer(key, confidence, tempo, doc.tempo_changes()[0].bpm, self.window_,
+                              meter, current_meter)
         offer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         offer.accepted.connect(lambda: self.apply_offer(
             offer.use_tempo.isChecked() and tempo is not None, tempo,
-            key if offer.use_key.isChecked() else None, done, analysis, pending))
+            key if offer.use_key.isChecked() else None, done, analysis, pending,
+            meter if offer.use_meter.isChecked() else None))
         offer.finished.connect(lambda _r: setattr(self, "offer", None))
         self.offer = offer
         offer.open()
 
     def apply_offer(self, use_tempo: bool, tempo: float | None, key: SongKey | None,
-                    done: ChordTrackWrite, analysis: Any, pending: PendingWrite) -> None:
+                    done: ChordTrackWrite, analysis: Any, pending: PendingWrite,
+                    meter: int | None = None) -> None:
         doc = pending.document
         if doc is not self.window_.projects.document or doc.read_only:
             self.offer_applied.emit()  # another song is open now, or this one is locked
             return
-        with doc.undo_group():  # key and tempo: one step to undo
+        with doc.undo_group():  # key, tempo and time signature: one step to undo
             if key is not None:
                 self.tools.set_song_key(key)
+            if meter is not None:  # bars change, ticks do not: the chords stay put
+                doc.set_time_signature(0, meter, 4)
             if use_tempo and tempo is not None:
                 track = self.window_.tracks.chord_track()
                 if track is not None:
@@ -425,6 +448,7 @@ def track_analysis(doc: Document, items: list[ChordItem], key: SongKey | None) -
                     beats=[b for b in beats if b < duration],
                     downbeats=[d for d in downbeats if d < duration],
                     beats_per_bar=doc.time_signatures()[0].numerator,
+                    beat_unit=doc.time_signatures()[0].denominator,
                     source=doc.title or None)
 
 

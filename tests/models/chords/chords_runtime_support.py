@@ -31,9 +31,10 @@ REAL_MODEL_REASON = ("accuracy needs the trained chord model; the committed arti
 @cache
 def rendered(template: str = "pop/axis", tonic: int = 0, repeats: int = 2,
              tempo: float = 110.0, program: int = 0, texture: str = "strum",
-             tail: float = 1.5) -> tuple[np.ndarray, Performance]:
-    """Stereo float32 at RATE (FluidR3_GM) and its performance (labels)."""
-    prog = from_template(template, tonic, repeats=repeats)
+             tail: float = 1.5, beats_per_bar: int = 4) -> tuple[np.ndarray, Performance]:
+    """Stereo float32 at RATE (FluidR3_GM) and its performance (labels); the music
+    starts on a bar line after a 1 s lead-in."""
+    prog = from_template(template, tonic, repeats=repeats, beats_per_bar=beats_per_bar)
     style = PlayStyle(texture=texture, tempo=tempo, lead_in=1.0, tail=tail, humanize_ms=0)
     perf = perform(prog, style, np.random.default_rng(0))
     audio = synth().render(perf, {0: program})

@@ -124,7 +124,7 @@ def test_chart_has_one_cell_per_bar_and_repeat_signs() -> None:
     a = _analysis()
     chart = formats.to_chart(a)
     lines = chart.splitlines()
-    assert lines[0] == "Key: C major  Tempo: 120 bpm"
+    assert lines[0] == "Key: C major  Tempo: 120 bpm  Time: 4/4"
     bars = [c.strip() for line in lines[1:] for c in line.strip("|").split("|")]
     # a half-second pickup of N, then one bar per chord (F lasts two bars: %)
     assert bars == ["N.C.", "C", "G/B", "Am", "F", "%", "C"]
@@ -145,6 +145,16 @@ def test_chart_lists_the_chords_of_a_bar_in_order() -> None:
              for c in line.strip("|").split("|")]
     assert cells[:3] == ["N.C.", "C G/B", "Am F"]
     assert all(len(c.split()) <= 2 for c in cells)
+
+
+def test_chart_header_gives_the_time_signature_of_the_bars() -> None:
+    a = _analysis()
+    a.beats_per_bar, a.downbeats = 3, a.beats[::3]
+    assert formats.to_chart(a).splitlines()[0].endswith("Time: 3/4")
+    a.beats_per_bar, a.beat_unit = 6, 8  # a chord track's own meter
+    assert formats.to_chart(a).splitlines()[0].endswith("Time: 6/8")
+    a.beats, a.downbeats = [], []  # no beats found: no time signature claimed
+    assert "Time" not in formats.to_chart(a)
 
 
 def test_bars_cover_the_clip() -> None:

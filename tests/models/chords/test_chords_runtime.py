@@ -351,6 +351,37 @@ def test_downbeats_follow_the_chord_changes() -> None:
     assert downbeats(np.zeros(0), [1.0]).size == 0
 
 
+def test_bar_length_follows_where_the_harmony_changes() -> None:
+    from models.chords.key_tempo import beats_per_bar
+
+    beats = np.arange(0.5, 40, 0.5)
+    for every, meter in ((3, 3), (4, 4), (8, 4), (2, 4), (1, 4)):
+        changes = beats[2::every] + 0.03  # from the third beat: any phase will do
+        assert beats_per_bar(beats, changes.tolist()) == meter, every
+    # a waltz whose third chord lasts two bars (3 + 3 + 6 beats)
+    waltz = [i for i in range(2, beats.size) if (i - 2) % 12 in (0, 3, 6)]
+    assert beats_per_bar(beats, beats[waltz].tolist()) == 3
+    # too little to go by: 4, the common case
+    assert beats_per_bar(beats, (beats[[3, 6, 9]]).tolist()) == 4
+    assert beats_per_bar(beats[:5], beats[1:5:3].tolist()) == 4
+    assert beats_per_bar(np.zeros(0), [1.0, 2.0]) == 4
+    assert beats_per_bar(beats, (beats[::3] + 0.25).tolist()) == 4  # all off the beat
+
+
+@pytest.mark.skipif(not is_real_model(), reason=REAL_MODEL_REASON)
+@pytest.mark.parametrize("template", ["pop/axis", "folk/waltz"])
+@pytest.mark.parametrize("meter", [3, 4])
+def test_a_song_in_three_is_barred_in_three_and_one_in_four_in_four(template: str,
+                                                                     meter: int) -> None:
+    audio, perf = rendered(template, 2, 3, 120.0, beats_per_bar=meter)
+    a = analyze(audio, RATE)
+    assert a.beats_per_bar == meter
+    bar_lines = 1.0 + np.arange(0, perf.duration, meter * 0.5)  # 1 s lead-in, 120 bpm
+    bar_lines = bar_lines[bar_lines < perf.duration - 1.5]
+    assert mir_eval.beat.f_measure(bar_lines, np.array(a.downbeats)) >= 0.9
+    assert formats.to_chart(a).splitlines()[0].endswith(f"Time: {meter}/4")
+
+
 def test_change_onsets_measure_the_bass_band_rising() -> None:
     from models.chords import features as feat
 

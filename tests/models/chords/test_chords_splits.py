@@ -11,7 +11,8 @@ from models.chords import manifest as mf
 from models.chords import soundfonts as sfs
 from models.chords.vocabulary import parse
 
-EVAL_SETS = ("unseen_timbre", "music21", "valid", "valid_music21", "valid_freepats")
+EVAL_SETS = ("unseen_timbre", "music21", "valid", "valid_music21", "valid_freepats",
+             "meter_valid", "meter_test")
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +62,7 @@ def test_the_wide_training_set_draws_training_families_and_wider_programs() -> N
 def test_committed_manifests_use_only_their_split(committed: dict[str, dict]) -> None:
     for name, data in committed.items():
         split = data["split"]
-        assert split == ("valid" if name.startswith("valid") else "test")
+        assert split == ("valid" if "valid" in name else "test")
         for clip in data["clips"]:
             assert sfs.split_of_soundfont(clip["soundfont"]) == split
             harmony = clip["programs"]["0"]
@@ -110,8 +111,19 @@ def test_seeds_never_overlap_between_sets(committed: dict[str, dict], train: dic
 def test_committed_manifests_are_what_the_builder_makes(committed: dict[str, dict]) -> None:
     # The evaluation sets are fixed: rebuilding them must not change a committed file
     # (music21 is left out here: chordifying 37 chorales takes seconds).
-    for name in ("unseen_timbre", "valid", "valid_freepats"):
+    for name in ("unseen_timbre", "valid", "valid_freepats", "meter_valid", "meter_test"):
         assert mf.build(name) == committed[name]
+
+
+def test_the_meter_sets_play_each_template_in_three_and_in_four(
+        committed: dict[str, dict]) -> None:
+    for name in ("meter_valid", "meter_test"):
+        clips = committed[name]["clips"]
+        assert [c["beats_per_bar"] for c in clips] == [4, 3] * (len(clips) // 2)
+        for four, three in zip(clips[::2], clips[1::2], strict=True):
+            assert four["source"]["name"] == three["source"]["name"]
+            for clip in (four, three):  # every chord a bar long: bar lines are known
+                assert {beats for _, beats in clip["spans"]} == {clip["beats_per_bar"]}
 
 
 def test_detune_and_tempo_ranges(committed: dict[str, dict], train: dict) -> None:

@@ -32,8 +32,9 @@ def tools_of(window: MainWindow) -> ChordTools:
     return window.chord_tools
 
 
-def rendered_song(folder: Path, repeats: int = 1, rate: int = 22050) -> tuple[Path, float]:
+def rendered_song(folder: Path, repeats: int = 1, rate: int = 22050,
+                  beats_per_bar: int = 4) -> tuple[Path, float]:
     """A strummed progression (FluidR3 GM) as a WAV file, and its length in seconds."""
-    audio, _ = render_clip(rate, repeats=repeats)
+    audio, _ = render_clip(rate, repeats=repeats, beats_per_bar=beats_per_bar)
     path = write_wav(folder / "song.wav", np.asarray(audio), rate)
     return path, len(audio) / rate

@@ -55,6 +55,7 @@ def test_a_file_analysis_fills_the_chord_track_in_one_undo_step(
     assert doc.tempo_changes()[0].bpm == 120.0 and tools.song_key is None
     offer = actions.offer
     assert offer is not None and offer.isVisible()
+    assert not offer.use_meter.isVisible()  # a song in 4, like the new song
     offer.skip_button.click()
     assert doc.tempo_changes()[0].bpm == 120.0 and tools.song_key is None
     # One undo removes the whole analysis; redo brings it back.
@@ -106,6 +107,28 @@ def test_applying_the_offer_sets_the_tempo_and_key_as_a_second_undo_step(
     ends = sorted(tempo.seconds_at_tick(c.end) for c in _chords(window).values())
     assert ends == pytest.approx(first_ends, abs=0.01)
     window.projects.undo()
+    assert doc.snapshot() == first
+
+
+def test_a_song_in_three_offers_its_time_signature_with_the_tempo(
+        qtbot: QtBot, tmp_path: Path) -> None:
+    song, _ = rendered_song(tmp_path, repeats=3, beats_per_bar=3)
+    window = window_without_engine(qtbot, tmp_path / "config")
+    actions = tools_of(window).analysis
+    doc = window.projects.document
+    with qtbot.waitSignal(actions.written, timeout=WAIT_MS) as got:
+        actions.analyze_file(song)
+    done = got.args[0]
+    first = doc.snapshot()
+    offer = actions.offer
+    assert offer is not None and offer.use_meter.isVisible() and offer.use_meter.isChecked()
+    assert "3/4 (now 4/4)" in offer.use_meter.text()
+    with qtbot.waitSignal(actions.offer_applied):
+        offer.apply_button.click()
+    ts = doc.time_signatures()
+    assert [(t.tick, t.numerator, t.denominator) for t in ts] == [(0, 3, 4)]
+    assert doc.tempo_changes()[0].bpm == pytest.approx(done.tempo, abs=0.01)
+    window.projects.undo()  # tempo and time signature together
     assert doc.snapshot() == first
 
 

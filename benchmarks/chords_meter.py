@@ -1,0 +1,115 @@
+"""How well file analysis finds the bars: their length in beats (3 or 4) and where they
+start.
+
+`python -m benchmarks.chords_meter [--quick] [SET...]` runs the shipped analysis
+(`runtime.analyze_file`, default options) on every clip of each set (rendered from its
+committed manifest where missing: `benchmarks.chords_sets`) and scores the bars two
+ways on the same beats and chord changes, in the same run:
+
+- `detected`: what the analysis reports (`key_tempo.beats_per_bar`, then
+  `key_tempo.downbeats` at that length);
+- `fixed_4`: every piece in 4 (`key_tempo.downbeats` at 4), as before the bar length
+  was estimated.
+
+Per set and way: `meter_accuracy` (the share of clips whose bar length is the
+manifest's `beats_per_bar`), the same for the clips in 3 and in 4, and, for the
+template sets (`meter_valid`, `meter_test`: the same templates in 3/4 and 4/4 by
+turns, each clip starting on a bar line after its lead-in), `downbeat_f`: the mean
+over clips of mir_eval's beat F-measure (70 ms window) of the downbeats against the
+reference bar lines. The chorale sets (`music21`, `valid_music21`) have no reference
+bar lines here (pickups), only their metre. The JSON's last line has `sets` and
+`machine`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import mir_eval
+import numpy as np
+
+from benchmarks.chords import machine
+from benchmarks.chords_sets import MANIFESTS, load_set
+from models.chords import key_tempo
+from models.chords.runtime import Analysis, analyze_file
+
+DEFAULT_SETS = ("meter_test", "music21")
+WAYS = ("detected", "fixed_4")
+
+
+def reference_downbeats(clip: dict[str, Any]) -> np.ndarray:
+    """Bar lines of a template clip: its lead-in, then every `beats_per_bar` beats at
+    its tempo, while the progression lasts."""
+    spb = 60.0 / float(clip["style"]["tempo"])
+    meter = int(clip["beats_per_bar"])
+    total = sum(float(beats) for _, beats in clip["spans"])
+    return float(clip["style"]["lead_in"]) + spb * np.arange(0.0, total - 1e-9, meter)
+
+
+def bars(analysis: Analysis, way: str) -> tuple[int, np.ndarray]:
+    """(beats per bar, downbeat times) of one way of placing the bars."""
+    if way == "detected":
+        return analysis.beats_per_bar, np.asarray(analysis.downbeats, dtype=np.float64)
+    beats = np.asarray(analysis.beats, dtype=np.float64)
+    changes = [s.start for s in analysis.segments[1:]]
+    return 4, key_tempo.downbeats(beats, changes, 4)
+
+
+def score_set(name: str, quick: bool, log: Any = sys.stderr) -> dict[str, Any]:
+    manifest = json.loads((MANIFESTS / f"{name}.json").read_text())
+    entries = {c["id"]: c for c in manifest["clips"]}
+    clips = load_set(name, quick=quick)
+    templates = all(entries[c.id]["source"]["kind"] == "template" for c in clips)
+    rows: dict[str, list[tuple[int, int, float | None]]] = {w: [] for w in WAYS}
+    started = time.monotonic()
+    for clip in clips:
+        entry = entries[clip.id]
+        truth = int(entry["beats_per_bar"])
+        analysis = analyze_file(clip.audio)
+        ref = reference_downbeats(entry) if templates else None
+        for way in WAYS:
+            meter, est = bars(analysis, way)
+            f = None if ref is None else float(mir_eval.beat.f_measure(ref, est))
+            rows[way].append((truth, meter, f))
+    print(f"{name}: {len(clips)} clips in {time.monotonic() - started:.0f} s", file=log)
+    out: dict[str, Any] = {"clips": len(clips),
+                           "clips_in_3": sum(t == 3 for t, _, _ in rows["detected"])}
+    for way, r in rows.items():
+        scores: dict[str, Any] = {"meter_accuracy": _share([m == t for t, m, _ in r])}
+        for meter in (3, 4):
+            scores[f"meter_accuracy_{meter}"] = _share([m == t for t, m, _ in r if t == meter])
+        if templates:
+            scores["downbeat_f"] = round(float(np.mean([f for _, _, f in r
+                                                        if f is not None])), 4)
+            for meter in (3, 4):
+                fs = [f for t, _, f in r if t == meter and f is not None]
+                scores[f"downbeat_f_{meter}"] = round(float(np.mean(fs)), 4) if fs else None
+        out[way] = scores
+    return out
+
+
+def _share(hits: Sequence[bool]) -> float | None:
+    return round(sum(hits) / len(hits), 4) if hits else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.chords_meter",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("sets", nargs="*", default=list(DEFAULT_SETS),
+                        help=f"evaluation sets (default: {' '.join(DEFAULT_SETS)})")
+    parser.add_argument("--quick", action="store_true",
+                        help="8 clips a set, spread over it (both metres)")
+    args = parser.parse_args(argv)
+    result = {"sets": {name: score_set(name, args.quick) for name in args.sets},
+              "quick": args.quick, "machine": machine()}
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
