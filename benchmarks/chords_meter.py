@@ -17,8 +17,9 @@ template sets (`meter_valid`, `meter_test`: the same templates in 3/4 and 4/4 by
 turns, each clip starting on a bar line after its lead-in), `downbeat_f`: the mean
 over clips of mir_eval's beat F-measure (70 ms window) of the downbeats against the
 reference bar lines. The chorale sets (`music21`, `valid_music21`) have no reference
-bar lines here (pickups), only their metre. The JSON's last line has `sets` and
-`machine`.
+bar lines here (pickups), only their metre. For the sets of steady tempo (not the
+chorales) `tempo` compares the reported tempo with the played one (`tempo_scores`).
+The JSON's last line has `sets` and `machine`.
 """
 
 from __future__ import annotations
@@ -64,14 +65,19 @@ def score_set(name: str, quick: bool, log: Any = sys.stderr) -> dict[str, Any]:
     manifest = json.loads((MANIFESTS / f"{name}.json").read_text())
     entries = {c["id"]: c for c in manifest["clips"]}
     clips = load_set(name, quick=quick)
-    templates = all(entries[c.id]["source"]["kind"] == "template" for c in clips)
+    kinds = {entries[c.id]["source"]["kind"] for c in clips}
+    templates, steady = kinds == {"template"}, "music21" not in kinds
     rows: dict[str, list[tuple[int, int, float | None]]] = {w: [] for w in WAYS}
+    tempo_ratios: list[float | None] = []
     started = time.monotonic()
     for clip in clips:
         entry = entries[clip.id]
         truth = int(entry["beats_per_bar"])
         analysis = analyze_file(clip.audio)
         ref = reference_downbeats(entry) if templates else None
+        if steady:
+            tempo_ratios.append(None if analysis.tempo is None
+                                else analysis.tempo / float(entry["style"]["tempo"]))
         for way in WAYS:
             meter, est = bars(analysis, way)
             f = None if ref is None else float(mir_eval.beat.f_measure(ref, est))
@@ -90,7 +96,29 @@ def score_set(name: str, quick: bool, log: Any = sys.stderr) -> dict[str, Any]:
                 fs = [f for t, _, f in r if t == meter and f is not None]
                 scores[f"downbeat_f_{meter}"] = round(float(np.mean(fs)), 4) if fs else None
         out[way] = scores
+    if steady:
+        out["tempo"] = tempo_scores(tempo_ratios)
     return out
+
+
+def tempo_scores(ratios: Sequence[float | None]) -> dict[str, Any]:
+    """How the reported tempo stands to the played one: the share of clips at the
+    played beat's level (within 4 %), at half or double it, elsewhere (4/3, 3/2, ...)
+    or without a tempo; and the relative error of those at the level (median, p90, the
+    share within 1 %)."""
+    level = [r for r in ratios if r is not None and abs(r - 1) < 0.04]
+    octave = [r for r in ratios if r is not None and (abs(r / 2 - 1) < 0.04
+                                                      or abs(2 * r - 1) < 0.04)]
+    errors = np.abs(np.asarray(level) - 1)
+    n = len(ratios)
+    return {
+        "at_level": _share([True] * len(level) + [False] * (n - len(level))),
+        "half_or_double": round(len(octave) / n, 4) if n else None,
+        "none": round(sum(r is None for r in ratios) / n, 4) if n else None,
+        "error_median": round(float(np.median(errors)), 5) if level else None,
+        "error_p90": round(float(np.percentile(errors, 90)), 5) if level else None,
+        "within_1pct": round(float(np.mean(errors < 0.01)), 4) if level else None,
+    }
 
 
 def _share(hits: Sequence[bool]) -> float | None:

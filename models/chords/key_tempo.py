@@ -22,6 +22,11 @@ from numba import njit
 
 from models.chords.vocabulary import FLAT_NAMES, SHARP_NAMES, Chord
 
+# A light spread of each onset to its neighbouring frames before the autocorrelation
+# (why: global_tempo). [0.25, 0.5, 0.25] put 3 more of the 168 validation clips of
+# fixed tempo at half or double their tempo; this one, 1 (119 -> 118 at their level).
+ACF_SMOOTHING = np.array([0.15, 0.7, 0.15])
+
 # Bar lengths told apart (beats; the first is the default), how much better another
 # must explain the chord changes to replace it, and the fewest changes to judge by.
 METERS = (4, 3)
@@ -123,6 +128,10 @@ def global_tempo(envelope: np.ndarray, fps: float, start_bpm: float = 120.0,
     n = e.size
     if n < 4:
         return None
+    # Onsets spread over neighbouring frames, so that a beat period between two whole
+    # frames still peaks at its own lag (clicks at 132 bpm, 19.6 frames apart, fall 19
+    # and 20 frames apart: unsmoothed, lag 39, half the tempo, matched them best).
+    e = np.convolve(e, ACF_SMOOTHING, mode="same")
     e = e - e.mean()
     m = 1 << int(np.ceil(np.log2(2 * n)))
     spec = np.fft.rfft(e, m)
@@ -174,7 +183,26 @@ def track_beats(envelope: np.ndarray, fps: float, start_bpm: float = 120.0,
     beats = beats[(beats >= loud[0]) & (beats <= loud[-1])]
     if beats.size < 2:
         return None, np.zeros(0)
-    return bpm, beats / fps
+    return _tempo_of_beats(beats, bpm, fps), beats / fps
+
+
+def _tempo_of_beats(beats: np.ndarray, bpm: float, fps: float) -> float:
+    """The tempo the tracked beats keep: the slope of a least-squares line through
+    them (a beat left out counts as the gap it leaves). The autocorrelation's peak is
+    a whole number of frames, so at 130 bpm its steps are 6 bpm apart; the line through
+    a clip's beats is a hundred times finer (MODEL.md's sets: median error 1.1 % before,
+    0.01 % after). ``bpm`` stands when the line strays more than 10 % from it."""
+    if beats.size < 4:
+        return bpm
+    period = 60.0 * fps / bpm
+    # Each gap counts as the whole number of beats it spans, rounded gap by gap (a
+    # period 2 % off, rounded over the whole clip, would skip an index halfway).
+    steps = np.maximum(1.0, np.round(np.diff(beats) / float(np.median(np.diff(beats)))))
+    index = np.concatenate([[0.0], np.cumsum(steps)])
+    slope = float(np.polyfit(index, beats.astype(np.float64), 1)[0])
+    if slope <= 0 or abs(slope / period - 1.0) > 0.1:
+        return bpm
+    return 60.0 * fps / slope
 
 
 @njit(cache=True)

@@ -26,3 +26,14 @@ def test_the_estimate_and_the_fixed_four_use_the_same_beats() -> None:
     assert meter == 3 and np.allclose(down, beats[::3])
     meter, down = bars(a, "fixed_4")
     assert meter == 4 and np.allclose(np.diff(down), 2.0)
+
+
+def test_tempo_scores_split_levels_and_measure_the_error_at_the_level() -> None:
+    from benchmarks.chords_meter import tempo_scores
+
+    got = tempo_scores([1.002, 0.99, 0.5, 2.01, 4 / 3, None, 1.0])
+    assert got["at_level"] == pytest.approx(3 / 7, abs=1e-4)
+    assert got["half_or_double"] == pytest.approx(2 / 7, abs=1e-4)
+    assert got["none"] == pytest.approx(1 / 7, abs=1e-4)
+    assert got["error_median"] == pytest.approx(0.002)
+    assert got["within_1pct"] == pytest.approx(2 / 3, abs=1e-4)  # 0.99 is 1 % off

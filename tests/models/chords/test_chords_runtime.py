@@ -325,7 +325,7 @@ def test_key_of_chord_progressions_in_every_key(shift: int) -> None:
     assert detect_key([(1.0, parse("N"))]) is None
 
 
-@pytest.mark.parametrize("bpm", [72.0, 96.0, 128.0, 150.0])
+@pytest.mark.parametrize("bpm", [72.0, 83.3, 96.0, 128.0, 132.0, 150.0])
 def test_tempo_and_beats_of_a_click_track(bpm: float) -> None:
     from models.chords.key_tempo import track_beats
 
@@ -335,7 +335,9 @@ def test_tempo_and_beats_of_a_click_track(bpm: float) -> None:
     clicks = np.arange(0.3, 20 - 0.1, period)
     env[np.round(clicks * fps).astype(int)] = 1.0
     tempo, beats = track_beats(env, fps)
-    assert tempo == pytest.approx(bpm, rel=0.03)
+    # Finer than the autocorrelation's whole-frame lags (132 bpm lies between 129.2
+    # and 136.0): the tempo is the line through the beats.
+    assert tempo == pytest.approx(bpm, rel=0.003)
     inner = beats[(beats > 2) & (beats < 18)]
     assert np.abs(inner[:, None] - clicks[None, :]).min(axis=1).max() < 1.5 / fps
     assert track_beats(np.zeros(500, np.float32), fps) == (None, pytest.approx(np.zeros(0)))
