@@ -190,8 +190,9 @@ def _tempo_of_beats(beats: np.ndarray, bpm: float, fps: float) -> float:
     """The tempo the tracked beats keep: the slope of a least-squares line through
     them (a beat left out counts as the gap it leaves). The autocorrelation's peak is
     a whole number of frames, so at 130 bpm its steps are 6 bpm apart; the line through
-    a clip's beats is a hundred times finer (MODEL.md's sets: median error 1.1 % before,
-    0.01 % after). ``bpm`` stands when the line strays more than 10 % from it."""
+    a clip's beats is a hundred times finer (the evaluation sets of steady tempo,
+    BENCHMARKS.md "chords_meter": median error 1.1 % before, 0.01 % after). ``bpm``
+    stands when the line strays more than 10 % from it."""
     if beats.size < 4:
         return bpm
     period = 60.0 * fps / bpm
