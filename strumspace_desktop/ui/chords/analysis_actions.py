@@ -21,9 +21,11 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
+    QHBoxLayout,
     QLabel,
     QProgressDialog,
     QVBoxLayout,
@@ -87,6 +89,14 @@ class PendingWrite:
     name: str = ""  # what the musician calls it (the clip's or the file's name)
 
 
+def tempo_levels(tempo: float | None) -> list[tuple[float, str]]:
+    """The tempo found, then its double and its half where the song may have them."""
+    if not tempo:
+        return []
+    levels = [(tempo, " (as found)"), (2 * tempo, " (double)"), (tempo / 2, " (half)")]
+    return [(t, what) for t, what in levels if MIN_BPM <= t <= MAX_BPM]
+
+
 class KeyTempoOffer(QDialog):
     """What the analysis found, with a choice of what to take into the song."""
 
@@ -107,11 +117,23 @@ class KeyTempoOffer(QDialog):
         listed = ", ".join(found[:-1]) + " and " + found[-1] if len(found) > 1 else found[0]
         v.addWidget(QLabel("The analysis found " + listed + ". Use it for the "
                            "song? Nothing changes unless you apply it."))
-        self.use_tempo = QCheckBox(f"Set the song's tempo to {tempo:.1f} bpm (now "
-                                   f"{current_tempo:.1f}); the chords move with it"
-                                   if tempo else "")
+        # The level of a beat is the one thing a tempo estimate often gets wrong (a
+        # fifth of the clips measured come out at half or double the played tempo):
+        # the musician, who knows, picks it.
+        self.use_tempo = QCheckBox("Set the song's tempo to")
+        self.tempo_choice = QComboBox()
+        for value, what in tempo_levels(tempo):
+            self.tempo_choice.addItem(f"{value:.1f} bpm{what}", value)
+        self.tempo_row = QWidget()
+        tempo_row = QHBoxLayout(self.tempo_row)
+        tempo_row.setContentsMargins(0, 0, 0, 0)
+        tempo_row.addWidget(self.use_tempo)
+        tempo_row.addWidget(self.tempo_choice)
+        tempo_row.addWidget(QLabel(f"(now {current_tempo:.1f}); the chords move with it"))
+        tempo_row.addStretch(1)
+        self.use_tempo.toggled.connect(self.tempo_choice.setEnabled)
         self.use_tempo.setChecked(bool(tempo))
-        self.use_tempo.setVisible(bool(tempo))
+        self.tempo_row.setVisible(bool(tempo))
         now = f"{current_meter[0]}/{current_meter[1]}"
         self.use_meter = QCheckBox(f"Set the song's time signature to {meter}/4 (now {now})"
                                    if meter else "")
@@ -120,7 +142,7 @@ class KeyTempoOffer(QDialog):
         self.use_key = QCheckBox(f"Spell chord names in {key_text(key)}" if key else "")
         self.use_key.setChecked(key is not None)
         self.use_key.setVisible(key is not None)
-        v.addWidget(self.use_tempo)
+        v.addWidget(self.tempo_row)
         v.addWidget(self.use_meter)
         v.addWidget(self.use_key)
         buttons = QDialogButtonBox()
@@ -130,6 +152,12 @@ class KeyTempoOffer(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         v.addWidget(buttons)
+
+    def chosen_tempo(self) -> float | None:
+        """The tempo to set, or None when the musician keeps the song's."""
+        if not self.use_tempo.isChecked() or self.tempo_choice.count() == 0:
+            return None
+        return float(self.tempo_choice.currentData())
 
 
 class ChordAnalysisActions(QObject):
@@ -330,7 +358,7 @@ class ChordAnalysisActions(QObject):
                               meter, current_meter)
         offer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         offer.accepted.connect(lambda: self.apply_offer(
-            offer.use_tempo.isChecked() and tempo is not None, tempo,
+            offer.chosen_tempo() is not None, offer.chosen_tempo(),
             key if offer.use_key.isChecked() else None, done, analysis, pending,
             meter if offer.use_meter.isChecked() else None))
         offer.finished.connect(lambda _r: setattr(self, "offer", None))

@@ -97,9 +97,14 @@ def test_applying_the_offer_sets_the_tempo_and_key_as_a_second_undo_step(
     first_ends = sorted(old.seconds_at_tick(c.end) for c in _chords(window).values())
     offer = actions.offer
     assert offer is not None
+    assert offer.chosen_tempo() == pytest.approx(done.tempo)  # as found, unless chosen
+    # The musician knows the song runs twice as fast as the beat found: double it.
+    levels = [offer.tempo_choice.itemData(i) for i in range(offer.tempo_choice.count())]
+    assert levels[:2] == pytest.approx([done.tempo, 2 * done.tempo])
+    offer.tempo_choice.setCurrentIndex(1)
     with qtbot.waitSignal(actions.offer_applied):
         offer.apply_button.click()
-    assert doc.tempo_changes()[0].bpm == pytest.approx(done.tempo, abs=0.01)
+    assert doc.tempo_changes()[0].bpm == pytest.approx(2 * done.tempo, abs=0.01)
     if done.key is not None:
         assert tools.song_key == (done.key.tonic, done.key.mode)
     # The chords moved with the tempo: in seconds they are where they were.
