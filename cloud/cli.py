@@ -19,8 +19,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="strumspace-cloud",
         description=(
-            "StrumSpace cloud service: accounts and auth (projects, sync and relay to come). "
-            "With no DATABASE_URL it runs its own PostgreSQL in STRUMSPACE_CLOUD_DATA."
+            "StrumSpace cloud service: accounts and auth, projects with live sync over "
+            "WebSockets, blobs and chord analysis (the jam relay and the clip catalogue are "
+            "to come). With no DATABASE_URL it runs its own PostgreSQL in "
+            "STRUMSPACE_CLOUD_DATA."
         ),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
