@@ -207,6 +207,16 @@ def _chart_name(label: str, style: str, flats: bool, capo: int) -> str:
         return label
 
 
+def _chart_flats(analysis: Analysis, capo: int) -> bool:
+    """The key's spelling; with a capo, that of the key the shapes are in (F major under
+    capo 3 is fingered in D major: F#, not Gb)."""
+    from models.chords.key_tempo import prefers_flats
+
+    if capo and analysis.key is not None:
+        return prefers_flats((analysis.key.tonic - capo) % 12, analysis.key.mode)
+    return analysis.prefers_flats
+
+
 def to_chart(analysis: Analysis, style: str = "standard", prefer_flats: bool | None = None,
              bars_per_line: int = 4, capo: int = 0, cell: int = 12) -> str:
     """A plain chord chart: a header (key, tempo, time signature, capo), then
@@ -214,7 +224,7 @@ def to_chart(analysis: Analysis, style: str = "standard", prefer_flats: bool | N
     lists them in order (each at least an eighth of the bar); ``%`` repeats the previous
     bar. Cells are ``cell`` characters wide, or wider where a bar's chords need it. With
     ``capo`` the names are the shapes to finger."""
-    flats = analysis.prefers_flats if prefer_flats is None else prefer_flats
+    flats = _chart_flats(analysis, capo) if prefer_flats is None else prefer_flats
     style = _style(style)
     head = []
     if analysis.key is not None:

@@ -37,6 +37,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="output file (one input) or folder (several inputs)")
     p.add_argument("--beat-sync", action="store_true",
                    help="snap chord changes to the beats librosa's beat tracker finds")
+    chart = p.add_argument_group("chord charts (--format chart)")
+    chart.add_argument("--notation", choices=("simple", "standard", "jazz"),
+                       default="standard",
+                       help="chord names: simple (C, Am: triads), standard (Cmaj7, Am7, "
+                            "Bm7b5) or jazz (C△7, A−7, Bø7); default standard")
+    chart.add_argument("--capo", type=_capo, default=0, metavar="FRET|auto",
+                       help="name the shapes to finger with a capo on this fret (0 to 11), "
+                            "or on the fret that leaves the most open shapes (auto)")
     p.set_defaults(func=run)
     return p
 
@@ -63,11 +71,29 @@ class _Progress:
             self.stream.flush()
 
 
-def render(analysis: Any, fmt: str) -> str:
-    """The text of an analysis in one of FORMATS (the runtime's writers)."""
+def _capo(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        fret = int(text)
+    except ValueError:
+        fret = -1
+    if not 0 <= fret <= 11:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a fret from 0 to 11, or auto")
+    return fret
+
+
+def render(analysis: Any, fmt: str, notation: str = "standard", capo: int | str = 0) -> str:
+    """The text of an analysis in one of FORMATS (the runtime's writers); a chart in
+    `notation`, with the shapes under `capo` ("auto": `formats.best_capo`)."""
     from models.chords import formats
 
-    text = formats.render(analysis, fmt)
+    if fmt != "chart":
+        text = formats.render(analysis, fmt)
+    else:
+        if capo == "auto":
+            capo = formats.best_capo((s.label, s.end - s.start) for s in analysis.segments)
+        text = formats.render(analysis, fmt, style=notation, capo=capo)
     return text if text.endswith("\n") else text + "\n"
 
 
@@ -109,6 +135,10 @@ def run(args: argparse.Namespace) -> int:
     if fmt is None:
         single_file = output is not None and len(files) == 1 and not output.is_dir()
         fmt = _BY_SUFFIX.get(output.suffix.lower(), "lab") if single_file and output else "lab"
+    if fmt != "chart" and (args.capo != 0 or args.notation != "standard"):
+        print("strumspace analyze: --notation and --capo are for chord charts "
+              "(--format chart)", file=err)
+        return 2
     targets = _targets(files, output, EXTENSIONS[fmt])
     if output is not None and len(files) > 1:
         try:
@@ -126,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
         progress = _Progress(err, path.name)
         try:
             analysis = analyze_file(path, beat_sync=args.beat_sync, progress=progress)
-            text = render(analysis, fmt)
+            text = render(analysis, fmt, args.notation, args.capo)
         except AnalysisError as exc:  # its message names the file
             progress.done()
             print(f"strumspace analyze: {exc}", file=err)

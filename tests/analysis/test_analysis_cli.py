@@ -81,6 +81,18 @@ def test_each_format_to_standard_output(clips: dict[str, Path],
     assert bars and all(line.endswith("|") for line in bars)
     assert main(["analyze", str(song), "--format", "lab", "--beat-sync"]) == 0
     _check_lab(capsys.readouterr().out, _duration(song))
+    # A chart in another notation, with the shapes under a capo.
+    assert main(["analyze", str(song), "--format", "chart", "--notation", "jazz",
+                 "--capo", "2"]) == 0
+    shapes = capsys.readouterr().out
+    assert "Capo: 2" in shapes.splitlines()[0] and shapes != chart
+    assert main(["analyze", str(song), "--format", "chart", "--capo", "auto"]) == 0
+    assert capsys.readouterr().out.count("|") == chart.count("|")
+    assert main(["analyze", str(song), "--capo", "2"]) == 2  # a .lab has no capo
+    assert "chord charts" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["analyze", str(song), "--format", "chart", "--capo", "12"])
+    assert "0 to 11" in capsys.readouterr().err
 
 
 def test_one_file_to_a_named_output_takes_the_format_from_its_extension(

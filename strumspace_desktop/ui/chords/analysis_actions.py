@@ -497,5 +497,6 @@ def export_text(doc: Document, items: list[ChordItem], fmt: str, tools: ChordToo
     if fmt != "chart":
         return render(analysis, fmt)
     namer = tools.namer()
-    return render(analysis, "chart", style=namer.style, prefer_flats=namer.prefers_flats(),
-                  capo=namer.capo % 12)
+    capo = namer.capo % 12
+    return render(analysis, "chart", style=namer.style, prefer_flats=namer.prefers_flats(capo),
+                  capo=capo)

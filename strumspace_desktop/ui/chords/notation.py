@@ -58,11 +58,12 @@ class ChordNamer:
         # No key: each chord spelled as its own key would be (Bb, Eb, F#m, C#m).
         return prefers_flats((root - shift) % 12, "minor" if minor else "major")
 
-    def prefers_flats(self) -> bool:
-        """One spelling for a whole text (a chord chart): forced, or the key's."""
+    def prefers_flats(self, shift: int = 0) -> bool:
+        """One spelling for a whole text (a chord chart): forced, or the key's (moved
+        down `shift` semitones: the key a capo's shapes are in)."""
         if self.accidentals != "auto":
             return self.accidentals == "flats"
-        return self.key is not None and prefers_flats(*self.key)
+        return self.key is not None and prefers_flats((self.key[0] - shift) % 12, self.key[1])
 
     def name(self, label: str) -> str:
         """The sounding chord's name ("N.C." for no chord)."""

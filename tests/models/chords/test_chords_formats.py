@@ -157,6 +157,19 @@ def test_chart_header_gives_the_time_signature_of_the_bars() -> None:
     assert "Time" not in formats.to_chart(a)
 
 
+def test_capo_shapes_are_spelled_in_the_key_they_are_fingered_in() -> None:
+    a = _analysis()
+    # C major played with C, G/B, Am, F; up a fourth: F major with F, C/E, Dm, Bb
+    a.segments = [ChordSpan.of(s.start, s.end, parse(s.label).transpose(5), s.confidence)
+                  for s in a.segments]
+    a.key = KeyEstimate(5, "major", 0.9)
+    assert "Bb" in formats.to_chart(a)  # sounding, in F: flats
+    # capo 3: fingered in D major (F -> D, C/E -> A/C#, Dm -> Bm, Bb -> G): sharps
+    shapes = formats.to_chart(a, capo=3)
+    assert "A/C#" in shapes and "Db" not in shapes
+    assert "A/Db" in formats.to_chart(a, capo=3, prefer_flats=True)  # forced spelling
+
+
 def test_bars_cover_the_clip() -> None:
     bars = formats.bars_of([1.0, 3.0, 5.0], 8.0)
     assert bars[0][0] == 0.0 and bars[-1][1] == 8.0

@@ -16,6 +16,7 @@ from strumspace_desktop.core.settings import AppSettings, ChordSettings
 from strumspace_desktop.core.timing import PPQ
 from strumspace_desktop.ui.chords import ChordTools
 from strumspace_desktop.ui.chords.live_panel import SOURCE_HISTORY, LiveChordPanel, fallback_next
+from strumspace_desktop.ui.chords.notation import ChordNamer
 from strumspace_desktop.ui.main_window import MainWindow
 
 PROGRESSION = ["C:maj", "G:maj", "A:min", "F:maj", "C:maj", "G:maj"]
@@ -124,6 +125,14 @@ def test_notation_and_capo_change_the_live_names_and_the_chord_lane(
     assert canvas.chord_namer("A:min7") == "A−7"
     dialog.reject()
     assert canvas.chord_namer("A:min7") == "E−7 (A−7)"
+
+
+def test_a_chart_of_capo_shapes_is_spelled_in_the_key_they_are_fingered_in() -> None:
+    # F major sounding (flats); under capo 3 the shapes are in D major (sharps).
+    namer = ChordNamer("standard", "auto", 3, (5, "major"))
+    assert namer.prefers_flats() and not namer.prefers_flats(3)
+    assert namer.shape("A:min") == "F#m"  # the lane's shape agrees with the chart's
+    assert ChordNamer("standard", "flats", 3, (5, "major")).prefers_flats(3)
 
 
 @pytest.mark.slow
