@@ -358,14 +358,14 @@ class ChordAnalysisActions(QObject):
                               meter, current_meter)
         offer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         offer.accepted.connect(lambda: self.apply_offer(
-            offer.chosen_tempo() is not None, offer.chosen_tempo(),
-            key if offer.use_key.isChecked() else None, done, analysis, pending,
+            offer.chosen_tempo(), key if offer.use_key.isChecked() else None, done,
+            analysis, pending,
             meter if offer.use_meter.isChecked() else None))
         offer.finished.connect(lambda _r: setattr(self, "offer", None))
         self.offer = offer
         offer.open()
 
-    def apply_offer(self, use_tempo: bool, tempo: float | None, key: SongKey | None,
+    def apply_offer(self, tempo: float | None, key: SongKey | None,
                     done: ChordTrackWrite, analysis: Any, pending: PendingWrite,
                     meter: int | None = None) -> None:
         doc = pending.document
@@ -377,7 +377,7 @@ class ChordAnalysisActions(QObject):
                 self.tools.set_song_key(key)
             if meter is not None:  # bars change, ticks do not: the chords stay put
                 doc.set_time_signature(0, meter, 4)
-            if use_tempo and tempo is not None:
+            if tempo is not None:
                 track = self.window_.tracks.chord_track()
                 if track is not None:
                     existing = doc.chords(track.id)
