@@ -622,9 +622,20 @@ def _continue(req: GenerationRequest, msgs: list[str]) -> tuple[_Job, Piece | No
     prompt_bars = seq.count(tokens.BAR)
     seq.append(tokens.BAR)
     task = TASK_LEAD if lead else TASK_MELODY
+    # A lead sheet goes on at its own harmonic rhythm: the model learnt from chorales,
+    # whose chords change on every beat, and would fill a chord-a-bar song with them.
+    max_chords = req.max_chords_per_bar or (_busiest_bar(p) if lead else None)
     job = _Job(task, seq, _constraints(req, "lead" if lead else "melody", prompt_bars + bars,
-                                       max_chords=req.max_chords_per_bar), prompt_bars, bars)
+                                       max_chords=max_chords), prompt_bars, bars)
     return job, prompt
+
+
+def _busiest_bar(piece: Piece) -> int | None:
+    """The most chord changes any bar of the piece holds (None without chords)."""
+    if not len(piece.chords) or not len(piece.bars):
+        return None
+    bar = np.searchsorted(piece.bars[:, 0], piece.chords[:, 0], side="right") - 1
+    return int(np.bincount(np.clip(bar, 0, None)).max())
 
 
 def _progression(req: GenerationRequest, msgs: list[str]) -> tuple[np.ndarray, tuple[int, int]]:

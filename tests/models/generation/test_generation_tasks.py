@@ -66,6 +66,23 @@ def test_continue_with_chords_continues_the_lead_sheet_in_key_and_odd_meter() ->
         assert (p.bars[:, 1:] == [7, 8]).all()
 
 
+def test_continue_keeps_the_lead_sheets_harmonic_rhythm() -> None:
+    prompt = _tune(2)
+    bar = bar_ticks(4, 4)
+    prompt.chords = np.array([[0, bar, 0, 0], [bar, bar, 7, 0]], np.int32)  # C | G
+    out = generate(GenerationRequest("continue", prompt=prompt, bars=6, seed=3,
+                                     variations=4, **HOT), smoke_backend())
+    for p in out:
+        _valid(p, 6)
+        # (the first row is the prompt's G sounding on into the new bars, not a change)
+        per_bar = np.bincount(p.chords[1:, 0] // bar, minlength=6)
+        assert per_bar.max() <= 1, per_bar  # a change a bar at most, like the prompt
+    # Asked for more, it may write more.
+    busy = generate(GenerationRequest("continue", prompt=prompt, bars=6, seed=3, variations=4,
+                                      max_chords_per_bar=4, **HOT), smoke_backend())
+    assert max(np.bincount(p.chords[1:, 0] // bar).max() for p in busy) > 1
+
+
 def test_long_generation_slides_the_context_window() -> None:
     be = smoke_backend()  # context 128 tokens: 16 dense bars need several windows
     before = be.calls["prefill"]
