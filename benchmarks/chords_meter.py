@@ -18,7 +18,8 @@ turns, each clip starting on a bar line after its lead-in), `downbeat_f`: the me
 over clips of mir_eval's beat F-measure (70 ms window) of the downbeats against the
 reference bar lines. The chorale sets (`music21`, `valid_music21`) have no reference
 bar lines here (pickups), only their metre. For the sets of steady tempo (not the
-chorales) `tempo` compares the reported tempo with the played one (`tempo_scores`).
+chorales) `tempo` compares the reported tempo with the played one (`tempo_scores`) and
+`beat_f` is the mean beat F-measure (70 ms) against the played beats.
 The JSON's last line has `sets` and `machine`.
 """
 
@@ -43,13 +44,17 @@ DEFAULT_SETS = ("meter_test", "music21")
 WAYS = ("detected", "fixed_4")
 
 
-def reference_downbeats(clip: dict[str, Any]) -> np.ndarray:
-    """Bar lines of a template clip: its lead-in, then every `beats_per_bar` beats at
-    its tempo, while the progression lasts."""
+def reference_beats(clip: dict[str, Any], every: int = 1) -> np.ndarray:
+    """Beats of a clip of steady tempo: its lead-in, then one a beat at its tempo while
+    the progression lasts; `every` n-th of them."""
     spb = 60.0 / float(clip["style"]["tempo"])
-    meter = int(clip["beats_per_bar"])
     total = sum(float(beats) for _, beats in clip["spans"])
-    return float(clip["style"]["lead_in"]) + spb * np.arange(0.0, total - 1e-9, meter)
+    return float(clip["style"]["lead_in"]) + spb * np.arange(0.0, total - 1e-9, every)
+
+
+def reference_downbeats(clip: dict[str, Any]) -> np.ndarray:
+    """Bar lines of a template clip (it starts on one): every `beats_per_bar` beats."""
+    return reference_beats(clip, int(clip["beats_per_bar"]))
 
 
 def bars(analysis: Analysis, way: str) -> tuple[int, np.ndarray]:
@@ -69,6 +74,7 @@ def score_set(name: str, quick: bool, log: Any = sys.stderr) -> dict[str, Any]:
     templates, steady = kinds == {"template"}, "music21" not in kinds
     rows: dict[str, list[tuple[int, int, float | None]]] = {w: [] for w in WAYS}
     tempo_ratios: list[float | None] = []
+    beat_fs: list[float] = []
     started = time.monotonic()
     for clip in clips:
         entry = entries[clip.id]
@@ -78,6 +84,8 @@ def score_set(name: str, quick: bool, log: Any = sys.stderr) -> dict[str, Any]:
         if steady:
             tempo_ratios.append(None if analysis.tempo is None
                                 else analysis.tempo / float(entry["style"]["tempo"]))
+            beat_fs.append(float(mir_eval.beat.f_measure(reference_beats(entry),
+                                                          np.asarray(analysis.beats))))
         for way in WAYS:
             meter, est = bars(analysis, way)
             f = None if ref is None else float(mir_eval.beat.f_measure(ref, est))
@@ -98,6 +106,7 @@ def score_set(name: str, quick: bool, log: Any = sys.stderr) -> dict[str, Any]:
         out[way] = scores
     if steady:
         out["tempo"] = tempo_scores(tempo_ratios)
+        out["beat_f"] = round(float(np.mean(beat_fs)), 4)
     return out
 
 

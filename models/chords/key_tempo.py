@@ -7,7 +7,9 @@
 - Tempo and beats: a global tempo from the autocorrelation of an onset envelope
   computed from the chord features themselves (positive spectral flux of the log
   spectrogram, so no second spectrogram is taken), then the dynamic-programming beat
-  tracker of librosa (Ellis 2007) at that tempo.
+  tracker of librosa (Ellis 2007) at that tempo; the tempo reported is the one the
+  beats keep, and the beats move onto the chord changes where those agree they lie
+  off them.
 - Bars: the bar length (3 or 4 beats) and the downbeat phase (which of every
   ``beats_per_bar`` beats starts a bar) that put the most chord changes on bar lines.
 """
@@ -32,6 +34,12 @@ ACF_SMOOTHING = np.array([0.15, 0.7, 0.15])
 METERS = (4, 3)
 METER_PREFERENCE = 1.4
 MIN_CHANGES_FOR_METER = 4
+# Beats move onto the chord changes when the changes agree this well (mean resultant
+# length of their phases within the beat) that they lie at least this far off them
+# (periods). Chosen on meter_valid, valid and valid_freepats (0.4 to 0.7 by 0.1 and
+# 0.1 to 0.3: BENCHMARKS.md, chords_meter).
+BEAT_SHIFT_AGREEMENT = 0.5
+BEAT_SHIFT_MIN = 0.2
 
 # Temperley (2001, Kostka-Payne corpus) and Krumhansl-Kessler (1982), tonic first.
 PROFILES: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
@@ -253,6 +261,35 @@ def _phase_scores(nearest: np.ndarray, weight: np.ndarray, beats_per_bar: int) -
     scores = np.zeros(beats_per_bar)
     np.add.at(scores, nearest % beats_per_bar, weight)
     return scores
+
+
+def align_to_changes(beats: np.ndarray, change_times: Sequence[float],
+                     min_agreement: float = BEAT_SHIFT_AGREEMENT,
+                     min_shift: float = BEAT_SHIFT_MIN) -> np.ndarray:
+    """The beats moved onto the chord changes when the changes agree that the beats
+    sit off them: the beat tracker follows the loudest onsets, and a strum pattern's
+    accents can fall on an off-beat, while chords change on the beat. The changes'
+    phases within the beat (0..1 of a period) are averaged on the circle; when their
+    agreement (the mean resultant length) reaches ``min_agreement`` and the mean is at
+    least ``min_shift`` of a period from the beats, every beat moves by it."""
+    b = np.asarray(beats, dtype=np.float64)
+    if b.size < 4 or len(change_times) < MIN_CHANGES_FOR_METER:
+        return b
+    period = float(np.median(np.diff(b)))
+    ch = np.asarray(change_times, dtype=np.float64)
+    ch = ch[(ch >= b[0] - period) & (ch <= b[-1] + period)]
+    if ch.size < MIN_CHANGES_FOR_METER:
+        return b
+    j = np.clip(np.searchsorted(b, ch, side="right") - 1, 0, b.size - 1)
+    phase = (ch - b[j]) / period
+    z = np.exp(2j * np.pi * phase).mean()
+    if abs(z) < min_agreement:
+        return b
+    shift = float(np.angle(z)) / (2 * np.pi)  # -0.5 .. 0.5 of a period
+    if abs(shift) < min_shift:
+        return b
+    moved = b + shift * period
+    return moved[moved >= 0.0]
 
 
 def beats_per_bar(beats: np.ndarray, change_times: Sequence[float],

@@ -407,6 +407,7 @@ def _run(blocks: Iterator[np.ndarray], sr: float, n_samples: int | None, *,
         segs = [dec.Segment(0.0, duration, dec.N_INDEX, 1.0)]
     env = np.concatenate(pipe.envelope) if pipe.envelope else np.zeros(0, np.float32)
     tempo, beats = key_tempo.track_beats(env, pipe.fps)
+    beats = key_tempo.align_to_changes(beats, [s.start for s in segs[1:]])
     if beat_sync and beats.size:
         segs = dec.beat_sync(segs, beats.tolist())
     spans = [ChordSpan.of(s.start, s.end, _chord(s), s.confidence) for s in segs]

@@ -370,6 +370,23 @@ def test_bar_length_follows_where_the_harmony_changes() -> None:
     assert beats_per_bar(beats, (beats[::3] + 0.25).tolist()) == 4  # all off the beat
 
 
+def test_beats_off_the_chord_changes_move_onto_them() -> None:
+    from models.chords.key_tempo import align_to_changes
+
+    grid = np.arange(1.0, 30.0, 0.5)  # the played beats
+    tracked = grid + 0.17  # an off-beat accent followed: a third of a beat late
+    changes = grid[::4] + np.random.default_rng(0).normal(0, 0.01, grid[::4].size)
+    assert np.allclose(align_to_changes(tracked, changes.tolist()), grid, atol=0.02)
+    # Beats already on the changes, or changes that do not agree, stay as tracked.
+    assert np.array_equal(align_to_changes(grid, changes.tolist()), grid)
+    scattered = grid[::4] + np.random.default_rng(1).uniform(0, 0.5, grid[::4].size)
+    assert np.array_equal(align_to_changes(tracked, scattered.tolist()), tracked)
+    assert np.array_equal(align_to_changes(tracked, changes[:3].tolist()), tracked)
+    # A shift back before the clip's start drops that beat.
+    early = align_to_changes(np.arange(0.1, 10, 0.5), (np.arange(0.0, 10, 2.0) + 0.4).tolist())
+    assert early[0] >= 0 and np.allclose(np.diff(early), 0.5)
+
+
 @pytest.mark.skipif(not is_real_model(), reason=REAL_MODEL_REASON)
 @pytest.mark.parametrize("template", ["pop/axis", "folk/waltz"])
 @pytest.mark.parametrize("meter", [3, 4])
