@@ -29,11 +29,12 @@ from models.chords.vocabulary import FLAT_NAMES, SHARP_NAMES, Chord
 # fixed tempo at half or double their tempo; this one, 1 (119 -> 118 at their level).
 ACF_SMOOTHING = np.array([0.15, 0.7, 0.15])
 
-# Bar lengths told apart (beats; the first is the default), how much better another
-# must explain the chord changes to replace it, and the fewest changes to judge by.
+# Bar lengths told apart (beats; the first is the default) and how much better another
+# must explain the chord changes to replace it.
 METERS = (4, 3)
 METER_PREFERENCE = 1.4
-MIN_CHANGES_FOR_METER = 4
+# The fewest chord changes the bar length or a beat shift is judged by.
+MIN_CHANGES = 4
 # Beats move onto the chord changes when the changes agree this well (mean resultant
 # length of their phases within the beat) that they lie at least this far off them
 # (periods). Chosen on meter_valid, valid and valid_freepats (0.4 to 0.7 by 0.1 and
@@ -206,7 +207,8 @@ def _tempo_of_beats(beats: np.ndarray, bpm: float, fps: float) -> float:
     period = 60.0 * fps / bpm
     # Each gap counts as the whole number of beats it spans, rounded gap by gap (a
     # period 2 % off, rounded over the whole clip, would skip an index halfway).
-    steps = np.maximum(1.0, np.round(np.diff(beats) / float(np.median(np.diff(beats)))))
+    gaps = np.diff(beats)
+    steps = np.maximum(1.0, np.round(gaps / float(np.median(gaps))))
     index = np.concatenate([[0.0], np.cumsum(steps)])
     slope = float(np.polyfit(index, beats.astype(np.float64), 1)[0])
     if slope <= 0 or abs(slope / period - 1.0) > 0.1:
@@ -273,12 +275,12 @@ def align_to_changes(beats: np.ndarray, change_times: Sequence[float],
     agreement (the mean resultant length) reaches ``min_agreement`` and the mean is at
     least ``min_shift`` of a period from the beats, every beat moves by it."""
     b = np.asarray(beats, dtype=np.float64)
-    if b.size < 4 or len(change_times) < MIN_CHANGES_FOR_METER:
+    if b.size < 4:
         return b
     period = float(np.median(np.diff(b)))
     ch = np.asarray(change_times, dtype=np.float64)
     ch = ch[(ch >= b[0] - period) & (ch <= b[-1] + period)]
-    if ch.size < MIN_CHANGES_FOR_METER:
+    if ch.size < MIN_CHANGES:
         return b
     j = np.clip(np.searchsorted(b, ch, side="right") - 1, 0, b.size - 1)
     phase = (ch - b[j]) / period
@@ -301,7 +303,7 @@ def beats_per_bar(beats: np.ndarray, change_times: Sequence[float],
     as much: changes on every beat, or every other one, say nothing of 3 against 4,
     and most songs are in 4."""
     b = np.asarray(beats, dtype=np.float64)
-    if b.size < 2 * max(meters) or len(change_times) < MIN_CHANGES_FOR_METER:
+    if b.size < 2 * max(meters) or len(change_times) < MIN_CHANGES:
         return int(meters[0])
     nearest, weight = _change_weights(b, change_times)
     total = float(weight.sum())
