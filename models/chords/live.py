@@ -5,6 +5,10 @@ mono or multichannel) and returns a ``LiveChord`` whenever the displayed chord c
 It runs ``features.StreamingFeatures`` and the causal model ``session.LiveNet``, then
 smooths the frame posteriors so that the display does not flicker.
 
+A quiet input is lifted towards a -12 dBFS peak, by at most 12 dB
+(``input_level.LiveLevel``): the model was trained on louder clips and names a quiet
+chord later and drops it sooner.
+
 Smoothing, and what it costs in latency (frames are 1 / FPS = 23.2 ms):
 
 - the bass head's vote (``decode.bass_evidence``, weight ``BASS_WEIGHT`` 0.5) added to
@@ -33,6 +37,7 @@ history is a ring of ``history`` chords.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from models.chords.decode import BASS_THRESHOLD, BLANK, bass_evidence
+from models.chords.input_level import LiveLevel
 from models.chords.runtime import SILENCE_LEVEL
 from models.chords.vocabulary import N_INDEX, NUM_CLASSES, from_index
 
@@ -202,6 +208,7 @@ class LiveRecognizer:
         self.sample_rate = float(sample_rate)
         self._feat = feat
         self._stream = feat.StreamingFeatures(sample_rate)
+        self._level = LiveLevel(sample_rate)
         self.net = LiveNet.load(model, threads=threads)
         self._pending_silent: deque[bool] = deque()
         self._frame = 0
@@ -222,6 +229,7 @@ class LiveRecognizer:
     def reset(self) -> None:
         """Forget the stream (a new input, or after a gap)."""
         self._stream.reset()
+        self._level.reset()
         self.net.reset()
         self.smoother.reset()
         self._pending_silent.clear()
@@ -244,10 +252,15 @@ class LiveRecognizer:
     def push(self, block: np.ndarray) -> LiveChord | None:
         """Feed an audio block; the newly displayed chord if it changed (the last one
         when several changes fall in one block), else None."""
-        frames = self._stream.push(block)
+        frames = self._stream.push(self._level.apply(self._feat.to_mono(block)))
         if frames.shape[0] == 0:
             return None
-        silent = frames.max(axis=1, initial=0.0) < SILENCE_LEVEL
+        # silence is judged at the input's own level, as before the lift: room noise
+        # lifted by the gain must not hold the display on a chord
+        gain = self._level.gain
+        floor = SILENCE_LEVEL if gain == 1.0 else math.log1p(
+            math.expm1(SILENCE_LEVEL) * gain)
+        silent = frames.max(axis=1, initial=0.0) < floor
         # the model returns frames after its look-ahead: remember which were silent
         self._pending_silent.extend(silent.tolist())
         logp, bass = self.net.push(frames)

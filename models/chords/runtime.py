@@ -27,7 +27,7 @@ import numpy as np
 
 from cloud.analysis.schema import AnalysisDoc, ChordSegment, Key
 from models.chords import decode as dec
-from models.chords import key_tempo
+from models.chords import input_level, key_tempo
 from models.chords.vocabulary import NO_CHORD, Chord, parse, root_pc
 
 CHUNK_S = 60.0  # model chunk (core) length
@@ -363,23 +363,28 @@ def noise_frames(features: np.ndarray) -> np.ndarray:
     return np.asarray(flat > NOISE_FLATNESS)
 
 
-def _resampled_blocks(blocks: Iterator[np.ndarray], sr: float) -> Iterator[np.ndarray]:
-    """Mono float32 at the features' rate from blocks at ``sr``."""
+def _resampled_blocks(blocks: Iterator[np.ndarray], sr: float,
+                      gain: float = 1.0) -> Iterator[np.ndarray]:
+    """Mono float32 at the features' rate from blocks at ``sr``, times ``gain``."""
     from models.chords import features as feat
+
+    def mono(b: np.ndarray) -> np.ndarray:
+        m = feat.to_mono(b)
+        return m if gain == 1.0 else m * np.float32(gain)
 
     if sr == feat.SAMPLE_RATE:
         for b in blocks:
-            yield feat.to_mono(b)
+            yield mono(b)
         return
     import soxr
 
     rs = soxr.ResampleStream(sr, feat.SAMPLE_RATE, 1, dtype="float32")
     for b in blocks:
-        yield np.asarray(rs.resample_chunk(feat.to_mono(b)), dtype=np.float32)
+        yield np.asarray(rs.resample_chunk(mono(b)), dtype=np.float32)
     yield np.asarray(rs.resample_chunk(np.zeros(0, np.float32), last=True), dtype=np.float32)
 
 
-def _run(blocks: Iterator[np.ndarray], sr: float, n_samples: int | None, *,
+def _run(blocks: Iterator[np.ndarray], sr: float, n_samples: int | None, *, gain: float,
          beat_sync: bool, decoder: str, options: dec.DecodeOptions | None,
          chunk_seconds: float, progress: ProgressFn | None, cancel: CancelArg,
          model: str | Path | None, threads: int, source: str | None) -> Analysis:
@@ -393,7 +398,7 @@ def _run(blocks: Iterator[np.ndarray], sr: float, n_samples: int | None, *,
     total = None if n_samples is None else math.ceil(n_samples * feat.SAMPLE_RATE / sr)
     pipe = _Pipeline(net, decoder, options or dec.DecodeOptions(), chunk_seconds, total,
                      progress, cancel)
-    for block in _resampled_blocks(blocks, sr):
+    for block in _resampled_blocks(blocks, sr, gain):
         pipe.push(block)
     pipe.push(np.zeros(0, np.float32), last=True)
     if _cancelled(cancel):
@@ -445,9 +450,10 @@ def analyze(audio: np.ndarray, sr: float, *, beat_sync: bool = False,
     mono = feat.to_mono(x)
     step = READ_BLOCK * 4
     blocks = (mono[i: i + step] for i in range(0, mono.size, step))
-    return _run(blocks, float(sr), n, beat_sync=beat_sync, decoder=decoder, options=options,
-                chunk_seconds=chunk_seconds, progress=progress, cancel=cancel, model=model,
-                threads=threads, source=source)
+    gain = input_level.file_gain(input_level.peak_of(mono))
+    return _run(blocks, float(sr), n, gain=gain, beat_sync=beat_sync, decoder=decoder,
+                options=options, chunk_seconds=chunk_seconds, progress=progress,
+                cancel=cancel, model=model, threads=threads, source=source)
 
 
 def analyze_file(path: str | Path, *, beat_sync: bool = False,
@@ -483,6 +489,7 @@ def analyze_file(path: str | Path, *, beat_sync: bool = False,
         if problem is not None:
             raise AnalysisError(f"{p}: the file is truncated or damaged: {problem}")
         sr, frames = float(handle.samplerate), int(handle.frames)
+        gain = input_level.file_gain(_file_peak(handle))
         read = 0
 
         def blocks() -> Iterator[np.ndarray]:
@@ -500,7 +507,7 @@ def analyze_file(path: str | Path, *, beat_sync: bool = False,
                 yield b
 
         try:
-            analysis = _run(blocks(), sr, frames if frames > 0 else None, **kw)
+            analysis = _run(blocks(), sr, frames if frames > 0 else None, gain=gain, **kw)
         except AnalysisError:
             raise
         except (ValueError, RuntimeError) as exc:
@@ -513,6 +520,24 @@ def analyze_file(path: str | Path, *, beat_sync: bool = False,
         raise AnalysisError(f"{p}: the file is truncated or damaged: {read:,} of its "
                             f"{frames:,} frames could be decoded")
     return analysis
+
+
+def _file_peak(handle: Any) -> float:
+    """The peak of a file's mono mix, read in blocks; the handle is rewound. A read
+    error ends the scan: the analysis pass reports it with what was decoded."""
+    from models.chords import features as feat
+
+    peak = 0.0
+    try:
+        while True:
+            b = handle.read(READ_BLOCK, dtype="float32", always_2d=True)
+            if b.shape[0] == 0:
+                break
+            peak = max(peak, input_level.peak_of(feat.to_mono(b)))
+    except Exception:  # the second pass names the damage with what it decoded
+        pass
+    handle.seek(0)
+    return peak
 
 
 def _analyze_fallback(p: Path, first: Exception, kw: dict[str, Any]) -> Analysis:
@@ -535,4 +560,5 @@ def _analyze_fallback(p: Path, first: Exception, kw: dict[str, Any]) -> Analysis
         raise AnalysisError(f"{p}: not a readable audio file ({why})") from exc
     if y.size == 0:
         raise AnalysisError(f"{p}: the file holds no audio")
-    return _run(iter([y]), float(sr), int(y.size), **kw)
+    gain = input_level.file_gain(input_level.peak_of(y))
+    return _run(iter([y]), float(sr), int(y.size), gain=gain, **kw)
