@@ -87,6 +87,9 @@ class AnalysisDoc(_Model):
     beat_sync: bool = False
     source: str | None = Field(default=None, max_length=1000,
                                description="file name the audio came from")
+    tuning_cents: float | None = Field(
+        default=None, ge=-50, le=50,
+        description="the recording's tuning in cents from A = 440 Hz; null when unknown")
 
     @field_validator("beats", "downbeats")
     @classmethod

@@ -217,9 +217,15 @@ def _chart_flats(analysis: Analysis, capo: int) -> bool:
     return analysis.prefers_flats
 
 
+# The chart names a recording's tuning when a musician would hear it (the estimate is
+# within about 6 cents: models/chords/tuning.py).
+TUNING_SHOWN_CENTS = 10.0
+
+
 def to_chart(analysis: Analysis, style: str = "standard", prefer_flats: bool | None = None,
              bars_per_line: int = 4, capo: int = 0, cell: int = 12) -> str:
-    """A plain chord chart: a header (key, tempo, time signature, capo), then
+    """A plain chord chart: a header (key, tempo, time signature, tuning when off by
+    ``TUNING_SHOWN_CENTS`` or more, capo), then
     ``bars_per_line`` bars a line between bar lines ``|``; a bar holding several chords
     lists them in order (each at least an eighth of the bar); ``%`` repeats the previous
     bar. Cells are ``cell`` characters wide, or wider where a bar's chords need it. With
@@ -233,6 +239,9 @@ def to_chart(analysis: Analysis, style: str = "standard", prefer_flats: bool | N
         head.append(f"Tempo: {analysis.tempo:.0f} bpm")
     if analysis.beats or analysis.downbeats:
         head.append(f"Time: {analysis.beats_per_bar}/{analysis.beat_unit}")
+    cents = analysis.tuning_cents
+    if cents is not None and abs(cents) >= TUNING_SHOWN_CENTS:
+        head.append(f"Tuning: {cents:+.0f} cents (A = {440 * 2 ** (cents / 1200):.1f} Hz)")
     if capo:
         head.append(f"Capo: {capo}")
     lines = ["  ".join(head)] if head else []

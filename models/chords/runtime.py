@@ -27,7 +27,7 @@ import numpy as np
 
 from cloud.analysis.schema import AnalysisDoc, ChordSegment, Key
 from models.chords import decode as dec
-from models.chords import input_level, key_tempo
+from models.chords import input_level, key_tempo, tuning
 from models.chords.vocabulary import NO_CHORD, Chord, parse, root_pc
 
 CHUNK_S = 60.0  # model chunk (core) length
@@ -117,6 +117,9 @@ class Analysis:
     decoder: str = "hmm"
     beat_sync: bool = False
     source: str | None = None
+    # cents from A = 440 Hz (None: unknown); the chords were read as if in tune when
+    # it was off by tuning.CORRECT_MIN_CENTS or more
+    tuning_cents: float | None = None
 
     @property
     def prefers_flats(self) -> bool:
@@ -138,7 +141,8 @@ class Analysis:
                                    confidence=round(s.confidence, 4))
                       for s in self.segments],
             decoder=self.decoder,  # type: ignore[arg-type]
-            beat_sync=self.beat_sync, source=self.source)
+            beat_sync=self.beat_sync, source=self.source,
+            tuning_cents=None if self.tuning_cents is None else round(self.tuning_cents, 1))
 
     def to_json(self, indent: int | None = 2) -> str:
         return self.to_doc().model_dump_json(indent=indent)
@@ -155,7 +159,7 @@ class Analysis:
             duration=doc.duration, model_version=doc.model_version, key=key,
             tempo=doc.tempo, beats=list(doc.beats), downbeats=list(doc.downbeats),
             beats_per_bar=doc.beats_per_bar, decoder=doc.decoder, beat_sync=doc.beat_sync,
-            source=doc.source)
+            source=doc.source, tuning_cents=doc.tuning_cents)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Analysis:
@@ -385,9 +389,10 @@ def _resampled_blocks(blocks: Iterator[np.ndarray], sr: float,
 
 
 def _run(blocks: Iterator[np.ndarray], sr: float, n_samples: int | None, *, gain: float,
-         beat_sync: bool, decoder: str, options: dec.DecodeOptions | None,
-         chunk_seconds: float, progress: ProgressFn | None, cancel: CancelArg,
-         model: str | Path | None, threads: int, source: str | None) -> Analysis:
+         tuning_cents: float | None, beat_sync: bool, decoder: str,
+         options: dec.DecodeOptions | None, chunk_seconds: float,
+         progress: ProgressFn | None, cancel: CancelArg, model: str | Path | None,
+         threads: int, source: str | None) -> Analysis:
     from models.chords import features as feat
 
     if decoder not in DECODERS:
@@ -395,23 +400,30 @@ def _run(blocks: Iterator[np.ndarray], sr: float, n_samples: int | None, *, gain
     if not (sr > 0 and math.isfinite(sr)):
         raise AnalysisError(f"{source or 'audio'}: sample rate {sr} is not a positive number")
     net = load_net(model, threads)
-    total = None if n_samples is None else math.ceil(n_samples * feat.SAMPLE_RATE / sr)
+    # A recording out of tune is read as if played at the rate that puts it in tune:
+    # pitches and times scale by `stretch`, and times are scaled back below.
+    stretch = 1.0
+    if tuning_cents is not None and abs(tuning_cents) >= tuning.CORRECT_MIN_CENTS:
+        stretch = 2.0 ** (-tuning_cents / 1200.0)
+    rate = sr * stretch
+    total = None if n_samples is None else math.ceil(n_samples * feat.SAMPLE_RATE / rate)
     pipe = _Pipeline(net, decoder, options or dec.DecodeOptions(), chunk_seconds, total,
                      progress, cancel)
-    for block in _resampled_blocks(blocks, sr, gain):
+    for block in _resampled_blocks(blocks, rate, gain):
         pipe.push(block)
     pipe.push(np.zeros(0, np.float32), last=True)
     if _cancelled(cancel):
         raise AnalysisCancelled("analysis cancelled")
-    duration = pipe.n / feat.SAMPLE_RATE if n_samples is None else n_samples / sr
-    segs = pipe.segments
+    duration = pipe.n / feat.SAMPLE_RATE * stretch if n_samples is None else n_samples / sr
+    segs = [dec.Segment(s.start * stretch, s.end * stretch, s.index, s.confidence, s.bass)
+            for s in pipe.segments] if stretch != 1.0 else pipe.segments
     if segs:  # the exact input duration (resampling rounds the sample count)
         segs[-1] = dec.Segment(segs[-1].start, max(duration, segs[-1].start + 1e-6),
                                segs[-1].index, segs[-1].confidence, segs[-1].bass)
     elif duration > 0:
         segs = [dec.Segment(0.0, duration, dec.N_INDEX, 1.0)]
     env = np.concatenate(pipe.envelope) if pipe.envelope else np.zeros(0, np.float32)
-    tempo, beats = key_tempo.track_beats(env, pipe.fps)
+    tempo, beats = key_tempo.track_beats(env, pipe.fps / stretch)
     beats = key_tempo.align_to_changes(beats, [s.start for s in segs[1:]])
     if beat_sync and beats.size:
         segs = dec.beat_sync(segs, beats.tolist())
@@ -426,7 +438,7 @@ def _run(blocks: Iterator[np.ndarray], sr: float, n_samples: int | None, *, gain
                     model_version=str(net.meta.get("model_version", "unknown")), key=key,
                     tempo=tempo, beats=beats.tolist(), downbeats=bars.tolist(),
                     beats_per_bar=meter, decoder=decoder, beat_sync=beat_sync,
-                    source=source)
+                    source=source, tuning_cents=tuning_cents)
 
 
 def _chord(seg: dec.Segment) -> Chord:
@@ -451,7 +463,9 @@ def analyze(audio: np.ndarray, sr: float, *, beat_sync: bool = False,
     step = READ_BLOCK * 4
     blocks = (mono[i: i + step] for i in range(0, mono.size, step))
     gain = input_level.file_gain(input_level.peak_of(mono))
-    return _run(blocks, float(sr), n, gain=gain, beat_sync=beat_sync, decoder=decoder,
+    cents = tuning.estimate(mono, float(sr)) if sr > 0 and math.isfinite(sr) else None
+    return _run(blocks, float(sr), n, gain=gain, tuning_cents=cents, beat_sync=beat_sync,
+                decoder=decoder,
                 options=options, chunk_seconds=chunk_seconds, progress=progress,
                 cancel=cancel, model=model, threads=threads, source=source)
 
@@ -489,7 +503,8 @@ def analyze_file(path: str | Path, *, beat_sync: bool = False,
         if problem is not None:
             raise AnalysisError(f"{p}: the file is truncated or damaged: {problem}")
         sr, frames = float(handle.samplerate), int(handle.frames)
-        gain = input_level.file_gain(_file_peak(handle))
+        peak, cents = _first_pass(handle, sr)
+        gain = input_level.file_gain(peak)
         read = 0
 
         def blocks() -> Iterator[np.ndarray]:
@@ -507,7 +522,8 @@ def analyze_file(path: str | Path, *, beat_sync: bool = False,
                 yield b
 
         try:
-            analysis = _run(blocks(), sr, frames if frames > 0 else None, gain=gain, **kw)
+            analysis = _run(blocks(), sr, frames if frames > 0 else None, gain=gain,
+                            tuning_cents=cents, **kw)
         except AnalysisError:
             raise
         except (ValueError, RuntimeError) as exc:
@@ -522,22 +538,27 @@ def analyze_file(path: str | Path, *, beat_sync: bool = False,
     return analysis
 
 
-def _file_peak(handle: Any) -> float:
-    """The peak of a file's mono mix, read in blocks; the handle is rewound. A read
-    error ends the scan: the analysis pass reports it with what was decoded."""
+def _first_pass(handle: Any, sr: float) -> tuple[float, float | None]:
+    """The peak and the tuning (cents) of a file's mono mix, read in blocks; the handle
+    is rewound. A read error ends the scan: the analysis pass reports it with what it
+    decoded."""
     from models.chords import features as feat
 
     peak = 0.0
+    est = tuning.TuningEstimator(sr) if sr > 0 and math.isfinite(sr) else None
     try:
         while True:
             b = handle.read(READ_BLOCK, dtype="float32", always_2d=True)
             if b.shape[0] == 0:
                 break
-            peak = max(peak, input_level.peak_of(feat.to_mono(b)))
+            mono = feat.to_mono(b)
+            peak = max(peak, input_level.peak_of(mono))
+            if est is not None:
+                est.push(mono)
     except Exception:  # the second pass names the damage with what it decoded
         pass
     handle.seek(0)
-    return peak
+    return peak, None if est is None else est.cents
 
 
 def _analyze_fallback(p: Path, first: Exception, kw: dict[str, Any]) -> Analysis:
@@ -561,4 +582,5 @@ def _analyze_fallback(p: Path, first: Exception, kw: dict[str, Any]) -> Analysis
     if y.size == 0:
         raise AnalysisError(f"{p}: the file holds no audio")
     gain = input_level.file_gain(input_level.peak_of(y))
-    return _run(iter([y]), float(sr), int(y.size), gain=gain, **kw)
+    return _run(iter([y]), float(sr), int(y.size), gain=gain,
+                tuning_cents=tuning.estimate(y, float(sr)), **kw)

@@ -3,6 +3,7 @@ flats, capo)."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import mir_eval
@@ -118,6 +119,19 @@ def test_json_round_trips() -> None:
     back = Analysis.from_json(formats.render(a, "json"))
     assert back.segments == a.segments and back.key == a.key and back.tempo == a.tempo
     assert back.beats == a.beats and back.downbeats == a.downbeats
+
+
+def test_json_and_chart_carry_the_tuning() -> None:
+    a = dataclasses.replace(_analysis(), tuning_cents=38.46)
+    assert Analysis.from_json(formats.render(a, "json")).tuning_cents == 38.5
+    assert _analysis().tuning_cents is None
+    assert Analysis.from_json(formats.render(_analysis(), "json")).tuning_cents is None
+    head = formats.to_chart(a).splitlines()[0]
+    assert head.endswith("Time: 4/4  Tuning: +38 cents (A = 449.9 Hz)")
+    # a few cents is the estimate's own error: not shown
+    assert "Tuning" not in formats.to_chart(dataclasses.replace(a, tuning_cents=-6.0))
+    flat = formats.to_chart(dataclasses.replace(a, tuning_cents=-20.0)).splitlines()[0]
+    assert flat.endswith("Tuning: -20 cents (A = 434.9 Hz)")
 
 
 def test_chart_has_one_cell_per_bar_and_repeat_signs() -> None:
