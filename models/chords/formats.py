@@ -222,6 +222,16 @@ def _chart_flats(analysis: Analysis, capo: int) -> bool:
 TUNING_SHOWN_CENTS = 10.0
 
 
+def shows_tuning(cents: float | None) -> bool:
+    """Whether a recording's tuning is worth telling a musician (``TUNING_SHOWN_CENTS``)."""
+    return cents is not None and abs(cents) >= TUNING_SHOWN_CENTS
+
+
+def tuning_text(cents: float) -> str:
+    """``+41 cents (A = 450.6 Hz)``."""
+    return f"{cents:+.0f} cents (A = {440 * 2 ** (cents / 1200):.1f} Hz)"
+
+
 def to_chart(analysis: Analysis, style: str = "standard", prefer_flats: bool | None = None,
              bars_per_line: int = 4, capo: int = 0, cell: int = 12) -> str:
     """A plain chord chart: a header (key, tempo, time signature, tuning when off by
@@ -239,9 +249,8 @@ def to_chart(analysis: Analysis, style: str = "standard", prefer_flats: bool | N
         head.append(f"Tempo: {analysis.tempo:.0f} bpm")
     if analysis.beats or analysis.downbeats:
         head.append(f"Time: {analysis.beats_per_bar}/{analysis.beat_unit}")
-    cents = analysis.tuning_cents
-    if cents is not None and abs(cents) >= TUNING_SHOWN_CENTS:
-        head.append(f"Tuning: {cents:+.0f} cents (A = {440 * 2 ** (cents / 1200):.1f} Hz)")
+    if shows_tuning(analysis.tuning_cents):
+        head.append(f"Tuning: {tuning_text(analysis.tuning_cents or 0.0)}")
     if capo:
         head.append(f"Capo: {capo}")
     lines = ["  ".join(head)] if head else []

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from models.chords.formats import shows_tuning, tuning_text
 from strumspace_desktop.analysis.chord_track import ChordTrackWrite, write_analysis
 from strumspace_desktop.analysis.file_job import FileAnalysisJob
 from strumspace_desktop.core.document import AudioRegion, ChordItem, Document, DocumentError
@@ -315,9 +316,15 @@ class ChordAnalysisActions(QObject):
         self.window_.status.showMessage(
             f"{n} chord{'s' if n != 1 else ''} from {pending.name} written to the chord "
             "track (Undo removes them).", 8000)
+        cents = getattr(analysis, "tuning_cents", None)
         if n == 0:
             self.notices.show_notice(NOTICE_KEY, f"No chords were found in {pending.name} "
                                      "(silence or no harmony).", "info")
+        elif cents is not None and shows_tuning(cents):
+            # Someone playing along has to tune to the recording, not to A = 440 Hz.
+            self.notices.show_notice(
+                NOTICE_KEY, f"{pending.name} is tuned {tuning_text(cents)}: tune to it to "
+                "play along. Its chords are named as if it were in tune.", "info")
         self._offer(done, analysis, pending)
 
     def _view(self, analysis: Any, pending: PendingWrite) -> Any:

@@ -6,6 +6,7 @@ writes what the chord track holds."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from models.chords.formats import read_lab
 from strumspace_desktop.analysis.file_job import JobState
 from strumspace_desktop.core.document import AudioRegion, ChordItem
 from strumspace_desktop.core.timing import PPQ
+from strumspace_desktop.ui.chords.analysis_actions import NOTICE_KEY
 from strumspace_desktop.ui.main_window import MainWindow
 
 pytestmark = pytest.mark.slow
@@ -51,8 +53,10 @@ def test_a_file_analysis_fills_the_chord_track_in_one_undo_step(
     assert all(c.label != "N" and 0 <= c.confidence <= 1 for c in recognized)
     tempo = doc.tempo_map()
     assert max(tempo.seconds_at_tick(c.end) for c in recognized) <= seconds + 0.05
-    # The key and tempo found are offered, not applied.
+    # The key and tempo found are offered, not applied; an in-tune file says nothing
+    # about its tuning.
     assert doc.tempo_changes()[0].bpm == 120.0 and tools.song_key is None
+    assert "tuned" not in window.notices.texts().get(NOTICE_KEY, "")
     offer = actions.offer
     assert offer is not None and offer.isVisible()
     assert not offer.use_meter.isVisible()  # a song in 4, like the new song
@@ -83,7 +87,8 @@ def test_a_file_analysis_fills_the_chord_track_in_one_undo_step(
 
 def test_applying_the_offer_sets_the_tempo_and_key_as_a_second_undo_step(
         qtbot: QtBot, tmp_path: Path) -> None:
-    song, _ = rendered_song(tmp_path)
+    # A recording 40 cents sharp: the musician is told to tune to it.
+    song, _ = rendered_song(tmp_path, cents=40.0)
     window = window_without_engine(qtbot, tmp_path / "config")
     tools = tools_of(window)
     actions = tools.analysis
@@ -92,6 +97,8 @@ def test_applying_the_offer_sets_the_tempo_and_key_as_a_second_undo_step(
         actions.analyze_file(song)
     done = got.args[0]
     assert done.tempo is not None, "the render has a steady beat"
+    told = window.notices.texts()[NOTICE_KEY]
+    assert re.search(r"song\.wav is tuned \+(3[6-9]|4[0-4]) cents \(A = 4[45]\d\.\d Hz\)", told)
     first = doc.snapshot()
     old = doc.tempo_map()
     first_ends = sorted(old.seconds_at_tick(c.end) for c in _chords(window).values())
