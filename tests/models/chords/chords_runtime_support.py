@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from functools import cache
 
 import numpy as np
@@ -42,4 +43,25 @@ def rendered(template: str = "pop/axis", tonic: int = 0, repeats: int = 2,
     return audio, perf
 
 
-__all__ = ["RATE", "is_real_model", "model_version", "rendered"]
+def majmin_share(reference: Iterable[tuple[float, float, str]],
+                 label_at: Callable[[float], str], step: float = 0.05) -> float:
+    """The share of the reference's chord time (sampled every ``step`` s, no-chord left
+    out) at which ``label_at(t)`` names the chord under mir_eval's majmin comparison."""
+    import mir_eval
+
+    hits = total = 0
+    for start, end, label in reference:
+        if label == "N":
+            continue
+        for t in np.arange(start, end, step):
+            hits += int(mir_eval.chord.majmin([label], [label_at(float(t))])[0] == 1.0)
+            total += 1
+    return hits / total
+
+
+def shown_at(shown: list[tuple[float, str]]) -> Callable[[float], str]:
+    """The label on a display at time t, from (since, label) changes in order."""
+    return lambda t: next((lab for s, lab in reversed(shown) if s <= t), "N")
+
+
+__all__ = ["RATE", "is_real_model", "majmin_share", "model_version", "rendered", "shown_at"]

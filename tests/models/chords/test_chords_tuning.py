@@ -4,10 +4,9 @@ tuning in its JSON."""
 
 from __future__ import annotations
 
-import mir_eval
 import numpy as np
 import pytest
-from chords_runtime_support import RATE, REAL_MODEL_REASON, is_real_model
+from chords_runtime_support import RATE, REAL_MODEL_REASON, is_real_model, majmin_share
 from chords_support import synth
 
 from models.chords import runtime, tuning
@@ -73,17 +72,8 @@ def test_a_fluidsynth_render_s_tuning(cents: float) -> None:
 
 
 def _majmin(ref: list[tuple[float, float, str]], analysis: runtime.Analysis) -> float:
-    """The share of the reference's chord time (every 50 ms) whose label the analysis
-    names under mir_eval's majmin comparison."""
-    hits = total = 0
-    for start, end, label in ref:
-        if label == "N":
-            continue
-        for t in np.arange(start, end, 0.05):
-            est = next((s.label for s in analysis.segments if s.start <= t < s.end), "N")
-            hits += int(mir_eval.chord.majmin([label], [est])[0] == 1.0)
-            total += 1
-    return hits / total
+    return majmin_share(ref, lambda t: next(
+        (s.label for s in analysis.segments if s.start <= t < s.end), "N"))
 
 
 @pytest.mark.skipif(not is_real_model(), reason=REAL_MODEL_REASON)
