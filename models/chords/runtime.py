@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import math
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -462,12 +462,11 @@ def analyze(audio: np.ndarray, sr: float, *, beat_sync: bool = False,
     mono = feat.to_mono(x)
     step = READ_BLOCK * 4
     blocks = (mono[i: i + step] for i in range(0, mono.size, step))
-    gain = input_level.file_gain(input_level.peak_of(mono))
-    cents = tuning.estimate(mono, float(sr)) if sr > 0 and math.isfinite(sr) else None
+    gain, cents = _level_and_tuning([mono], float(sr))
     return _run(blocks, float(sr), n, gain=gain, tuning_cents=cents, beat_sync=beat_sync,
-                decoder=decoder,
-                options=options, chunk_seconds=chunk_seconds, progress=progress,
-                cancel=cancel, model=model, threads=threads, source=source)
+                decoder=decoder, options=options, chunk_seconds=chunk_seconds,
+                progress=progress, cancel=cancel, model=model, threads=threads,
+                source=source)
 
 
 def analyze_file(path: str | Path, *, beat_sync: bool = False,
@@ -503,8 +502,8 @@ def analyze_file(path: str | Path, *, beat_sync: bool = False,
         if problem is not None:
             raise AnalysisError(f"{p}: the file is truncated or damaged: {problem}")
         sr, frames = float(handle.samplerate), int(handle.frames)
-        peak, cents = _first_pass(handle, sr)
-        gain = input_level.file_gain(peak)
+        gain, cents = _level_and_tuning(_mono_blocks_until_error(handle), sr)
+        handle.seek(0)
         read = 0
 
         def blocks() -> Iterator[np.ndarray]:
@@ -538,27 +537,32 @@ def analyze_file(path: str | Path, *, beat_sync: bool = False,
     return analysis
 
 
-def _first_pass(handle: Any, sr: float) -> tuple[float, float | None]:
-    """The peak and the tuning (cents) of a file's mono mix, read in blocks; the handle
-    is rewound. A read error ends the scan: the analysis pass reports it with what it
-    decoded."""
-    from models.chords import features as feat
-
+def _level_and_tuning(blocks: Iterable[np.ndarray], sr: float) -> tuple[float, float | None]:
+    """From a recording's mono blocks (the first pass over a file): the gain that lifts
+    it to the model's level (``input_level.file_gain``) and its tuning in cents (None
+    when unknown)."""
     peak = 0.0
     est = tuning.TuningEstimator(sr) if sr > 0 and math.isfinite(sr) else None
+    for mono in blocks:
+        peak = max(peak, input_level.peak_of(mono))
+        if est is not None:
+            est.push(mono)
+    return input_level.file_gain(peak), None if est is None else est.cents
+
+
+def _mono_blocks_until_error(handle: Any) -> Iterator[np.ndarray]:
+    """A file's mono mix block by block, ending quietly at a read error: the analysis
+    pass reports the damage with what it decoded."""
+    from models.chords import features as feat
+
     try:
         while True:
             b = handle.read(READ_BLOCK, dtype="float32", always_2d=True)
             if b.shape[0] == 0:
-                break
-            mono = feat.to_mono(b)
-            peak = max(peak, input_level.peak_of(mono))
-            if est is not None:
-                est.push(mono)
-    except Exception:  # the second pass names the damage with what it decoded
-        pass
-    handle.seek(0)
-    return peak, None if est is None else est.cents
+                return
+            yield feat.to_mono(b)
+    except Exception:
+        return
 
 
 def _analyze_fallback(p: Path, first: Exception, kw: dict[str, Any]) -> Analysis:
@@ -581,6 +585,5 @@ def _analyze_fallback(p: Path, first: Exception, kw: dict[str, Any]) -> Analysis
         raise AnalysisError(f"{p}: not a readable audio file ({why})") from exc
     if y.size == 0:
         raise AnalysisError(f"{p}: the file holds no audio")
-    gain = input_level.file_gain(input_level.peak_of(y))
-    return _run(iter([y]), float(sr), int(y.size), gain=gain,
-                tuning_cents=tuning.estimate(y, float(sr)), **kw)
+    gain, cents = _level_and_tuning([y], float(sr))
+    return _run(iter([y]), float(sr), int(y.size), gain=gain, tuning_cents=cents, **kw)
