@@ -46,18 +46,14 @@ def peak_of(x: np.ndarray) -> float:
     return float(np.max(np.abs(finite), initial=0.0))
 
 
-def gain_for_peak(peak: float, max_gain_db: float) -> float:
-    """The factor that brings ``peak`` up to ``TARGET_PEAK_DB``: at least 1 (never
-    quieter), at most ``max_gain_db``; 1 for silence or a peak that is not a number."""
+def file_gain(peak: float) -> float:
+    """The factor that brings a recording whose (mono) peak is ``peak`` up to
+    ``TARGET_PEAK_DB``: at least 1 (never quieter), at most ``MAX_FILE_GAIN_DB``; 1 for
+    silence or a peak that is not a number."""
     if not (peak > 0.0 and math.isfinite(peak)):
         return 1.0
     wanted = 10.0 ** (TARGET_PEAK_DB / 20.0) / peak
-    return float(min(10.0 ** (max_gain_db / 20.0), max(1.0, wanted)))
-
-
-def file_gain(peak: float) -> float:
-    """The gain for a whole recording whose (mono) peak is ``peak``."""
-    return gain_for_peak(peak, MAX_FILE_GAIN_DB)
+    return float(min(10.0 ** (MAX_FILE_GAIN_DB / 20.0), max(1.0, wanted)))
 
 
 class LiveLevel:
