@@ -368,13 +368,19 @@ def noise_frames(features: np.ndarray) -> np.ndarray:
 
 
 def _resampled_blocks(blocks: Iterator[np.ndarray], sr: float,
-                      gain: float = 1.0) -> Iterator[np.ndarray]:
+                      gain: input_level.GainCurve | None = None) -> Iterator[np.ndarray]:
     """Mono float32 at the features' rate from blocks at ``sr``, times ``gain``."""
     from models.chords import features as feat
 
+    done = 0
+
     def mono(b: np.ndarray) -> np.ndarray:
+        nonlocal done
         m = feat.to_mono(b)
-        return m if gain == 1.0 else m * np.float32(gain)
+        if gain is not None:
+            m = gain.apply(m, done)
+        done += m.size
+        return m
 
     if sr == feat.SAMPLE_RATE:
         for b in blocks:
@@ -388,7 +394,8 @@ def _resampled_blocks(blocks: Iterator[np.ndarray], sr: float,
     yield np.asarray(rs.resample_chunk(np.zeros(0, np.float32), last=True), dtype=np.float32)
 
 
-def _run(blocks: Iterator[np.ndarray], sr: float, n_samples: int | None, *, gain: float,
+def _run(blocks: Iterator[np.ndarray], sr: float, n_samples: int | None, *,
+         gain: input_level.GainCurve,
          tuning_cents: float | None, beat_sync: bool, decoder: str,
          options: dec.DecodeOptions | None, chunk_seconds: float,
          progress: ProgressFn | None, cancel: CancelArg, model: str | Path | None,
@@ -537,17 +544,19 @@ def analyze_file(path: str | Path, *, beat_sync: bool = False,
     return analysis
 
 
-def _level_and_tuning(blocks: Iterable[np.ndarray], sr: float) -> tuple[float, float | None]:
+def _level_and_tuning(blocks: Iterable[np.ndarray], sr: float
+                      ) -> tuple[input_level.GainCurve, float | None]:
     """From a recording's mono blocks (the first pass over a file): the gain that lifts
-    it to the model's level (``input_level.file_gain``) and its tuning in cents (None
-    when unknown)."""
-    peak = 0.0
-    est = tuning.TuningEstimator(sr) if sr > 0 and math.isfinite(sr) else None
+    its quiet passages to the model's level and its tuning in cents (None when
+    unknown)."""
+    ok = sr > 0 and math.isfinite(sr)
+    peaks = input_level.PeakTrack(sr if ok else 1.0)
+    est = tuning.TuningEstimator(sr) if ok else None
     for mono in blocks:
-        peak = max(peak, input_level.peak_of(mono))
+        peaks.push(mono)
         if est is not None:
             est.push(mono)
-    return input_level.file_gain(peak), None if est is None else est.cents
+    return peaks.gain_curve(), None if est is None else est.cents
 
 
 def _mono_blocks_until_error(handle: Any) -> Iterator[np.ndarray]:

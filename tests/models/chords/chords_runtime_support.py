@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from functools import cache
+from typing import Any
 
 import numpy as np
 from chords_support import RATE, synth
@@ -59,9 +60,15 @@ def majmin_share(reference: Iterable[tuple[float, float, str]],
     return hits / total
 
 
+def segment_at(segments: list[Any]) -> Callable[[float], str]:
+    """The label of the analysis segment (``.start``, ``.end``, ``.label``) at time t."""
+    return lambda t: next((s.label for s in segments if s.start <= t < s.end), "N")
+
+
 def shown_at(shown: list[tuple[float, str]]) -> Callable[[float], str]:
     """The label on a display at time t, from (since, label) changes in order."""
     return lambda t: next((lab for s, lab in reversed(shown) if s <= t), "N")
 
 
-__all__ = ["RATE", "is_real_model", "majmin_share", "model_version", "rendered", "shown_at"]
+__all__ = ["RATE", "is_real_model", "majmin_share", "model_version", "rendered",
+           "segment_at", "shown_at"]

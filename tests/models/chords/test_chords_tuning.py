@@ -6,7 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from chords_runtime_support import RATE, REAL_MODEL_REASON, is_real_model, majmin_share
+from chords_runtime_support import (
+    RATE,
+    REAL_MODEL_REASON,
+    is_real_model,
+    majmin_share,
+    segment_at,
+)
 from chords_support import synth
 
 from models.chords import runtime, tuning
@@ -72,8 +78,7 @@ def test_a_fluidsynth_render_s_tuning(cents: float) -> None:
 
 
 def _majmin(ref: list[tuple[float, float, str]], analysis: runtime.Analysis) -> float:
-    return majmin_share(ref, lambda t: next(
-        (s.label for s in analysis.segments if s.start <= t < s.end), "N"))
+    return majmin_share(ref, segment_at(analysis.segments))
 
 
 @pytest.mark.skipif(not is_real_model(), reason=REAL_MODEL_REASON)
