@@ -72,8 +72,11 @@ def test_a_quiet_passage_is_lifted_to_the_target_and_a_loud_one_is_left_alone() 
     assert _db(curve.at(35 * sr)) == pytest.approx(14.0, abs=0.3)
     gains = [_db(curve.at(t)) for t in np.arange(27.5 * sr, 29.5 * sr, 50)]
     assert gains == sorted(gains) and max(np.diff(gains)) < 3.0
-    # the curve does not depend on how the pass cut the blocks
+    # the curve does not depend on how the pass cut the blocks, nor its application
     np.testing.assert_allclose(_curve(both, block=64).log_gain, curve.log_gain)
+    parts = [curve.apply(both[i: i + 333], i) for i in range(0, both.size, 333)]
+    np.testing.assert_allclose(np.concatenate(parts), curve.apply(both, 0), rtol=1e-6,
+                               atol=1e-7)
     # samples that are not numbers count as silence
     bad = quiet.copy()
     bad[::100] = np.nan
