@@ -9,8 +9,10 @@ Memory stays bounded for any length: audio is read and resampled block by block
 (files through soundfile, which reads WAV, FLAC, OGG and MP3), the model runs on
 ``chunk_seconds`` of frames plus ``MARGIN_S`` of context on each side, and decoding
 runs over a window of outputs that is committed up to a chord boundary well behind its
-end, so only that window, the onset envelope (one float per frame) and the segments
-grow with the file. Progress is reported and cancel is checked once per chunk.
+end, so only that window, the onset envelope (one float per frame), the level's gain
+curve (20 floats a second, from a first pass that also measures the tuning) and the
+segments grow with the file. Progress is reported and cancel is checked once per
+chunk.
 """
 
 from __future__ import annotations
