@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeGuard
 
 import numpy as np
 
@@ -222,7 +222,7 @@ def _chart_flats(analysis: Analysis, capo: int) -> bool:
 TUNING_SHOWN_CENTS = 10.0
 
 
-def shows_tuning(cents: float | None) -> bool:
+def shows_tuning(cents: float | None) -> TypeGuard[float]:
     """Whether a recording's tuning is worth telling a musician (``TUNING_SHOWN_CENTS``)."""
     return cents is not None and abs(cents) >= TUNING_SHOWN_CENTS
 
@@ -250,7 +250,7 @@ def to_chart(analysis: Analysis, style: str = "standard", prefer_flats: bool | N
     if analysis.beats or analysis.downbeats:
         head.append(f"Time: {analysis.beats_per_bar}/{analysis.beat_unit}")
     if shows_tuning(analysis.tuning_cents):
-        head.append(f"Tuning: {tuning_text(analysis.tuning_cents or 0.0)}")
+        head.append(f"Tuning: {tuning_text(analysis.tuning_cents)}")
     if capo:
         head.append(f"Capo: {capo}")
     lines = ["  ".join(head)] if head else []

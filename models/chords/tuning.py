@@ -82,8 +82,7 @@ class TuningEstimator:
         t, k = np.nonzero(peak)
         if t.size == 0:
             return
-        with np.errstate(divide="ignore"):
-            a, b, c = (np.log(mag[t, k + j] + 1e-12) for j in (0, 1, 2))
+        a, b, c = (np.log(mag[t, k + j] + 1e-12) for j in (0, 1, 2))
         denom = a - 2 * b + c
         shift = np.where(denom < 0, 0.5 * (a - c) / np.where(denom < 0, denom, -1.0), 0.0)
         freq = (self._lo + k + np.clip(shift, -0.5, 0.5)) * RATE / N_FFT

@@ -320,7 +320,7 @@ class ChordAnalysisActions(QObject):
         if n == 0:
             self.notices.show_notice(NOTICE_KEY, f"No chords were found in {pending.name} "
                                      "(silence or no harmony).", "info")
-        elif cents is not None and shows_tuning(cents):
+        elif shows_tuning(cents):
             # Someone playing along has to tune to the recording, not to A = 440 Hz.
             self.notices.show_notice(
                 NOTICE_KEY, f"{pending.name} is tuned {tuning_text(cents)}: tune to it to "
