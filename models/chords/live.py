@@ -7,7 +7,8 @@ smooths the frame posteriors so that the display does not flicker.
 
 A quiet input is lifted towards a -12 dBFS peak, by at most 12 dB
 (``input_level.LiveLevel``): the model was trained on louder clips and names a quiet
-chord later and drops it sooner.
+chord later and drops it sooner. Mains hum is notched out once heard (about 3 s;
+``hum.LiveHumRemover``): the model reads 50 Hz hum alone as G:7.
 
 Smoothing, and what it costs in latency (frames are 1 / FPS = 23.2 ms):
 
@@ -45,6 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from models.chords.decode import BASS_THRESHOLD, BLANK, bass_evidence
+from models.chords.hum import LiveHumRemover
 from models.chords.input_level import LiveLevel
 from models.chords.runtime import SILENCE_LEVEL
 from models.chords.vocabulary import N_INDEX, NUM_CLASSES, from_index
@@ -209,6 +211,7 @@ class LiveRecognizer:
         self._feat = feat
         self._stream = feat.StreamingFeatures(sample_rate)
         self._level = LiveLevel(sample_rate)
+        self._dehum = LiveHumRemover(sample_rate)
         self.net = LiveNet.load(model, threads=threads)
         self._pending_silent: deque[bool] = deque()
         self._frame = 0
@@ -230,6 +233,7 @@ class LiveRecognizer:
         """Forget the stream (a new input, or after a gap)."""
         self._stream.reset()
         self._level.reset()
+        self._dehum.reset()
         self.net.reset()
         self.smoother.reset()
         self._pending_silent.clear()
@@ -252,7 +256,8 @@ class LiveRecognizer:
     def push(self, block: np.ndarray) -> LiveChord | None:
         """Feed an audio block; the newly displayed chord if it changed (the last one
         when several changes fall in one block), else None."""
-        frames = self._stream.push(self._level.apply(self._feat.to_mono(block)))
+        mono = self._dehum.apply(self._feat.to_mono(block))
+        frames = self._stream.push(self._level.apply(mono))
         if frames.shape[0] == 0:
             return None
         # silence is judged at the input's own level, as before the lift: room noise

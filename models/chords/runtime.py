@@ -30,6 +30,7 @@ import numpy as np
 from cloud.analysis.schema import AnalysisDoc, ChordSegment, Key
 from models.chords import decode as dec
 from models.chords import input_level, key_tempo, tuning
+from models.chords.hum import Hum, HumDetector, HumFilter
 from models.chords.vocabulary import NO_CHORD, Chord, parse, root_pc
 
 CHUNK_S = 60.0  # model chunk (core) length
@@ -396,9 +397,8 @@ def _resampled_blocks(blocks: Iterator[np.ndarray], sr: float,
     yield np.asarray(rs.resample_chunk(np.zeros(0, np.float32), last=True), dtype=np.float32)
 
 
-def _run(blocks: Iterator[np.ndarray], sr: float, n_samples: int | None, *,
-         gain: input_level.GainCurve,
-         tuning_cents: float | None, beat_sync: bool, decoder: str,
+def _run(blocks: Iterator[np.ndarray], sr: float, n_samples: int | None,
+         first: FirstPass, *, beat_sync: bool, decoder: str,
          options: dec.DecodeOptions | None, chunk_seconds: float,
          progress: ProgressFn | None, cancel: CancelArg, model: str | Path | None,
          threads: int, source: str | None) -> Analysis:
@@ -412,13 +412,19 @@ def _run(blocks: Iterator[np.ndarray], sr: float, n_samples: int | None, *,
     # A recording out of tune is read as if played at the rate that puts it in tune:
     # pitches and times scale by `stretch`, and times are scaled back below.
     stretch = 1.0
+    tuning_cents = first.tuning_cents
     if tuning_cents is not None and abs(tuning_cents) >= tuning.CORRECT_MIN_CENTS:
         stretch = 2.0 ** (-tuning_cents / 1200.0)
     rate = sr * stretch
     total = None if n_samples is None else math.ceil(n_samples * feat.SAMPLE_RATE / rate)
     pipe = _Pipeline(net, decoder, options or dec.DecodeOptions(), chunk_seconds, total,
                      progress, cancel)
-    for block in _resampled_blocks(blocks, rate, gain):
+    # the hum's lines move with the rate the recording is read at
+    notch = (None if first.hum is None
+             else HumFilter(first.hum.scaled(stretch), feat.SAMPLE_RATE))
+    for block in _resampled_blocks(blocks, rate, first.gain):
+        if notch is not None:
+            block = notch.apply(block)
         pipe.push(block)
     pipe.push(np.zeros(0, np.float32), last=True)
     if _cancelled(cancel):
@@ -471,8 +477,7 @@ def analyze(audio: np.ndarray, sr: float, *, beat_sync: bool = False,
     mono = feat.to_mono(x)
     step = READ_BLOCK * 4
     blocks = (mono[i: i + step] for i in range(0, mono.size, step))
-    gain, cents = _level_and_tuning([mono], float(sr))
-    return _run(blocks, float(sr), n, gain=gain, tuning_cents=cents, beat_sync=beat_sync,
+    return _run(blocks, float(sr), n, _first_pass([mono], float(sr)), beat_sync=beat_sync,
                 decoder=decoder, options=options, chunk_seconds=chunk_seconds,
                 progress=progress, cancel=cancel, model=model, threads=threads,
                 source=source)
@@ -511,7 +516,7 @@ def analyze_file(path: str | Path, *, beat_sync: bool = False,
         if problem is not None:
             raise AnalysisError(f"{p}: the file is truncated or damaged: {problem}")
         sr, frames = float(handle.samplerate), int(handle.frames)
-        gain, cents = _level_and_tuning(_mono_blocks_until_error(handle), sr)
+        first = _first_pass(_mono_blocks_until_error(handle), sr)
         handle.seek(0)
         read = 0
 
@@ -530,8 +535,7 @@ def analyze_file(path: str | Path, *, beat_sync: bool = False,
                 yield b
 
         try:
-            analysis = _run(blocks(), sr, frames if frames > 0 else None, gain=gain,
-                            tuning_cents=cents, **kw)
+            analysis = _run(blocks(), sr, frames if frames > 0 else None, first, **kw)
         except AnalysisError:
             raise
         except (ValueError, RuntimeError) as exc:
@@ -546,19 +550,30 @@ def analyze_file(path: str | Path, *, beat_sync: bool = False,
     return analysis
 
 
-def _level_and_tuning(blocks: Iterable[np.ndarray], sr: float
-                      ) -> tuple[input_level.GainCurve, float | None]:
-    """From a recording's mono blocks (the first pass over a file): the gain that lifts
-    its quiet passages to the model's level and its tuning in cents (None when
-    unknown)."""
+@dataclass(frozen=True)
+class FirstPass:
+    """What the first pass over a recording measures before the chords are read."""
+
+    gain: input_level.GainCurve  # lifts its quiet passages to the model's level
+    tuning_cents: float | None  # None when unknown
+    hum: Hum | None  # mains hum to notch out, None when there is none
+
+
+def _first_pass(blocks: Iterable[np.ndarray], sr: float) -> FirstPass:
+    """From a recording's mono blocks (the first pass over a file): its level, its
+    tuning (without the hum's lines) and its mains hum."""
     ok = sr > 0 and math.isfinite(sr)
     peaks = input_level.PeakTrack(sr if ok else 1.0)
     est = tuning.TuningEstimator(sr) if ok else None
+    det = HumDetector(sr) if ok else None
     for mono in blocks:
         peaks.push(mono)
-        if est is not None:
+        if est is not None and det is not None:
             est.push(mono)
-    return peaks.gain_curve(), None if est is None else est.cents
+            det.push(mono)
+    found = None if det is None else det.hum
+    return FirstPass(peaks.gain_curve(), None if est is None else est.cents_without(found),
+                     found)
 
 
 def _mono_blocks_until_error(handle: Any) -> Iterator[np.ndarray]:
@@ -596,5 +611,4 @@ def _analyze_fallback(p: Path, first: Exception, kw: dict[str, Any]) -> Analysis
         raise AnalysisError(f"{p}: not a readable audio file ({why})") from exc
     if y.size == 0:
         raise AnalysisError(f"{p}: the file holds no audio")
-    gain, cents = _level_and_tuning([y], float(sr))
-    return _run(iter([y]), float(sr), int(y.size), gain=gain, tuning_cents=cents, **kw)
+    return _run(iter([y]), float(sr), int(y.size), _first_pass([y], float(sr)), **kw)

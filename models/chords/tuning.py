@@ -24,7 +24,12 @@ machine), longer than a whole CLI analysis.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from models.chords.hum import Hum
 
 F_MIN = 150.0  # Hz: below it a window of 0.37 s cannot place a peak within a few cents
 F_MAX = 2000.0  # Hz: upper partials of pianos and strings are stretched sharp
@@ -34,6 +39,10 @@ N_FFT = 4096  # 0.37 s at RATE: 2.7 Hz bins
 MIN_STRENGTH = 0.3
 MIN_PEAKS = 50
 CORRECT_MIN_CENTS = 20.0  # the model reads +-35 cents alike; correct well before that
+# Peaks are summed in bands this wide, so that those of mains hum can be left out
+# afterwards (hum.py: 50 Hz is G 35 cents sharp, and hum alone measured +36 cents).
+BAND_HZ = 0.5
+HUM_GUARD_HZ = 1.5  # peaks this close to a hum harmonic are the hum's
 
 
 class TuningEstimator:
@@ -53,9 +62,10 @@ class TuningEstimator:
         band = np.flatnonzero((freqs >= F_MIN) & (freqs <= F_MAX))
         self._lo, self._hi = int(band[0]), int(band[-1]) + 1
         self._buf = np.zeros(0, np.float32)
-        self._sum = 0j
-        self._weight = 0.0
-        self.peaks = 0
+        n_bands = int(F_MAX / BAND_HZ) + 2
+        self._sum = np.zeros(n_bands, np.complex128)
+        self._weight = np.zeros(n_bands)
+        self._count = np.zeros(n_bands, np.int64)
 
     def push(self, mono: np.ndarray) -> None:
         x = np.asarray(mono, dtype=np.float32)
@@ -88,19 +98,40 @@ class TuningEstimator:
         freq = (self._lo + k + np.clip(shift, -0.5, 0.5)) * RATE / N_FFT
         semis = 12.0 * np.log2(freq / 440.0)
         w = mag[t, k + 1]
-        self._sum += complex(np.sum(w * np.exp(2j * np.pi * semis)))
-        self._weight += float(w.sum())
-        self.peaks += int(t.size)
+        band = np.minimum((freq / BAND_HZ).astype(np.int64), self._sum.size - 1)
+        n = self._sum.size
+        z = w * np.exp(2j * np.pi * semis)
+        self._sum += (np.bincount(band, z.real, n) + 1j * np.bincount(band, z.imag, n))
+        self._weight += np.bincount(band, w, n)
+        self._count += np.bincount(band, minlength=n)
+
+    @property
+    def peaks(self) -> int:
+        return int(self._count.sum())
 
     @property
     def strength(self) -> float:
-        return abs(self._sum) / self._weight if self._weight > 0 else 0.0
+        return self._strength(np.ones(self._sum.size, bool))
+
+    def _strength(self, keep: np.ndarray) -> float:
+        weight = float(self._weight[keep].sum())
+        return abs(complex(self._sum[keep].sum())) / weight if weight > 0 else 0.0
 
     @property
     def cents(self) -> float | None:
-        if self.peaks < MIN_PEAKS or self.strength < MIN_STRENGTH:
+        return self.cents_without(None)
+
+    def cents_without(self, hum: Hum | None) -> float | None:
+        """The tuning from the peaks that are not ``hum``'s harmonics (all of them
+        when ``hum`` is None)."""
+        keep = np.ones(self._sum.size, bool)
+        if hum is not None:
+            centre = (np.arange(self._sum.size) + 0.5) * BAND_HZ
+            for f in hum.harmonics:
+                keep &= np.abs(centre - f) > HUM_GUARD_HZ + BAND_HZ / 2
+        if int(self._count[keep].sum()) < MIN_PEAKS or self._strength(keep) < MIN_STRENGTH:
             return None
-        return float(np.angle(self._sum) / (2 * np.pi) * 100.0)
+        return float(np.angle(complex(self._sum[keep].sum())) / (2 * np.pi) * 100.0)
 
 
 def estimate(mono: np.ndarray, sample_rate: float) -> float | None:

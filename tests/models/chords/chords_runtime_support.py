@@ -44,6 +44,22 @@ def rendered(template: str = "pop/axis", tonic: int = 0, repeats: int = 2,
     return audio, perf
 
 
+def mains_hum(n: int, sr: float, mains: float = 50.0, peak_db: float = -40.0,
+              seed: int = 0, wander: float = 0.03) -> np.ndarray:
+    """Mono mains hum as a pickup or a ground loop adds it: the mains frequency (which
+    wanders by ``wander`` Hz over 23 s) and its harmonics up to 4 kHz, falling as 1/k with random
+    levels and phases, over a little hiss; its peak at ``peak_db`` dBFS."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) / sr
+    phase = 2 * np.pi * np.cumsum(mains + wander * np.sin(2 * np.pi * t / 23.0)) / sr
+    y = np.zeros(n)
+    for k in range(1, int(4000 // mains) + 1):
+        level = (1.0 if k % 2 else 0.6) / k * 10 ** (rng.uniform(-6, 0) / 20)
+        y += level * np.sin(k * phase + rng.uniform(0, 2 * np.pi))
+    y += 0.01 * rng.standard_normal(n)
+    return (y / np.abs(y).max() * 10 ** (peak_db / 20)).astype(np.float32)
+
+
 def majmin_share(reference: Iterable[tuple[float, float, str]],
                  label_at: Callable[[float], str], step: float = 0.05) -> float:
     """The share of the reference's chord time (sampled every ``step`` s, no-chord left
@@ -70,5 +86,5 @@ def shown_at(shown: list[tuple[float, str]]) -> Callable[[float], str]:
     return lambda t: next((lab for s, lab in reversed(shown) if s <= t), "N")
 
 
-__all__ = ["RATE", "is_real_model", "majmin_share", "model_version", "rendered",
+__all__ = ["RATE", "is_real_model", "mains_hum", "majmin_share", "model_version", "rendered",
            "segment_at", "shown_at"]
