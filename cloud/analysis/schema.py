@@ -90,6 +90,10 @@ class AnalysisDoc(_Model):
     tuning_cents: float | None = Field(
         default=None, ge=-50, le=50,
         description="the recording's tuning in cents from A = 440 Hz; null when unknown")
+    hum_hz: float | None = Field(
+        default=None, ge=40, le=70,
+        description="the mains hum (its frequency, about 50 or 60 Hz) found in the "
+                    "recording and filtered out before the chords were read; null when none")
 
     @field_validator("beats", "downbeats")
     @classmethod

@@ -123,6 +123,8 @@ class Analysis:
     # cents from A = 440 Hz (None: unknown); the chords were read as if in tune when
     # it was off by tuning.CORRECT_MIN_CENTS or more
     tuning_cents: float | None = None
+    # mains hum found and notched out before the chords were read (Hz), None when none
+    hum_hz: float | None = None
 
     @property
     def prefers_flats(self) -> bool:
@@ -145,7 +147,8 @@ class Analysis:
                       for s in self.segments],
             decoder=self.decoder,  # type: ignore[arg-type]
             beat_sync=self.beat_sync, source=self.source,
-            tuning_cents=None if self.tuning_cents is None else round(self.tuning_cents, 1))
+            tuning_cents=None if self.tuning_cents is None else round(self.tuning_cents, 1),
+            hum_hz=None if self.hum_hz is None else round(self.hum_hz, 2))
 
     def to_json(self, indent: int | None = 2) -> str:
         return self.to_doc().model_dump_json(indent=indent)
@@ -162,7 +165,7 @@ class Analysis:
             duration=doc.duration, model_version=doc.model_version, key=key,
             tempo=doc.tempo, beats=list(doc.beats), downbeats=list(doc.downbeats),
             beats_per_bar=doc.beats_per_bar, decoder=doc.decoder, beat_sync=doc.beat_sync,
-            source=doc.source, tuning_cents=doc.tuning_cents)
+            source=doc.source, tuning_cents=doc.tuning_cents, hum_hz=doc.hum_hz)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Analysis:
@@ -453,7 +456,8 @@ def _run(blocks: Iterator[np.ndarray], sr: float, n_samples: int | None,
                     model_version=str(net.meta.get("model_version", "unknown")), key=key,
                     tempo=tempo, beats=beats.tolist(), downbeats=bars.tolist(),
                     beats_per_bar=meter, decoder=decoder, beat_sync=beat_sync,
-                    source=source, tuning_cents=tuning_cents)
+                    source=source, tuning_cents=tuning_cents,
+                    hum_hz=None if first.hum is None else first.hum.mains_hz)
 
 
 def _chord(seg: dec.Segment) -> Chord:

@@ -316,16 +316,29 @@ class ChordAnalysisActions(QObject):
         self.window_.status.showMessage(
             f"{n} chord{'s' if n != 1 else ''} from {pending.name} written to the chord "
             "track (Undo removes them).", 8000)
-        cents = getattr(analysis, "tuning_cents", None)
         if n == 0:
             self.notices.show_notice(NOTICE_KEY, f"No chords were found in {pending.name} "
                                      "(silence or no harmony).", "info")
-        elif shows_tuning(cents):
-            # Someone playing along has to tune to the recording, not to A = 440 Hz.
-            self.notices.show_notice(
-                NOTICE_KEY, f"{pending.name} is tuned {tuning_text(cents)}: tune to it to "
-                "play along. Its chords are named as if it were in tune.", "info")
+        else:
+            self._tell_about_the_recording(pending.name, analysis)
         self._offer(done, analysis, pending)
+
+    def _tell_about_the_recording(self, name: str, analysis: Any) -> None:
+        """A notice when the recording is out of tune or hums."""
+        told = []
+        cents = getattr(analysis, "tuning_cents", None)
+        if shows_tuning(cents):
+            # Someone playing along has to tune to the recording, not to A = 440 Hz.
+            told.append(f"{name} is tuned {tuning_text(cents)}: tune to it to play along. "
+                        "Its chords are named as if it were in tune.")
+        hum = getattr(analysis, "hum_hz", None)
+        if hum is not None:
+            # Worth knowing when it is the musician's own recording: a cable, a pickup
+            # or a ground loop to look at.
+            told.append(f"{name} has {hum:.0f} Hz mains hum (a pickup, a cable or a "
+                        "ground loop); it was filtered out before the chords were read.")
+        if told:
+            self.notices.show_notice(NOTICE_KEY, " ".join(told), "info")
 
     def _view(self, analysis: Any, pending: PendingWrite) -> Any:
         if pending.region_seconds is None:

@@ -122,10 +122,12 @@ def test_json_round_trips() -> None:
 
 
 def test_json_and_chart_carry_the_tuning() -> None:
-    a = dataclasses.replace(_analysis(), tuning_cents=38.46)
-    assert Analysis.from_json(formats.render(a, "json")).tuning_cents == 38.5
-    assert _analysis().tuning_cents is None
-    assert Analysis.from_json(formats.render(_analysis(), "json")).tuning_cents is None
+    a = dataclasses.replace(_analysis(), tuning_cents=38.46, hum_hz=50.0123)
+    back = Analysis.from_json(formats.render(a, "json"))
+    assert back.tuning_cents == 38.5 and back.hum_hz == 50.01
+    assert _analysis().tuning_cents is None and _analysis().hum_hz is None
+    back = Analysis.from_json(formats.render(_analysis(), "json"))
+    assert back.tuning_cents is None and back.hum_hz is None
     head = formats.to_chart(a).splitlines()[0]
     assert head.endswith("Time: 4/4  Tuning: +38 cents (A = 449.9 Hz)")
     # a few cents is the estimate's own error: not shown

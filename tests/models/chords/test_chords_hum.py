@@ -128,6 +128,8 @@ def test_hum_alone_is_no_chord(monkeypatch: pytest.MonkeyPatch) -> None:
     h = mains_hum(8 * RATE, RATE, 50.0, -50.0)
     a = runtime.analyze(h, RATE)
     assert [s.label for s in a.segments] == ["N"] and a.tuning_cents is None
+    assert a.hum_hz == pytest.approx(50.0, abs=0.04)
+    assert runtime.analyze(_song()[0], RATE).hum_hz is None
     monkeypatch.setattr(hum, "PRESENT", 1.1)  # no hum is ever found
     assert "G:7" in {s.label for s in runtime.analyze(h, RATE).segments}
 

@@ -33,10 +33,17 @@ def tools_of(window: MainWindow) -> ChordTools:
 
 
 def rendered_song(folder: Path, repeats: int = 1, rate: int = 22050,
-                  beats_per_bar: int = 4, cents: float = 0.0) -> tuple[Path, float]:
+                  beats_per_bar: int = 4, cents: float = 0.0,
+                  hum_db: float | None = None) -> tuple[Path, float]:
     """A strummed progression (FluidR3 GM) as a WAV file, and its length in seconds;
-    ``cents`` plays it sharp (and faster) by declaring a higher sample rate."""
+    ``cents`` plays it sharp (and faster) by declaring a higher sample rate;
+    ``hum_db`` adds steady 50 Hz mains hum (harmonics to 1 kHz) peaking there."""
     audio, _ = render_clip(rate, repeats=repeats, beats_per_bar=beats_per_bar)
     declared = round(rate * 2 ** (cents / 1200))
+    if hum_db is not None:
+        t = np.arange(len(audio)) / declared
+        hum = sum(np.sin(2 * np.pi * 50.0 * k * t + k) / k for k in range(1, 21))
+        hum *= 10 ** (hum_db / 20) / np.abs(hum).max()
+        audio = np.asarray(audio) + (hum[:, None] if np.ndim(audio) == 2 else hum)
     path = write_wav(folder / "song.wav", np.asarray(audio), declared)
     return path, len(audio) / declared

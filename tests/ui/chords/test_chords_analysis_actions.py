@@ -87,8 +87,9 @@ def test_a_file_analysis_fills_the_chord_track_in_one_undo_step(
 
 def test_applying_the_offer_sets_the_tempo_and_key_as_a_second_undo_step(
         qtbot: QtBot, tmp_path: Path) -> None:
-    # A recording 40 cents sharp: the musician is told to tune to it.
-    song, _ = rendered_song(tmp_path, cents=40.0)
+    # A recording 40 cents sharp, over mains hum: the musician is told to tune to it,
+    # and about the hum.
+    song, _ = rendered_song(tmp_path, cents=40.0, hum_db=-30.0)
     window = window_without_engine(qtbot, tmp_path / "config")
     tools = tools_of(window)
     actions = tools.analysis
@@ -99,6 +100,7 @@ def test_applying_the_offer_sets_the_tempo_and_key_as_a_second_undo_step(
     assert done.tempo is not None, "the render has a steady beat"
     told = window.notices.texts()[NOTICE_KEY]
     assert re.search(r"song\.wav is tuned \+(3[6-9]|4[0-4]) cents \(A = 4[45]\d\.\d Hz\)", told)
+    assert "song.wav has 50 Hz mains hum" in told
     first = doc.snapshot()
     old = doc.tempo_map()
     first_ends = sorted(old.seconds_at_tick(c.end) for c in _chords(window).values())
