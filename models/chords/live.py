@@ -241,6 +241,12 @@ class LiveRecognizer:
         self._quiet_run = 0
 
     @property
+    def hum_hz(self) -> float | None:
+        """The mains hum being filtered out of the input (Hz), None when none."""
+        hum = self._dehum.hum
+        return None if hum is None else hum.mains_hz
+
+    @property
     def current(self) -> LiveChord:
         return self.smoother.current
 

@@ -84,6 +84,16 @@ def _runners_up(rec: Any, label: str) -> tuple[tuple[str, float], ...]:
     return tuple((str(lab), float(p)) for lab, p in top(3) if lab != shown)[:2]
 
 
+def _listening(hum_hz: int | None) -> LiveStatus:
+    """Listening, and the mains hum being filtered out of the input, if any: worth
+    knowing for a musician (a cable, a pickup or a ground loop to look at)."""
+    if hum_hz is None:
+        return LiveStatus(LiveState.LISTENING)
+    return LiveStatus(LiveState.LISTENING,
+                      f"Listening to the audio input; its {hum_hz} Hz mains hum (a pickup, "
+                      "a cable or a ground loop) is filtered out.")
+
+
 def run_live_worker(ring_name: str, options: LiveOptions, conn: Connection,
                     stop: Any) -> None:
     """Process entry point: attach, recognise until `stop` is set, report on `conn`."""
@@ -118,7 +128,8 @@ def run_live_worker(ring_name: str, options: LiveOptions, conn: Connection,
         last_stats = 0.0
         last_sent = time.monotonic()
         quiet = False
-        send(LiveStatus(LiveState.LISTENING))
+        hum: int | None = None  # the mains hum told (Hz, rounded)
+        send(_listening(hum))
         while not stop.is_set():
             now = time.monotonic()
             if now - last_stats >= STATS_S:
@@ -141,7 +152,7 @@ def run_live_worker(ring_name: str, options: LiveOptions, conn: Connection,
                 continue
             if quiet:
                 quiet = False
-                send(LiveStatus(LiveState.LISTENING))
+                send(_listening(hum))
             last_data = now
             chunk = reader.read(max_backlog)
             if chunk.lost:  # lapped while reading: the recogniser's time line broke
@@ -150,6 +161,10 @@ def run_live_worker(ring_name: str, options: LiveOptions, conn: Connection,
                 rec_clock = chunk.clock
             read += len(chunk.frames)
             chord = rec.push(_mono(chunk.frames, channels))
+            found = getattr(rec, "hum_hz", None)
+            if (found if found is None else round(found)) != hum:
+                hum = None if found is None else round(found)
+                send(_listening(hum))
             changed = chord is not None
             if chord is None and now - last_sent >= REFRESH_S:
                 chord = getattr(rec, "current", None)

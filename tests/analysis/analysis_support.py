@@ -53,6 +53,17 @@ def render_clip(rate: int, template: str = "pop/axis", tonic: int = 0, repeats: 
     return audio, list(perf.segments)
 
 
+def with_hum(audio: np.ndarray, rate: float, peak_db: float) -> np.ndarray:
+    """``audio`` ([n] or [n, channels]) with steady 50 Hz mains hum added to every
+    channel: the mains and its harmonics to 1 kHz, falling as 1/k, peaking at
+    ``peak_db`` dBFS."""
+    t = np.arange(len(audio)) / rate
+    hum = sum(np.sin(2 * np.pi * 50.0 * k * t + k) / k for k in range(1, 21))
+    hum = hum * 10 ** (peak_db / 20) / np.abs(hum).max()
+    x = np.asarray(audio)
+    return (x + (hum[:, None] if x.ndim == 2 else hum)).astype(np.float32)
+
+
 def write_wav(path: Path, audio: np.ndarray, rate: int) -> Path:
     import soundfile as sf
 

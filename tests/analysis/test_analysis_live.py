@@ -13,7 +13,14 @@ import sys
 from typing import Any
 
 import pytest
-from analysis_support import JackPlayer, process_gone, real_model, render_clip, wait_for
+from analysis_support import (
+    JackPlayer,
+    process_gone,
+    real_model,
+    render_clip,
+    wait_for,
+    with_hum,
+)
 
 from models.chords.vocabulary import NO_CHORD, parse
 from strumspace_desktop.analysis.live import LiveChordService
@@ -30,6 +37,7 @@ class Collector:
         self.chords: list[LiveChord] = []
         self.stats: list[LiveStats] = []
         self.states: list[LiveState] = []
+        self.messages: list[str] = []
 
     def poll(self) -> int:
         """Take what the worker reported; how many chords came so far."""
@@ -40,6 +48,7 @@ class Collector:
                 self.stats.append(e)
             else:
                 self.states.append(e.state)
+                self.messages.append(e.message)
         return len(self.chords)
 
     def saw(self, state: LiveState) -> bool:
@@ -55,10 +64,14 @@ class Collector:
         return self.stats[-1].frames_skipped if self.stats else 0
 
 
-def _player(engine: EngineClient) -> tuple[JackPlayer, dict[str, Any]]:
+def _player(engine: EngineClient, hum_db: float | None = None
+            ) -> tuple[JackPlayer, dict[str, Any]]:
     info: dict[str, Any] = engine.request("info")["stream"]
     assert info["input_ring"], "the engine opened no input"
-    audio, _ = render_clip(int(info["sample_rate"]), repeats=2)
+    rate = int(info["sample_rate"])
+    audio, _ = render_clip(rate, repeats=2)
+    if hum_db is not None:
+        audio = with_hum(audio, rate, hum_db)
     player = JackPlayer(audio)
     assert player.connect_to_engine() >= 1
     return player, info
@@ -189,6 +202,29 @@ def test_the_worker_follows_an_engine_restart_and_reports_a_vanished_engine(
     finally:
         service.stop()
         player.close()
+
+
+def test_mains_hum_in_the_input_is_filtered_out_and_the_musician_told(
+        engine: EngineClient) -> None:
+    player, info = _player(engine, hum_db=-30.0)
+    service = LiveChordService()
+    got = Collector(service)
+
+    def told() -> bool:
+        got.poll()
+        return any("50 Hz mains hum" in m for m in got.messages)
+
+    try:
+        service.follow(info)
+        # the detector needs two spectra of 1.86 s, half overlapping: about 3 s
+        wait_for(told, timeout=90, what="the hum reported")
+    finally:
+        service.stop()
+        player.close()
+    i = next(i for i, m in enumerate(got.messages) if "50 Hz mains hum" in m)
+    assert got.states[i] is LiveState.LISTENING
+    assert got.messages[i] == ("Listening to the audio input; its 50 Hz mains hum (a pickup, "
+                               "a cable or a ground loop) is filtered out.")
 
 
 def test_a_ring_that_is_gone_is_reported_not_raised() -> None:

@@ -16,7 +16,7 @@ ANALYSIS_TESTS = Path(__file__).resolve().parents[2] / "analysis"
 if str(ANALYSIS_TESTS) not in sys.path:
     sys.path.insert(0, str(ANALYSIS_TESTS))
 
-from analysis_support import JackPlayer, render_clip, write_wav  # noqa: E402
+from analysis_support import JackPlayer, render_clip, with_hum, write_wav  # noqa: E402
 
 __all__ = ["JackPlayer", "live", "rendered_song", "tools_of"]
 
@@ -41,9 +41,6 @@ def rendered_song(folder: Path, repeats: int = 1, rate: int = 22050,
     audio, _ = render_clip(rate, repeats=repeats, beats_per_bar=beats_per_bar)
     declared = round(rate * 2 ** (cents / 1200))
     if hum_db is not None:
-        t = np.arange(len(audio)) / declared
-        hum = sum(np.sin(2 * np.pi * 50.0 * k * t + k) / k for k in range(1, 21))
-        hum *= 10 ** (hum_db / 20) / np.abs(hum).max()
-        audio = np.asarray(audio) + (hum[:, None] if np.ndim(audio) == 2 else hum)
+        audio = with_hum(audio, declared, hum_db)
     path = write_wav(folder / "song.wav", np.asarray(audio), declared)
     return path, len(audio) / declared
