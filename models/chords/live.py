@@ -8,7 +8,11 @@ smooths the frame posteriors so that the display does not flicker.
 A quiet input is lifted towards a -12 dBFS peak, by at most 12 dB
 (``input_level.LiveLevel``): the model was trained on louder clips and names a quiet
 chord later and drops it sooner. Mains hum is notched out once heard (about 3 s;
-``hum.LiveHumRemover``): the model reads 50 Hz hum alone as G:7.
+``hum.LiveHumRemover``): the model reads 50 Hz hum alone as G:7. A player out of tune
+(tuned to a recording, or to an old piano) is read as if in tune once the last 10 s
+(``tuning.RecentTuning``, from 2 s on) are 20 cents off or more: the features then
+come from a new stream at the rate that puts the input in tune, started 0.3 s back so
+that its first frames are whole, and the chords keep the input's time line.
 
 Smoothing, and what it costs in latency (frames are 1 / FPS = 23.2 ms):
 
@@ -49,6 +53,7 @@ from models.chords.decode import BASS_THRESHOLD, BLANK, bass_evidence
 from models.chords.hum import LiveHumRemover
 from models.chords.input_level import LiveLevel
 from models.chords.runtime import SILENCE_LEVEL
+from models.chords.tuning import CORRECT_MIN_CENTS, RecentTuning
 from models.chords.vocabulary import N_INDEX, NUM_CLASSES, from_index
 
 # Tuned on the 60 validation clips (MODEL.md, live latency).
@@ -63,6 +68,17 @@ HISTORY = 64
 # Silence (below -60 dBFS) this long shows no-chord; shorter gaps (between strums,
 # 70 to 120 ms on rendered guitars) are left to the model.
 LIVE_SILENCE_S = 0.25
+# Tuning: a player tuned to a recording (the app says when it is off) or to an old
+# piano. The model names chords a semitone high from about +40 cents, so the input is
+# read as if in tune once the last 10 s (tuning.RecentTuning) are CORRECT_MIN_CENTS
+# off, after at least LIVE_TUNING_MIN_S of them; the correction moves when the
+# estimate moves LIVE_RETUNE_CENTS from it, and ends under CORRECT_MIN_CENTS minus
+# that.
+LIVE_TUNING_MIN_S = 2.0
+LIVE_RETUNE_CENTS = 5.0
+# A new feature stream (at the corrected rate) starts with this much of the input it
+# has not heard, so that its first frames are whole (the long window is 186 ms).
+PREROLL_S = 0.3
 assert BLANK == NUM_CLASSES  # the live graph has no blank: its classes are the frame head's
 
 
@@ -209,13 +225,14 @@ class LiveRecognizer:
                                       history=history)
         self.sample_rate = float(sample_rate)
         self._feat = feat
-        self._stream = feat.StreamingFeatures(sample_rate)
         self._level = LiveLevel(sample_rate)
         self._dehum = LiveHumRemover(sample_rate)
         self.net = LiveNet.load(model, threads=threads)
         self._pending_silent: deque[bool] = deque()
-        self._frame = 0
+        self._pending_times: deque[float] = deque()  # the input time of each
         self._quiet_run = 0
+        self._preroll = max(1, round(PREROLL_S * self.sample_rate))
+        self._start_stream()
         self.silence_frames = max(1, round(LIVE_SILENCE_S * feat.FPS))
 
     @property
@@ -229,16 +246,62 @@ class LiveRecognizer:
     def model_version(self) -> str:
         return str(self.net.meta.get("model_version", "unknown"))
 
+    def _start_stream(self) -> None:
+        """Back to the start: an empty stream, read in tune as it comes."""
+        self._tuning = RecentTuning(self.sample_rate)
+        self.tuning_cents = 0.0  # the correction applied: the input read this far off
+        self._stretch = 1.0
+        self._stream = self._feat.StreamingFeatures(self.sample_rate)
+        self._stream_t0 = 0.0  # input time (s) of the stream's first sample
+        self._stream_frame = 0  # frames the stream emitted
+        self._last_t = -math.inf  # time of the last frame the model saw
+        self._samples = 0  # input samples so far
+        self._recent = np.zeros(0, np.float32)  # the last PREROLL_S of (lifted) input
+        self._tuning_frames = 0
+
     def reset(self) -> None:
         """Forget the stream (a new input, or after a gap)."""
-        self._stream.reset()
         self._level.reset()
         self._dehum.reset()
         self.net.reset()
         self.smoother.reset()
         self._pending_silent.clear()
-        self._frame = 0
+        self._pending_times.clear()
         self._quiet_run = 0
+        self._start_stream()
+
+    def _retune(self) -> bool:
+        """Follow the input's tuning (``LIVE_TUNING_MIN_S`` and the rest above): True
+        when the stream was replaced by one at the corrected rate."""
+        if self._tuning.seconds < LIVE_TUNING_MIN_S:
+            return False
+        cents = self._tuning.cents
+        if cents is None:
+            return False
+        on = abs(cents) >= CORRECT_MIN_CENTS or (
+            self.tuning_cents != 0.0 and abs(cents) >= CORRECT_MIN_CENTS - LIVE_RETUNE_CENTS)
+        target = cents if on else 0.0
+        if abs(target - self.tuning_cents) < LIVE_RETUNE_CENTS:
+            return False
+        self.tuning_cents = target
+        # read as if played at the rate that puts it in tune (runtime does the same)
+        self._stretch = 2.0 ** (-target / 1200.0)
+        self._stream = self._feat.StreamingFeatures(self.sample_rate * self._stretch)
+        self._stream_frame = 0
+        return True
+
+    def _new_frames(self, frames: np.ndarray) -> np.ndarray:
+        """The stream's new frames that come after the last one the model saw (a new
+        stream's first frames repeat the old one's time), their times queued."""
+        n = frames.shape[0]
+        i = self._stream_frame + np.arange(n)
+        self._stream_frame += n
+        times = self._stream_t0 + np.asarray(self._feat.frame_time(i)) * self._stretch
+        keep = times > self._last_t + 1e-9
+        if keep.any():
+            self._last_t = float(times[keep][-1])
+        self._pending_times.extend(times[keep].tolist())
+        return frames[keep]
 
     @property
     def hum_hz(self) -> float | None:
@@ -263,7 +326,18 @@ class LiveRecognizer:
         """Feed an audio block; the newly displayed chord if it changed (the last one
         when several changes fall in one block), else None."""
         mono = self._dehum.apply(self._feat.to_mono(block))
-        frames = self._stream.push(self._level.apply(mono))
+        self._tuning.push(mono)
+        lifted = self._level.apply(mono)
+        feed = lifted
+        if self._tuning.frames != self._tuning_frames:
+            self._tuning_frames = self._tuning.frames
+            if self._retune():
+                # the new stream hears the last PREROLL_S again: its first frames whole
+                feed = np.concatenate([self._recent, lifted])
+                self._stream_t0 = (self._samples - self._recent.size) / self.sample_rate
+        self._recent = np.concatenate([self._recent, lifted])[-self._preroll:]
+        self._samples += lifted.size
+        frames = self._new_frames(self._stream.push(feed))
         if frames.shape[0] == 0:
             return None
         # silence is judged at the input's own level, as before the lift: room noise
@@ -281,8 +355,7 @@ class LiveRecognizer:
             self._quiet_run = self._quiet_run + 1 if below else 0
             # only a lasting silence is no-chord, not the gap between two strums
             quiet = self._quiet_run >= self.silence_frames
-            t = float(self._feat.frame_time(self._frame))
-            self._frame += 1
+            t = self._pending_times.popleft() if self._pending_times else self._last_t
             new = self.smoother.step(logp[i], bass[i], t, quiet)
             if new is not None:
                 changed = new

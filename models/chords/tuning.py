@@ -24,6 +24,7 @@ machine), longer than a whole CLI analysis.
 
 from __future__ import annotations
 
+from collections import deque
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -43,6 +44,7 @@ CORRECT_MIN_CENTS = 20.0  # the model reads +-35 cents alike; correct well befor
 # afterwards (hum.py: 50 Hz is G 35 cents sharp, and hum alone measured +36 cents).
 BAND_HZ = 0.5
 HUM_GUARD_HZ = 1.5  # peaks this close to a hum harmonic are the hum's
+RECENT_S = 10.0  # a live input's tuning: the last this many seconds
 
 
 class TuningEstimator:
@@ -90,32 +92,42 @@ class TuningEstimator:
         peak = ((mid > mag[:, :-2]) & (mid >= mag[:, 2:])
                 & (mid > loud * 10 ** (-PEAK_RANGE_DB / 20)) & (loud > 1e-6))
         t, k = np.nonzero(peak)
-        if t.size == 0:
-            return
         a, b, c = (np.log(mag[t, k + j] + 1e-12) for j in (0, 1, 2))
         denom = a - 2 * b + c
         shift = np.where(denom < 0, 0.5 * (a - c) / np.where(denom < 0, denom, -1.0), 0.0)
         freq = (self._lo + k + np.clip(shift, -0.5, 0.5)) * RATE / N_FFT
         semis = 12.0 * np.log2(freq / 440.0)
         w = mag[t, k + 1]
-        band = np.minimum((freq / BAND_HZ).astype(np.int64), self._sum.size - 1)
+        self._add(frames.shape[0], t, freq, w * np.exp(2j * np.pi * semis), w)
+
+    def _add(self, n_frames: int, t: np.ndarray, freq: np.ndarray, z: np.ndarray,
+             w: np.ndarray) -> None:
+        """Count the peaks (frame ``t`` of ``n_frames``, frequency, weighted unit
+        vector, weight) of a batch of frames."""
         n = self._sum.size
-        z = w * np.exp(2j * np.pi * semis)
+        band = np.minimum((freq / BAND_HZ).astype(np.int64), n - 1)
         self._sum += (np.bincount(band, z.real, n) + 1j * np.bincount(band, z.imag, n))
         self._weight += np.bincount(band, w, n)
         self._count += np.bincount(band, minlength=n)
 
+    def _totals(self, hum: Hum | None) -> tuple[complex, float, int]:
+        """The peaks' summed vector, weight and count (without ``hum``'s harmonics)."""
+        keep = np.ones(self._sum.size, bool)
+        if hum is not None:
+            centre = (np.arange(self._sum.size) + 0.5) * BAND_HZ
+            for f in hum.harmonics:
+                keep &= np.abs(centre - f) > HUM_GUARD_HZ + BAND_HZ / 2
+        return (complex(self._sum[keep].sum()), float(self._weight[keep].sum()),
+                int(self._count[keep].sum()))
+
     @property
     def peaks(self) -> int:
-        return int(self._count.sum())
+        return self._totals(None)[2]
 
     @property
     def strength(self) -> float:
-        return self._strength(np.ones(self._sum.size, bool))
-
-    def _strength(self, keep: np.ndarray) -> float:
-        weight = float(self._weight[keep].sum())
-        return abs(complex(self._sum[keep].sum())) / weight if weight > 0 else 0.0
+        total, weight, _ = self._totals(None)
+        return abs(total) / weight if weight > 0 else 0.0
 
     @property
     def cents(self) -> float | None:
@@ -124,14 +136,44 @@ class TuningEstimator:
     def cents_without(self, hum: Hum | None) -> float | None:
         """The tuning from the peaks that are not ``hum``'s harmonics (all of them
         when ``hum`` is None)."""
-        keep = np.ones(self._sum.size, bool)
-        if hum is not None:
-            centre = (np.arange(self._sum.size) + 0.5) * BAND_HZ
-            for f in hum.harmonics:
-                keep &= np.abs(centre - f) > HUM_GUARD_HZ + BAND_HZ / 2
-        if int(self._count[keep].sum()) < MIN_PEAKS or self._strength(keep) < MIN_STRENGTH:
+        total, weight, count = self._totals(hum)
+        if count < MIN_PEAKS or weight <= 0 or abs(total) / weight < MIN_STRENGTH:
             return None
-        return float(np.angle(complex(self._sum[keep].sum())) / (2 * np.pi) * 100.0)
+        return float(np.angle(total) / (2 * np.pi) * 100.0)
+
+
+class RecentTuning(TuningEstimator):
+    """The tuning of the last ``window_s`` seconds of a stream (a live input: the
+    player may retune); ``seconds`` is how much the window holds so far. Hum is not
+    left out here: the live input reaches it with its hum notched out."""
+
+    def __init__(self, sample_rate: float, window_s: float = RECENT_S) -> None:
+        super().__init__(sample_rate)
+        # per frame: summed vector, weight, peaks
+        self._recent: deque[tuple[complex, float, int]] = deque(
+            maxlen=max(1, round(window_s * RATE / self.hop)))
+        self._frames_seen = 0
+
+    @property
+    def seconds(self) -> float:
+        return len(self._recent) * self.hop / RATE
+
+    @property
+    def frames(self) -> int:
+        """Frames taken so far (the window keeps the last ones)."""
+        return self._frames_seen
+
+    def _add(self, n_frames: int, t: np.ndarray, freq: np.ndarray, z: np.ndarray,
+             w: np.ndarray) -> None:
+        zs = np.bincount(t, z.real, n_frames) + 1j * np.bincount(t, z.imag, n_frames)
+        ws = np.bincount(t, w, n_frames)
+        cs = np.bincount(t, minlength=n_frames)
+        self._recent.extend(zip(zs.tolist(), ws.tolist(), cs.tolist(), strict=True))
+        self._frames_seen += n_frames
+
+    def _totals(self, hum: Hum | None) -> tuple[complex, float, int]:
+        return (complex(sum(r[0] for r in self._recent)),
+                float(sum(r[1] for r in self._recent)), int(sum(r[2] for r in self._recent)))
 
 
 def estimate(mono: np.ndarray, sample_rate: float) -> float | None:

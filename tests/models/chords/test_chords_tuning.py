@@ -12,13 +12,15 @@ from chords_runtime_support import (
     is_real_model,
     majmin_share,
     segment_at,
+    shown_at,
 )
 from chords_support import synth
 
-from models.chords import runtime, tuning
+from models.chords import live, runtime, tuning
+from models.chords.live import LiveRecognizer
 from models.chords.performance import PlayStyle, perform
 from models.chords.progressions import from_template
-from models.chords.tuning import TuningEstimator
+from models.chords.tuning import RecentTuning, TuningEstimator
 
 
 def _tones(cents: float, sr: int = 22050, seconds: float = 4.0) -> np.ndarray:
@@ -98,3 +100,47 @@ def test_a_recording_played_sharp_is_read_in_tune(monkeypatch: pytest.MonkeyPatc
     # without the correction the model names most chords a semitone up (0.12)
     monkeypatch.setattr(tuning, "CORRECT_MIN_CENTS", 100.0)
     assert _majmin(ref, runtime.analyze(audio, RATE)) < 0.5
+
+
+def test_a_recent_window_follows_a_player_who_retunes() -> None:
+    est = RecentTuning(22050, window_s=6.0)
+    whole = TuningEstimator(22050)
+    for x in (_tones(30.0, seconds=8.0), _tones(-10.0, seconds=8.0)):
+        est.push(x)
+        whole.push(x)
+    assert est.cents == pytest.approx(-10.0, abs=2.0)
+    assert est.seconds == pytest.approx(6.0, abs=0.2)
+    assert whole.cents is not None and whole.cents > 0.0  # the whole stream averages
+    est.push(np.zeros(22050 * 7, np.float32))  # silence: nothing to go by
+    assert est.cents is None
+
+
+def _live_shown(audio: np.ndarray) -> tuple[list[tuple[float, str]], LiveRecognizer]:
+    rec = LiveRecognizer(RATE)
+    shown = []
+    for i in range(0, audio.size, 512):
+        e = rec.push(audio[i: i + 512])
+        if e is not None:
+            shown.append((e.since, e.label))
+    return shown, rec
+
+
+@pytest.mark.skipif(not is_real_model(), reason=REAL_MODEL_REASON)
+def test_the_live_display_reads_a_sharp_player_in_tune(monkeypatch: pytest.MonkeyPatch) -> None:
+    audio, ref = _detuned(48.0)
+    after = [(max(s, 4.0), e, lab) for s, e, lab in ref if e > 4.0]  # tuning heard by then
+    shown, rec = _live_shown(audio)
+    assert rec.tuning_cents == pytest.approx(48.0, abs=5.0)
+    assert majmin_share(after, shown_at(shown)) >= 0.95  # 0.979
+    # the chords stay on the input's time line: changes where the reference has them
+    changes = [t for t, _ in shown]
+    for t, _, _ in after[1:]:
+        assert min(abs(t - c) for c in changes) < 0.3
+    # read as it comes, a semitone high
+    monkeypatch.setattr(live, "CORRECT_MIN_CENTS", 100.0)
+    shown, rec = _live_shown(audio)
+    assert rec.tuning_cents == 0.0 and majmin_share(after, shown_at(shown)) < 0.5  # 0.03
+    # in tune, nothing moves
+    in_tune, _ = _detuned(0.0)
+    monkeypatch.undo()
+    assert _live_shown(in_tune)[1].tuning_cents == 0.0
