@@ -42,6 +42,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from models.chords.windowed_frames import WindowedFrames
+
 RATE = 4410
 N_FFT = 8192  # 1.86 s at RATE: 0.54 Hz bins
 LIVE_HOP = N_FFT // 2  # a file's spectra follow each other; live ones overlap by half
@@ -83,14 +85,8 @@ class HumDetector:
     every ``hop`` samples at ``RATE``."""
 
     def __init__(self, sample_rate: float, window: int = 0, hop: int = N_FFT) -> None:
-        import soxr
-
         self.sample_rate = float(sample_rate)
-        self._rs = (None if self.sample_rate == RATE
-                    else soxr.ResampleStream(self.sample_rate, RATE, 1, dtype="float32",
-                                             quality="LQ"))
-        self._window = np.hanning(N_FFT).astype(np.float32)
-        self._buf = np.zeros(0, np.float32)
+        self._frames_in = WindowedFrames(self.sample_rate, RATE, N_FFT, hop, quality="LQ")
         df = RATE / N_FFT
         # every bin near a harmonic of a mains frequency within the search
         cand: set[int] = set()
@@ -105,25 +101,13 @@ class HumDetector:
         # the lines (Hz, sorted) of each spectrum counted
         self._lines: deque[np.ndarray] = deque(maxlen=window if window > 0 else None)
         self.spectra = 0  # spectra taken so far (the window keeps the last ones)
-        self.hop = int(hop)
         self._grid = {m: np.arange(m - SEARCH_HZ, m + SEARCH_HZ + 1e-9, SEARCH_STEP_HZ)
                       for m in MAINS}
 
     def push(self, mono: np.ndarray) -> None:
-        x = np.asarray(mono, dtype=np.float32)
-        if not np.isfinite(x).all():
-            x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
-        if self._rs is not None:
-            x = np.asarray(self._rs.resample_chunk(x), dtype=np.float32)
-        buf = np.concatenate([self._buf, x]) if self._buf.size else x
-        n = (buf.size - N_FFT) // self.hop + 1 if buf.size >= N_FFT else 0
-        if n > 0:
-            frames = np.lib.stride_tricks.sliding_window_view(buf, N_FFT)[::self.hop][:n]
-            for f in frames:
-                self._lines.append(self._spectrum_lines(f * self._window))
-                self.spectra += 1
-            buf = buf[n * self.hop:]
-        self._buf = np.array(buf, dtype=np.float32)
+        for frame in self._frames_in.push(mono):
+            self._lines.append(self._spectrum_lines(frame))
+            self.spectra += 1
 
     def _spectrum_lines(self, frame: np.ndarray) -> np.ndarray:
         """The frequencies (Hz) of the spectral lines near mains harmonics: local

@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from models.chords.windowed_frames import WindowedFrames
+
 if TYPE_CHECKING:
     from models.chords.hum import Hum
 
@@ -52,36 +54,21 @@ class TuningEstimator:
     (-50..50, None when unknown), ``strength`` how much the peaks agree."""
 
     def __init__(self, sample_rate: float) -> None:
-        import soxr
-
         self.sample_rate = float(sample_rate)
-        self._rs = (None if self.sample_rate == RATE
-                    else soxr.ResampleStream(self.sample_rate, RATE, 1, dtype="float32"))
-        self.n_fft = N_FFT
         self.hop = N_FFT // 2
-        self._window = np.hanning(N_FFT).astype(np.float32)
+        self._frames_in = WindowedFrames(self.sample_rate, RATE, N_FFT, self.hop)
         freqs = np.fft.rfftfreq(N_FFT, 1.0 / RATE)
         band = np.flatnonzero((freqs >= F_MIN) & (freqs <= F_MAX))
         self._lo, self._hi = int(band[0]), int(band[-1]) + 1
-        self._buf = np.zeros(0, np.float32)
         n_bands = int(F_MAX / BAND_HZ) + 2
         self._sum = np.zeros(n_bands, np.complex128)
         self._weight = np.zeros(n_bands)
         self._count = np.zeros(n_bands, np.int64)
 
     def push(self, mono: np.ndarray) -> None:
-        x = np.asarray(mono, dtype=np.float32)
-        if not np.isfinite(x).all():
-            x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
-        if self._rs is not None:
-            x = np.asarray(self._rs.resample_chunk(x), dtype=np.float32)
-        buf = np.concatenate([self._buf, x])
-        n = (buf.size - self.n_fft) // self.hop + 1 if buf.size >= self.n_fft else 0
-        if n > 0:
-            frames = np.lib.stride_tricks.sliding_window_view(buf, self.n_fft)[::self.hop][:n]
-            self._frames(frames * self._window)
-            buf = buf[n * self.hop:]
-        self._buf = buf
+        frames = self._frames_in.push(mono)
+        if frames.shape[0]:
+            self._frames(frames)
 
     def _frames(self, frames: np.ndarray) -> None:
         import scipy.fft

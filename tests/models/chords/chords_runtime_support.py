@@ -76,6 +76,20 @@ def majmin_share(reference: Iterable[tuple[float, float, str]],
     return hits / total
 
 
+def live_display(audio: np.ndarray, block: int = 256) -> tuple[list[tuple[float, str]], Any]:
+    """What a fresh ``LiveRecognizer`` shows for ``audio`` fed ``block`` samples at a
+    time at RATE: (since, label) at every change, and the recognizer."""
+    from models.chords.live import LiveRecognizer
+
+    rec = LiveRecognizer(RATE)
+    shown = []
+    for i in range(0, audio.shape[0], block):
+        e = rec.push(audio[i: i + block])
+        if e is not None:
+            shown.append((e.since, e.label))
+    return shown, rec
+
+
 def segment_at(segments: list[Any]) -> Callable[[float], str]:
     """The label of the analysis segment (``.start``, ``.end``, ``.label``) at time t."""
     return lambda t: next((s.label for s in segments if s.start <= t < s.end), "N")
@@ -86,5 +100,6 @@ def shown_at(shown: list[tuple[float, str]]) -> Callable[[float], str]:
     return lambda t: next((lab for s, lab in reversed(shown) if s <= t), "N")
 
 
-__all__ = ["RATE", "is_real_model", "mains_hum", "majmin_share", "model_version", "rendered",
+__all__ = ["RATE", "is_real_model", "live_display", "mains_hum", "majmin_share",
+           "model_version", "rendered",
            "segment_at", "shown_at"]

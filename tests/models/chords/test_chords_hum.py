@@ -10,6 +10,7 @@ from chords_runtime_support import (
     RATE,
     REAL_MODEL_REASON,
     is_real_model,
+    live_display,
     mains_hum,
     majmin_share,
     rendered,
@@ -19,7 +20,6 @@ from chords_runtime_support import (
 
 from models.chords import hum, runtime
 from models.chords.hum import Hum, HumDetector, HumFilter, LiveHumRemover
-from models.chords.live import LiveRecognizer
 
 
 def _db(x: np.ndarray) -> float:
@@ -147,19 +147,9 @@ def test_chords_are_read_through_hum(monkeypatch: pytest.MonkeyPatch, mains: flo
     assert majmin_share(ref, segment_at(runtime.analyze(y, RATE).segments)) < 0.95
 
 
-def _live(x: np.ndarray) -> tuple[list[tuple[float, str]], LiveRecognizer]:
-    rec = LiveRecognizer(RATE)
-    shown = []
-    for i in range(0, x.size, 256):
-        e = rec.push(x[i: i + 256])
-        if e is not None:
-            shown.append((e.since, e.label))
-    return shown, rec
-
-
 @pytest.mark.skipif(not is_real_model(), reason=REAL_MODEL_REASON)
 def test_the_live_display_turns_from_hum_to_no_chord() -> None:
-    shown, rec = _live(mains_hum(8 * RATE, RATE, 50.0, -50.0))
+    shown, rec = live_display(mains_hum(8 * RATE, RATE, 50.0, -50.0))
     assert rec.current.is_no_chord and shown[-1][0] < 4.0
     assert rec._dehum.hum is not None
 
@@ -169,9 +159,9 @@ def test_the_live_display_reads_chords_through_hum(monkeypatch: pytest.MonkeyPat
     x, ref = _song()
     y = x + mains_hum(x.size, RATE, 50.0, -30.0)
     after = [(max(s, 4.0), e, lab) for s, e, lab in ref if e > 4.0]  # hum found by then
-    assert majmin_share(after, shown_at(_live(y)[0])) >= 0.92  # 0.945
+    assert majmin_share(after, shown_at(live_display(y)[0])) >= 0.92  # 0.945
     monkeypatch.setattr(hum, "PRESENT", 1.1)
-    assert majmin_share(after, shown_at(_live(y)[0])) < 0.88  # 0.815
+    assert majmin_share(after, shown_at(live_display(y)[0])) < 0.88  # 0.815
 
 
 def test_live_notches_grow_and_reset() -> None:

@@ -14,6 +14,7 @@ from chords_runtime_support import (
     RATE,
     REAL_MODEL_REASON,
     is_real_model,
+    live_display,
     majmin_share,
     rendered,
     segment_at,
@@ -30,7 +31,6 @@ from models.chords.input_level import (
     PeakTrack,
     lift,
 )
-from models.chords.live import LiveRecognizer
 from models.chords.performance import Note, Performance, Segment
 
 
@@ -165,12 +165,7 @@ def test_a_soft_passage_of_a_loud_recording_is_lifted(monkeypatch: pytest.Monkey
 def test_a_quiet_live_input_is_lifted_and_recognised() -> None:
     audio, perf = rendered()
     quiet = _at_peak(audio, -30.0)
-    rec = LiveRecognizer(RATE)
-    shown = []
-    for i in range(0, quiet.shape[0], 256):
-        e = rec.push(quiet[i: i + 256])
-        if e is not None:
-            shown.append((e.since, e.label))
+    shown, rec = live_display(quiet)
     assert _db(rec._level.gain) == pytest.approx(MAX_LIVE_GAIN_DB)
     ref = [(seg.start, seg.end, seg.label) for seg in perf.segments]
     assert majmin_share(ref, shown_at(shown)) >= 0.8

@@ -10,6 +10,7 @@ from chords_runtime_support import (
     RATE,
     REAL_MODEL_REASON,
     is_real_model,
+    live_display,
     majmin_share,
     segment_at,
     shown_at,
@@ -17,7 +18,6 @@ from chords_runtime_support import (
 from chords_support import synth
 
 from models.chords import live, runtime, tuning
-from models.chords.live import LiveRecognizer
 from models.chords.performance import PlayStyle, perform
 from models.chords.progressions import from_template
 from models.chords.tuning import RecentTuning, TuningEstimator
@@ -115,21 +115,11 @@ def test_a_recent_window_follows_a_player_who_retunes() -> None:
     assert est.cents is None
 
 
-def _live_shown(audio: np.ndarray) -> tuple[list[tuple[float, str]], LiveRecognizer]:
-    rec = LiveRecognizer(RATE)
-    shown = []
-    for i in range(0, audio.size, 512):
-        e = rec.push(audio[i: i + 512])
-        if e is not None:
-            shown.append((e.since, e.label))
-    return shown, rec
-
-
 @pytest.mark.skipif(not is_real_model(), reason=REAL_MODEL_REASON)
 def test_the_live_display_reads_a_sharp_player_in_tune(monkeypatch: pytest.MonkeyPatch) -> None:
     audio, ref = _detuned(48.0)
     after = [(max(s, 4.0), e, lab) for s, e, lab in ref if e > 4.0]  # tuning heard by then
-    shown, rec = _live_shown(audio)
+    shown, rec = live_display(audio)
     assert rec.tuning_cents == pytest.approx(48.0, abs=5.0)
     assert majmin_share(after, shown_at(shown)) >= 0.95  # 0.979
     # the chords stay on the input's time line: changes where the reference has them
@@ -138,9 +128,9 @@ def test_the_live_display_reads_a_sharp_player_in_tune(monkeypatch: pytest.Monke
         assert min(abs(t - c) for c in changes) < 0.3
     # read as it comes, a semitone high
     monkeypatch.setattr(live, "CORRECT_MIN_CENTS", 100.0)
-    shown, rec = _live_shown(audio)
+    shown, rec = live_display(audio)
     assert rec.tuning_cents == 0.0 and majmin_share(after, shown_at(shown)) < 0.5  # 0.03
     # in tune, nothing moves
     in_tune, _ = _detuned(0.0)
     monkeypatch.undo()
-    assert _live_shown(in_tune)[1].tuning_cents == 0.0
+    assert live_display(in_tune)[1].tuning_cents == 0.0
