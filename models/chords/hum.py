@@ -169,11 +169,10 @@ class HumDetector:
         # Within a line's tolerance many mains frequencies score alike, and notes'
         # partials on high harmonics break the tie at random: the lines on the low
         # harmonics say where the mains is.
-        low = k[:LOW_HARMONICS]
-        heard = [lines[d <= LINE_TOLERANCE_HZ + LINE_TOLERANCE_PER_HARMONIC * h] / h
-                 for lines in self._lines if lines.size
-                 for h in low
-                 for d in [np.abs(lines - mains * h)]]
+        heard = []  # the mains frequency each line on a low harmonic puts it at
+        for h in k[:LOW_HARMONICS]:
+            tol = LINE_TOLERANCE_HZ + LINE_TOLERANCE_PER_HARMONIC * h
+            heard += [lines[np.abs(lines - mains * h) <= tol] / h for lines in self._lines]
         if heard and (found := np.concatenate(heard)).size:
             # (grids hold their frequency within the search: a median outside it is
             # notes', not the mains')
@@ -244,9 +243,7 @@ class LiveHumRemover:
 
     def __init__(self, sample_rate: float) -> None:
         self.sample_rate = float(sample_rate)
-        self._detector = HumDetector(sample_rate, window=LIVE_WINDOW, hop=LIVE_HOP)
-        self._filter: HumFilter | None = None
-        self._frames_seen = 0
+        self.reset()
 
     @property
     def hum(self) -> Hum | None:
@@ -255,7 +252,7 @@ class LiveHumRemover:
 
     def reset(self) -> None:
         self._detector = HumDetector(self.sample_rate, window=LIVE_WINDOW, hop=LIVE_HOP)
-        self._filter = None
+        self._filter: HumFilter | None = None
         self._frames_seen = 0
 
     def apply(self, mono: np.ndarray) -> np.ndarray:
@@ -266,7 +263,7 @@ class LiveHumRemover:
         return mono if self._filter is None else self._filter.apply(mono)
 
     def _update(self, found: Hum | None) -> None:
-        if found is None or self.sample_rate <= 0:
+        if found is None:
             return
         now = self.hum
         if now is not None and abs(now.mains_hz - found.mains_hz) <= MAINS_MOVED_HZ:

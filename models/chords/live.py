@@ -229,7 +229,8 @@ class LiveRecognizer:
         self._dehum = LiveHumRemover(sample_rate)
         self.net = LiveNet.load(model, threads=threads)
         self._pending_silent: deque[bool] = deque()
-        self._pending_times: deque[float] = deque()  # the input time of each
+        # the input time of each frame the model has not answered yet
+        self._pending_times: deque[float] = deque()
         self._quiet_run = 0
         self._preroll = max(1, round(PREROLL_S * self.sample_rate))
         self._start_stream()
@@ -287,6 +288,7 @@ class LiveRecognizer:
         # read as if played at the rate that puts it in tune (runtime does the same)
         self._stretch = 2.0 ** (-target / 1200.0)
         self._stream = self._feat.StreamingFeatures(self.sample_rate * self._stretch)
+        self._stream_t0 = (self._samples - self._recent.size) / self.sample_rate
         self._stream_frame = 0
         return True
 
@@ -334,7 +336,6 @@ class LiveRecognizer:
             if self._retune():
                 # the new stream hears the last PREROLL_S again: its first frames whole
                 feed = np.concatenate([self._recent, lifted])
-                self._stream_t0 = (self._samples - self._recent.size) / self.sample_rate
         self._recent = np.concatenate([self._recent, lifted])[-self._preroll:]
         self._samples += lifted.size
         frames = self._new_frames(self._stream.push(feed))
