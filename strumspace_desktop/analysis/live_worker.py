@@ -84,14 +84,31 @@ def _runners_up(rec: Any, label: str) -> tuple[tuple[str, float], ...]:
     return tuple((str(lab), float(p)) for lab, p in top(3) if lab != shown)[:2]
 
 
-def _listening(hum_hz: int | None) -> LiveStatus:
-    """Listening, and the mains hum being filtered out of the input, if any: worth
-    knowing for a musician (a cable, a pickup or a ground loop to look at)."""
-    if hum_hz is None:
+def _heard(rec: Any) -> tuple[int | None, int]:
+    """What the recogniser found in the input that the musician should know: the mains
+    hum it filters out (Hz, rounded; None when none) and the tuning it reads the input
+    at (cents, rounded; 0 when read as it comes)."""
+    hum = getattr(rec, "hum_hz", None)
+    return (None if hum is None else round(hum),
+            round(float(getattr(rec, "tuning_cents", 0.0))))
+
+
+def _listening(heard: tuple[int | None, int]) -> LiveStatus:
+    """Listening, with what was heard (``_heard``): a hum is a cable, a pickup or a
+    ground loop to look at; a tuning tells a player why the names are still right."""
+    hum, cents = heard
+    if hum is None and cents == 0:
         return LiveStatus(LiveState.LISTENING)
-    return LiveStatus(LiveState.LISTENING,
-                      f"Listening to the audio input; its {hum_hz} Hz mains hum (a pickup, "
-                      "a cable or a ground loop) is filtered out.")
+    parts = ["Listening to the audio input"]
+    if hum is not None:
+        parts.append(f"its {hum} Hz mains hum (a pickup, a cable or a ground loop) is "
+                     "filtered out")
+    if cents:
+        from models.chords.formats import tuning_text
+
+        parts.append(f"it is tuned {tuning_text(cents)}: its chords are named as if in "
+                     "tune")
+    return LiveStatus(LiveState.LISTENING, "; ".join(parts) + ".")
 
 
 def run_live_worker(ring_name: str, options: LiveOptions, conn: Connection,
@@ -128,8 +145,8 @@ def run_live_worker(ring_name: str, options: LiveOptions, conn: Connection,
         last_stats = 0.0
         last_sent = time.monotonic()
         quiet = False
-        hum: int | None = None  # the mains hum told (Hz, rounded)
-        send(_listening(hum))
+        told: tuple[int | None, int] = (None, 0)  # hum and tuning, as told
+        send(_listening(told))
         while not stop.is_set():
             now = time.monotonic()
             if now - last_stats >= STATS_S:
@@ -152,7 +169,7 @@ def run_live_worker(ring_name: str, options: LiveOptions, conn: Connection,
                 continue
             if quiet:
                 quiet = False
-                send(_listening(hum))
+                send(_listening(told))
             last_data = now
             chunk = reader.read(max_backlog)
             if chunk.lost:  # lapped while reading: the recogniser's time line broke
@@ -161,10 +178,9 @@ def run_live_worker(ring_name: str, options: LiveOptions, conn: Connection,
                 rec_clock = chunk.clock
             read += len(chunk.frames)
             chord = rec.push(_mono(chunk.frames, channels))
-            found = getattr(rec, "hum_hz", None)
-            if (found if found is None else round(found)) != hum:
-                hum = None if found is None else round(found)
-                send(_listening(hum))
+            if _heard(rec) != told:
+                told = _heard(rec)
+                send(_listening(told))
             changed = chord is not None
             if chord is None and now - last_sent >= REFRESH_S:
                 chord = getattr(rec, "current", None)

@@ -7,11 +7,13 @@ ring and reports (never raises) a vanished one."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 from typing import Any
 
+import numpy as np
 import pytest
 from analysis_support import (
     JackPlayer,
@@ -64,12 +66,18 @@ class Collector:
         return self.stats[-1].frames_skipped if self.stats else 0
 
 
-def _player(engine: EngineClient, hum_db: float | None = None
+def _player(engine: EngineClient, hum_db: float | None = None, cents: float = 0.0
             ) -> tuple[JackPlayer, dict[str, Any]]:
+    """A player of a rendered song into the engine's inputs: over 50 Hz hum peaking
+    at ``hum_db``, or played ``cents`` sharp (and that much faster)."""
     info: dict[str, Any] = engine.request("info")["stream"]
     assert info["input_ring"], "the engine opened no input"
     rate = int(info["sample_rate"])
     audio, _ = render_clip(rate, repeats=2)
+    if cents:
+        import soxr
+
+        audio = soxr.resample(audio, rate * 2 ** (cents / 1200), rate).astype(np.float32)
     if hum_db is not None:
         audio = with_hum(audio, rate, hum_db)
     player = JackPlayer(audio)
@@ -225,6 +233,27 @@ def test_mains_hum_in_the_input_is_filtered_out_and_the_musician_told(
     assert got.states[i] is LiveState.LISTENING
     assert got.messages[i] == ("Listening to the audio input; its 50 Hz mains hum (a pickup, "
                                "a cable or a ground loop) is filtered out.")
+
+
+def test_a_player_out_of_tune_is_told_and_read_in_tune(engine: EngineClient) -> None:
+    player, info = _player(engine, cents=45.0)
+    service = LiveChordService()
+    got = Collector(service)
+
+    def told() -> bool:
+        got.poll()
+        return any("it is tuned +" in m for m in got.messages)
+
+    try:
+        service.follow(info)
+        wait_for(told, timeout=90, what="the tuning reported")
+    finally:
+        service.stop()
+        player.close()
+    message = next(m for m in got.messages if "it is tuned +" in m)
+    assert re.fullmatch(r"Listening to the audio input; it is tuned \+(4\d) cents "
+                        r"\(A = 45\d\.\d Hz\): its chords are named as if in tune\.",
+                        message), message
 
 
 def test_a_ring_that_is_gone_is_reported_not_raised() -> None:
