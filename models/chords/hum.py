@@ -3,10 +3,11 @@
 A guitar's single-coil pickup, an amplifier or a ground loop adds the mains frequency
 and its harmonics to the signal. The chord model never heard it in training and reads
 50 Hz hum as G:7 (50 Hz is G1 35 cents sharp, and its harmonics up to 350 Hz lie near
-G, D, B and F): a file of hum alone at -50 dBFS was G:7 from end to end, and
-30 validation clips with 50 Hz hum added at -30 dBFS lost 9 points of majmin (0.972 ->
-0.882; the live display 5 points), played at -30 dBFS over hum at -50 dBFS 6 points
-(MODEL.md, "Mains hum").
+G, D, B and F): a file of hum alone at -50 dBFS was G:7 from end to end, and the
+60 validation clips with 50 Hz hum added at -30 dBFS lost 10 points of majmin (0.954
+-> 0.855; the live display 8 points), played at -30 dBFS over hum at -50 dBFS 10
+points (0.957 -> 0.857; MODEL.md, "Mains hum notched out": 0.928 and 0.937 with the
+notches).
 
 ``HumDetector`` (streaming, any sample rate: resampled to ``RATE``) takes spectra of
 ``N_FFT`` samples (1.86 s: 0.54 Hz bins) and finds in each the lines near a multiple
@@ -24,7 +25,7 @@ On the 154 validation clips, clean, hum was found in 2 (both FreePats renders, t
 notches moved their majmin by +0.04 and +0.05 s), in none of the 97 test clips; with
 50 Hz hum added to the 60 `valid` clips in 54 at -30 dBFS, 36 at -40 (where the music
 hides it in most spectra, and it costs 0.4 points of majmin), 59 under playing at
--30 dBFS. Cost: about 3,500 times real time on one core (the analysis runs at about
+-30 dBFS. Cost: about 3,300 times real time on one core (the analysis runs at about
 300).
 
 ``HumFilter`` removes those harmonics with one IIR notch each (``scipy.signal``),
