@@ -212,45 +212,40 @@ def test_the_worker_follows_an_engine_restart_and_reports_a_vanished_engine(
         player.close()
 
 
-def test_mains_hum_in_the_input_is_filtered_out_and_the_musician_told(
-        engine: EngineClient) -> None:
-    player, info = _player(engine, hum_db=-30.0)
+def _first_told(engine: EngineClient, phrase: str, what: str,
+                **played: Any) -> tuple[LiveState, str]:
+    """Play a rendered song (``_player``'s options) into the engine until the live
+    worker's status message holds ``phrase``; that status's state and message."""
+    player, info = _player(engine, **played)
     service = LiveChordService()
     got = Collector(service)
 
     def told() -> bool:
         got.poll()
-        return any("50 Hz mains hum" in m for m in got.messages)
+        return any(phrase in m for m in got.messages)
 
     try:
         service.follow(info)
-        # the detector needs two spectra of 1.86 s, half overlapping: about 3 s
-        wait_for(told, timeout=90, what="the hum reported")
+        wait_for(told, timeout=90, what=what)
     finally:
         service.stop()
         player.close()
-    i = next(i for i, m in enumerate(got.messages) if "50 Hz mains hum" in m)
-    assert got.states[i] is LiveState.LISTENING
-    assert got.messages[i] == ("Listening to the audio input; its 50 Hz mains hum (a pickup, "
-                               "a cable or a ground loop) is filtered out.")
+    i = next(i for i, m in enumerate(got.messages) if phrase in m)
+    return got.states[i], got.messages[i]
+
+
+def test_mains_hum_in_the_input_is_filtered_out_and_the_musician_told(
+        engine: EngineClient) -> None:
+    # the detector needs two spectra of 1.86 s, half overlapping: about 3 s
+    state, message = _first_told(engine, "50 Hz mains hum", "the hum reported",
+                                 hum_db=-30.0)
+    assert state is LiveState.LISTENING
+    assert message == ("Listening to the audio input; its 50 Hz mains hum (a pickup, "
+                       "a cable or a ground loop) is filtered out.")
 
 
 def test_a_player_out_of_tune_is_told_and_read_in_tune(engine: EngineClient) -> None:
-    player, info = _player(engine, cents=45.0)
-    service = LiveChordService()
-    got = Collector(service)
-
-    def told() -> bool:
-        got.poll()
-        return any("it is tuned +" in m for m in got.messages)
-
-    try:
-        service.follow(info)
-        wait_for(told, timeout=90, what="the tuning reported")
-    finally:
-        service.stop()
-        player.close()
-    message = next(m for m in got.messages if "it is tuned +" in m)
+    _, message = _first_told(engine, "it is tuned +", "the tuning reported", cents=45.0)
     assert re.fullmatch(r"Listening to the audio input; it is tuned \+(4\d) cents "
                         r"\(A = 45\d\.\d Hz\): its chords are named as if in tune\.",
                         message), message
