@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from models.chords import augment, soundfonts
+from models.chords.melody import LEAD_CH
 from models.chords.performance import BASS_CH, DRUM_CH, HARMONY_CH, PlayStyle, random_style
 from models.chords.progressions import (
     TEMPLATES,
@@ -39,7 +40,8 @@ SET_SEEDS = {"train": 0, "valid": 50_000_000, "unseen_timbre": 60_000_000,
              "music21": 70_000_000, "valid_music21": 80_000_000, "train_wide": 90_000_000,
              "train_freepats": 100_000_000, "train_tonejs": 110_000_000,
              "valid_freepats": 120_000_000, "train_synth": 130_000_000,
-             "meter_valid": 140_000_000, "meter_test": 150_000_000}
+             "meter_valid": 140_000_000, "meter_test": 150_000_000,
+             "train_melody": 160_000_000}
 # Training sets: `train` (the training programs), `train_wide` (the same recipe over
 # more programs of the training families: more timbres, never a held-out one) and
 # `train_tonejs` (recorded instruments from npm, a fourth family; mostly guitar, where
@@ -47,8 +49,14 @@ SET_SEEDS = {"train": 0, "valid": 50_000_000, "unseen_timbre": 60_000_000,
 # in every clip). `train_freepats` (the wide programs on FreePats) was a
 # third family until 2026-11-27; FreePats is now the independent validation family
 # (`valid_freepats`), so that set's name and seeds are retired, never to be reused.
-TRAIN_SETS = ("train", "train_wide", "train_tonejs", "train_synth")
-WIDE_SETS = ("train_wide", "train_tonejs", "train_synth")
+TRAIN_SETS = ("train", "train_wide", "train_tonejs", "train_synth", "train_melody")
+WIDE_SETS = ("train_wide", "train_tonejs", "train_synth", "train_melody")
+# `train_melody` (melody.py): the wide recipe with a lead melody over every clip.
+MELODY_TRAIN_SETS = ("train_melody",)
+# Evaluation sets with a melody: every clip of the source set, the same seed and so
+# the same accompaniment note for note, with a held-out lead instrument playing a
+# tune on top (melody.py). The pair measures what a melody costs.
+MELODY_EVAL_SETS = {"valid_melody": "valid", "unseen_melody": "unseen_timbre"}
 RETIRED_SETS = ("train_freepats",)
 # Sets drawn on one sound source rather than the split's SoundFonts.
 SET_SOUNDFONT = {"train_tonejs": "ToneJS", "valid_freepats": "FreePats",
@@ -152,6 +160,9 @@ def _clip(set_name: str, index: int, split: str, source: dict[str, Any], prog: P
     if style.drums and soundfonts.SOUNDFONTS_BY_NAME[sf].drums:
         programs[DRUM_CH] = 0
     style = dataclasses.replace(style, bass=BASS_CH in programs, drums=DRUM_CH in programs)
+    if set_name in MELODY_TRAIN_SETS:
+        leads = soundfonts.program_pool("lead", split, wide, available)
+        programs[LEAD_CH] = int(leads[int(rng.integers(len(leads)))])
     if source["kind"] == "music21":  # a chorale changes chord every beat: sing-able tempos
         style = dataclasses.replace(style, tempo=float(rng.uniform(50, 100)))
     return {
@@ -175,6 +186,8 @@ def build(set_name: str, count: int | None = None) -> dict[str, Any]:
     family: chorale harmony for choices made on validation), ``train`` (training
     families and programs; templates, walks and training chorales transposed to random
     keys) or ``train_wide`` (the same over the wider training program pools)."""
+    if set_name in MELODY_EVAL_SETS:
+        return with_melody(build(MELODY_EVAL_SETS[set_name], count), set_name)
     if set_name not in SET_SEEDS or set_name in RETIRED_SETS:
         raise ManifestError(f"unknown set {set_name!r}; choose from {set_names()}")
     split = {"unseen_timbre": "test", "music21": "test", "valid_music21": "valid",
@@ -249,9 +262,22 @@ def _meter_clips(set_name: str, split: str, count: int) -> list[dict[str, Any]]:
     return clips
 
 
+def with_melody(source: dict[str, Any], set_name: str) -> dict[str, Any]:
+    """``source``'s clips, each with a held-out lead instrument (in turn) playing a
+    melody over it; ids renamed, seeds, accompaniment, labels and augmentation kept."""
+    clips = []
+    for i, entry in enumerate(source["clips"]):
+        available = soundfonts.SOUNDFONTS_BY_NAME[entry["soundfont"]].programs
+        leads = soundfonts.program_pool("lead", source["split"], available=available)
+        programs = {**entry["programs"], str(LEAD_CH): int(leads[i % len(leads)])}
+        clips.append({**entry, "id": f"{set_name}-{i:05d}",
+                      "programs": dict(sorted(programs.items(), key=lambda kv: int(kv[0])))})
+    return {**source, "set": set_name, "clips": clips}
+
+
 def set_names() -> list[str]:
     """The sets ``build`` makes (the retired ones left out)."""
-    return sorted(s for s in SET_SEEDS if s not in RETIRED_SETS)
+    return sorted([*(s for s in SET_SEEDS if s not in RETIRED_SETS), *MELODY_EVAL_SETS])
 
 
 def _wrap(set_name: str, split: str, clips: list[dict[str, Any]]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import numpy as np
 
 from models.chords import augment
 from models.chords.manifest import programs_of, progression_of, style_of
+from models.chords.melody import LEAD_CH, MELODY_STREAM, lead_line
 from models.chords.performance import Performance, perform
 from models.chords.soundfonts import SOUNDFONTS_BY_NAME, TONEJS_INSTRUMENTS
 from models.chords.synth_offline import OfflineSynth
@@ -49,8 +50,16 @@ class SynthPool:
 
 
 def performance_of(entry: dict[str, Any]) -> Performance:
+    """The clip's notes and labels; a clip whose programs name the lead channel has a
+    melody on top (melody.py), drawn from a stream of its own."""
     rng = np.random.default_rng([int(entry["seed"]), 2])
-    return perform(progression_of(entry), style_of(entry), rng)
+    prog, style = progression_of(entry), style_of(entry)
+    perf = perform(prog, style, rng)
+    if str(LEAD_CH) in entry["programs"]:
+        lead_rng = np.random.default_rng([int(entry["seed"]), MELODY_STREAM])
+        perf.notes.extend(lead_line(prog, style, lead_rng))
+        perf.notes.sort(key=lambda n: (n.start, n.channel, n.pitch))
+    return perf
 
 
 def render_clip(entry: dict[str, Any], pool: SynthPool, with_augment: bool = True

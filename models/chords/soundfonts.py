@@ -138,6 +138,10 @@ PROGRAMS: dict[str, dict[str, tuple[int, ...]]] = {
     "pad": {"train": (89,), "heldout": (88,), "wide": (90, 91, 92, 94, 95)},
     "mallet": {"train": (11,), "heldout": (12,), "wide": (8, 9, 10, 13, 14)},
     "bass": {"train": (32, 33, 34), "heldout": (35, 38), "wide": (36, 37, 39)},
+    # The melody over the chords (melody.py): brass, reeds, flutes, synth leads and
+    # voices; the held-out ones (violin, oboe, clarinet) only in evaluation.
+    "lead": {"train": (56, 65, 73, 80), "heldout": (40, 68, 71),
+             "wide": (54, 64, 66, 74, 79, 81)},
 }
 # Which textures suit a category (a strummed organ sounds like no musician).
 TEXTURES_FOR: dict[str, tuple[str, ...]] = {

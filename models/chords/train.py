@@ -74,7 +74,8 @@ WARP_TERMS = 4  # cosines in Sampler.warp_curve: the shortest period 3.4 octaves
 MASKS = 2  # bands of bins Sampler.frequency_masks silences per crop
 CACHE_VERSION = 2  # 2: FIR decimation for the bass window (features differ by <0.002)
 DEFAULT_VALID = ("build/chords/valid", "build/chords/valid_freepats")
-FORBIDDEN_SETS = ("unseen_timbre", "music21")  # test sets: never for training or selection
+# Test sets: never for training or selection.
+FORBIDDEN_SETS = ("unseen_timbre", "music21", "unseen_melody")
 
 
 class TrainError(RuntimeError):
