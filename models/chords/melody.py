@@ -50,13 +50,11 @@ def _pick(rng: np.random.Generator, prev: int, allowed: set[int]) -> int:
     return int(near[int(rng.choice(len(near), p=w / w.sum()))])
 
 
-def lead_line(prog: Progression, style: PlayStyle, rng: np.random.Generator,
-              velocity: int | None = None) -> list[Note]:
+def lead_line(prog: Progression, style: PlayStyle, rng: np.random.Generator) -> list[Note]:
     """The melody's notes for ``prog`` played in ``style`` (its tempo and lead-in);
     nothing over no-chord spans."""
     spb = 60.0 / style.tempo
-    vel = velocity if velocity is not None else int(
-        np.clip(style.velocity + rng.integers(0, 16), 40, 127))
+    vel = int(np.clip(style.velocity + rng.integers(0, 16), 40, 127))
     jitter = style.humanize_ms / 1000.0
     notes: list[Note] = []
     prev = int(rng.integers(64, 77))
@@ -89,7 +87,7 @@ def lead_line(prog: Progression, style: PlayStyle, rng: np.random.Generator,
                 b += dur
                 continue
             strong = abs(b - round(b)) < 1e-9 and round(b) % 2 == 0
-            nct = others and rng.random() < (NCT_STRONG if strong else NCT_WEAK)
+            nct = bool(others) and rng.random() < (NCT_STRONG if strong else NCT_WEAK)
             prev = _pick(rng, prev, others if nct else tones)
             on = t0 + b * spb + (float(rng.uniform(0, jitter)) if b > 0 else 0.0)
             v = int(np.clip(vel + rng.integers(-6, 7) - (0 if strong else 4), 20, 127))
