@@ -131,7 +131,9 @@ def test_hum_alone_is_no_chord(monkeypatch: pytest.MonkeyPatch) -> None:
     assert a.hum_hz == pytest.approx(50.0, abs=0.04)
     assert runtime.analyze(_song()[0], RATE).hum_hz is None
     monkeypatch.setattr(hum, "PRESENT", 1.1)  # no hum is ever found
-    assert "G:7" in {s.label for s in runtime.analyze(h, RATE).segments}
+    # unnotched, the 50 Hz series (G1 and its harmonics) reads as a chord on G
+    read = {s.label for s in runtime.analyze(h, RATE).segments} - {"N"}
+    assert read and {label.split(":")[0] for label in read} == {"G"}
 
 
 @pytest.mark.skipif(not is_real_model(), reason=REAL_MODEL_REASON)
