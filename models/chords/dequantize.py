@@ -160,6 +160,7 @@ def rebuild(offline: Path, live: Path, features: np.ndarray) -> tuple[Any, dict[
     """(ChordCRNN in eval mode, the graphs' metadata) from an exported pair of graphs;
     ``features`` [T, n_bins]: representative clips for the batch-norm statistics."""
     import onnx
+    import torch
 
     from models.chords.model import ChordCRNN, ModelConfig
 
@@ -179,11 +180,8 @@ def rebuild(offline: Path, live: Path, features: np.ndarray) -> tuple[Any, dict[
     off_graph, live_graph = onnx.load(str(offline)).graph, onnx.load(str(live)).graph
     off_inits, live_inits = _initializers(off_graph), _initializers(live_graph)
 
-    linears = _linears(off_graph, off_inits)
-    linears.setdefault("live_bass_head", _linears(live_graph, live_inits, "model.")
-                       .get("live_bass_head"))
-    import torch
-
+    # the offline graph leaves out the live bass head (only the live graph outputs it)
+    linears = {**_linears(live_graph, live_inits, "model."), **_linears(off_graph, off_inits)}
     for name in ("trunk.proj", "ctc_head", "frame_head", "bass_head", "live_frame_head",
                  "live_bass_head") + (("live_trunk.proj",) if model.live_trunk else ()):
         if linears.get(name) is None:
