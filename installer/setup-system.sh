@@ -3,8 +3,9 @@
 # audio, FluidSynth and a General MIDI SoundFont for the instrument, the X11/xcb
 # libraries Qt loads, Xvfb for running without a display, Redis for the cloud tests,
 # zam-plugins: free VST3 effects for the mixer (the tests load them, and ZamVerb's
-# hang on load exercises the plugin timeout), and TiMidity++ with the FreePats patches,
-# which render one of the chord model's training sets (its renderer has tests).
+# hang on load exercises the plugin timeout), TiMidity++ with the FreePats patches,
+# which render one of the chord model's training sets, and Csound, which sings the
+# tune of the voice sets (both renderers have tests).
 # Quick and silent when everything is already installed (one dpkg-query call), so
 # `make run` / `make test` can call it every time.
 set -euo pipefail
@@ -14,7 +15,7 @@ PACKAGES=(
     fluidsynth libfluidsynth3 fluid-soundfont-gm
     xvfb libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-xkb1
     libxkbcommon-x11-0 libxcb-cursor0 libegl1 libgl1 libfontconfig1 libdbus-1-3
-    redis-server zam-plugins timidity freepats
+    redis-server zam-plugins timidity freepats csound
 )
 # Extra packages for one target (e.g. `make briefcase-dev`: the headers Briefcase checks;
 # rendering the chord data, models/chords/DATA.md: `bash installer/setup-system.sh

@@ -28,6 +28,7 @@ from models.chords.progressions import (
     random_walk,
     template_names,
 )
+from models.chords.synth_voice import HELD_OUT_VOICES, draw_voice
 from models.chords.vocabulary import parse
 
 MANIFEST_DIR = Path(__file__).parent / "manifests"
@@ -41,7 +42,7 @@ SET_SEEDS = {"train": 0, "valid": 50_000_000, "unseen_timbre": 60_000_000,
              "train_freepats": 100_000_000, "train_tonejs": 110_000_000,
              "valid_freepats": 120_000_000, "train_synth": 130_000_000,
              "meter_valid": 140_000_000, "meter_test": 150_000_000,
-             "train_melody": 160_000_000}
+             "train_melody": 160_000_000, "train_voice": 170_000_000}
 # Training sets: `train` (the training programs), `train_wide` (the same recipe over
 # more programs of the training families: more timbres, never a held-out one) and
 # `train_tonejs` (recorded instruments from npm, a fourth family; mostly guitar, where
@@ -49,14 +50,20 @@ SET_SEEDS = {"train": 0, "valid": 50_000_000, "unseen_timbre": 60_000_000,
 # in every clip). `train_freepats` (the wide programs on FreePats) was a
 # third family until 2026-11-27; FreePats is now the independent validation family
 # (`valid_freepats`), so that set's name and seeds are retired, never to be reused.
-TRAIN_SETS = ("train", "train_wide", "train_tonejs", "train_synth", "train_melody")
-WIDE_SETS = ("train_wide", "train_tonejs", "train_synth", "train_melody")
+TRAIN_SETS = ("train", "train_wide", "train_tonejs", "train_synth", "train_melody",
+              "train_voice")
+WIDE_SETS = ("train_wide", "train_tonejs", "train_synth", "train_melody", "train_voice")
 # `train_melody` (melody.py): the wide recipe with a lead melody over every clip.
 MELODY_TRAIN_SETS = ("train_melody",)
 # Evaluation sets with a melody: every clip of the source set, the same seed and so
 # the same accompaniment note for note, with a held-out lead instrument playing a
 # tune on top (melody.py). The pair measures what a melody costs.
 MELODY_EVAL_SETS = {"valid_melody": "valid", "unseen_melody": "unseen_timbre"}
+# The same with the tune sung (synth_voice.py): `train_voice` is the wide recipe with a
+# training voice (soprano or tenor) singing over every clip; the evaluation pair sings
+# every clip of its source set with a held-out voice (alto and bass by turns).
+VOICE_TRAIN_SETS = ("train_voice",)
+VOICE_EVAL_SETS = {"valid_voice": "valid", "unseen_voice": "unseen_timbre"}
 RETIRED_SETS = ("train_freepats",)
 # Sets drawn on one sound source rather than the split's SoundFonts.
 SET_SOUNDFONT = {"train_tonejs": "ToneJS", "valid_freepats": "FreePats",
@@ -165,7 +172,7 @@ def _clip(set_name: str, index: int, split: str, source: dict[str, Any], prog: P
         programs[LEAD_CH] = int(leads[int(rng.integers(len(leads)))])
     if source["kind"] == "music21":  # a chorale changes chord every beat: sing-able tempos
         style = dataclasses.replace(style, tempo=float(rng.uniform(50, 100)))
-    return {
+    entry = {
         "id": f"{set_name}-{index:05d}", "seed": SET_SEEDS[set_name] + index,
         "source": source, "beats_per_bar": prog.beats_per_bar, "spans": _spans_json(prog),
         "soundfont": sf, "category": category,
@@ -176,6 +183,9 @@ def _clip(set_name: str, index: int, split: str, source: dict[str, Any], prog: P
                                 MAX_DETUNE_TRAIN if split == "train" else MAX_DETUNE_EVAL),
         "sample_rate": SAMPLE_RATE,
     }
+    if set_name in VOICE_TRAIN_SETS:  # drawn last: the other sets' streams stay as they were
+        entry["voice"] = dataclasses.asdict(draw_voice(rng))
+    return entry
 
 
 def build(set_name: str, count: int | None = None) -> dict[str, Any]:
@@ -188,6 +198,8 @@ def build(set_name: str, count: int | None = None) -> dict[str, Any]:
     keys) or ``train_wide`` (the same over the wider training program pools)."""
     if set_name in MELODY_EVAL_SETS:
         return with_melody(build(MELODY_EVAL_SETS[set_name], count), set_name)
+    if set_name in VOICE_EVAL_SETS:
+        return with_voice(build(VOICE_EVAL_SETS[set_name], count), set_name)
     if set_name not in SET_SEEDS or set_name in RETIRED_SETS:
         raise ManifestError(f"unknown set {set_name!r}; choose from {set_names()}")
     split = {"unseen_timbre": "test", "music21": "test", "valid_music21": "valid",
@@ -275,9 +287,25 @@ def with_melody(source: dict[str, Any], set_name: str) -> dict[str, Any]:
     return {**source, "set": set_name, "clips": clips}
 
 
+def with_voice(source: dict[str, Any], set_name: str) -> dict[str, Any]:
+    """``source``'s clips, each with a held-out voice (alto and bass by turns, at
+    their own formants) singing a tune over it (synth_voice.py); the voice at -2, +2
+    and +5 dB over the band by turns; accompaniment, labels and augmentation kept."""
+    clips = []
+    levels = (-2.0, 2.0, 5.0)
+    for i, entry in enumerate(source["clips"]):
+        drawn = draw_voice(np.random.default_rng([int(entry["seed"]), 13]),
+                           (HELD_OUT_VOICES[i % len(HELD_OUT_VOICES)],))
+        voice = dataclasses.replace(drawn, formant_scale=1.0, level_db=levels[i % 3])
+        clips.append({**entry, "id": f"{set_name}-{i:05d}",
+                      "voice": dataclasses.asdict(voice)})
+    return {**source, "set": set_name, "clips": clips}
+
+
 def set_names() -> list[str]:
     """The sets ``build`` makes (the retired ones left out)."""
-    return sorted([*(s for s in SET_SEEDS if s not in RETIRED_SETS), *MELODY_EVAL_SETS])
+    return sorted([*(s for s in SET_SEEDS if s not in RETIRED_SETS), *MELODY_EVAL_SETS,
+                   *VOICE_EVAL_SETS])
 
 
 def _wrap(set_name: str, split: str, clips: list[dict[str, Any]]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from models.chords.synth_offline import OfflineSynth
 from models.chords.synth_random import RandomTimbreSynth
 from models.chords.synth_sampler import SampleSynth
 from models.chords.synth_timidity import TimiditySynth
+from models.chords.synth_voice import Voice, VoiceSynth, mix
 
 Synth = OfflineSynth | TimiditySynth | SampleSynth | RandomTimbreSynth
 
@@ -29,6 +30,12 @@ class SynthPool:
         self.sample_rate = sample_rate
         self.fresh = fresh
         self._synths: dict[str, Synth] = {}
+        self._voice: VoiceSynth | None = None
+
+    def voice(self) -> VoiceSynth:
+        if self._voice is None:
+            self._voice = VoiceSynth(self.sample_rate)
+        return self._voice
 
     def get(self, name: str) -> Synth:
         if self.fresh and name in self._synths:
@@ -74,11 +81,23 @@ def render_clip(entry: dict[str, Any], pool: SynthPool, with_augment: bool = Tru
                               category=str(entry["category"]))
     else:
         stereo = synth.render(perf, programs_of(entry), detune)
+    if "voice" in entry:  # the tune sung over the band, before the room and the mic
+        stereo = mix(stereo, _sung(entry, pool, perf.duration, detune), entry["voice"]["level_db"])
     if with_augment:
         mono = augment.apply(stereo, pool.sample_rate, aug, int(entry["seed"]))
     else:
         mono = stereo.mean(axis=1)
     return mono, perf
+
+
+def _sung(entry: dict[str, Any], pool: SynthPool, seconds: float, detune_cents: float
+          ) -> np.ndarray:
+    """The clip's tune (melody.py, the lead's own stream) sung by its voice, detuned
+    with the band."""
+    prog, style = progression_of(entry), style_of(entry)
+    notes = lead_line(prog, style, np.random.default_rng([int(entry["seed"]), MELODY_STREAM]))
+    return pool.voice().render(notes, Voice.from_json(entry["voice"]), seconds,
+                               int(entry["seed"]), detune_cents)
 
 
 def write_clip(entry: dict[str, Any], audio: np.ndarray, perf: Performance, out: Path,

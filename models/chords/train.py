@@ -75,7 +75,7 @@ MASKS = 2  # bands of bins Sampler.frequency_masks silences per crop
 CACHE_VERSION = 2  # 2: FIR decimation for the bass window (features differ by <0.002)
 DEFAULT_VALID = ("build/chords/valid", "build/chords/valid_freepats")
 # Test sets: never for training or selection.
-FORBIDDEN_SETS = ("unseen_timbre", "music21", "unseen_melody")
+FORBIDDEN_SETS = ("unseen_timbre", "music21", "unseen_melody", "unseen_voice")
 
 
 class TrainError(RuntimeError):

@@ -12,7 +12,8 @@ from models.chords import soundfonts as sfs
 from models.chords.vocabulary import parse
 
 EVAL_SETS = ("unseen_timbre", "music21", "valid", "valid_music21", "valid_freepats",
-             "meter_valid", "meter_test", "valid_melody", "unseen_melody")
+             "meter_valid", "meter_test", "valid_melody", "unseen_melody", "valid_voice",
+             "unseen_voice")
 
 
 @pytest.fixture(scope="module")
@@ -104,12 +105,14 @@ def test_music21_test_pieces_and_their_melody_groups_stay_out_of_training(
 
 
 def test_seeds_never_overlap_between_sets(committed: dict[str, dict], train: dict) -> None:
-    # A melody set replays its source set's clips (same seeds) with a tune on top.
-    sets = [d for name, d in committed.items() if name not in mf.MELODY_EVAL_SETS]
-    seeds = [c["seed"] for d in (*sets, train, mf.build("train_melody", 40))
+    # A melody or voice set replays its source set's clips (same seeds) with a tune on top.
+    replays = {**mf.MELODY_EVAL_SETS, **mf.VOICE_EVAL_SETS}
+    sets = [d for name, d in committed.items() if name not in replays]
+    seeds = [c["seed"] for d in (*sets, train, mf.build("train_melody", 40),
+                                 mf.build("train_voice", 40))
              for c in d["clips"]]
     assert len(seeds) == len(set(seeds))
-    for name, source in mf.MELODY_EVAL_SETS.items():
+    for name, source in replays.items():
         assert ([c["seed"] for c in committed[name]["clips"]]
                 == [c["seed"] for c in committed[source]["clips"]])
 
@@ -118,7 +121,7 @@ def test_committed_manifests_are_what_the_builder_makes(committed: dict[str, dic
     # The evaluation sets are fixed: rebuilding them must not change a committed file
     # (music21 is left out here: chordifying 37 chorales takes seconds).
     for name in ("unseen_timbre", "valid", "valid_freepats", "meter_valid", "meter_test",
-                 "valid_melody", "unseen_melody"):
+                 "valid_melody", "unseen_melody", "valid_voice", "unseen_voice"):
         assert mf.build(name) == committed[name]
 
 
