@@ -24,6 +24,29 @@ class SoundFontLoadError(RuntimeError):
     pass
 
 
+def run_renderer(cmd: list[str], wav: Path, name: str, sample_rate: int,
+                 timeout_s: float = 120.0) -> np.ndarray:
+    """Runs a rendering program (TiMidity++, Csound) that writes ``wav`` at
+    ``sample_rate``; its audio, float32 (frames, channels). A timeout, a failure or
+    another rate raises SoundFontLoadError naming the program."""
+    import subprocess
+
+    import soundfile as sf
+
+    try:
+        done = subprocess.run(cmd, capture_output=True, timeout=timeout_s, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise SoundFontLoadError(f"{name} took over {timeout_s:.0f} s") from exc
+    if done.returncode != 0 or not wav.is_file():
+        msg = done.stderr.decode(errors="replace").strip()[-400:]
+        raise SoundFontLoadError(f"{name} failed (exit {done.returncode}): {msg}")
+    audio, rate = sf.read(wav, dtype="float32", always_2d=True)
+    if rate != sample_rate:
+        raise SoundFontLoadError(f"{name} wrote {rate} Hz, not {sample_rate}")
+    out: np.ndarray = audio
+    return out
+
+
 def _lib() -> ctypes.CDLL:
     try:
         import fluidsynth

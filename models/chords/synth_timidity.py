@@ -12,14 +12,13 @@ performance's duration, so labels and audio line up as with ``synth_offline``.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from models.chords.performance import Performance, to_midi
-from models.chords.synth_offline import DEFAULT_RATE, SoundFontLoadError
+from models.chords.synth_offline import DEFAULT_RATE, SoundFontLoadError, run_renderer
 
 RENDER_TIMEOUT_S = 120.0
 
@@ -45,7 +44,6 @@ class TimiditySynth:
     def render(self, perf: Performance, programs: dict[int, int], detune_cents: float = 0.0
                ) -> np.ndarray:
         """Stereo float32 audio, shape (frames, 2), of the whole performance."""
-        import soundfile as sf
 
         if self._tmp is None:
             raise SoundFontLoadError("this TiMidity renderer is closed")
@@ -56,17 +54,9 @@ class TimiditySynth:
                "--output-16bit", "-s", str(self.sample_rate), "-EFreverb=d",
                "-EFchorus=d", "--preserve-silence", "-idq", "-o", str(wav), str(mid)]
         try:
-            done = subprocess.run(cmd, capture_output=True, timeout=RENDER_TIMEOUT_S,
-                                  check=False)
-        except subprocess.TimeoutExpired as exc:
-            raise SoundFontLoadError(f"TiMidity took over {RENDER_TIMEOUT_S:.0f} s") from exc
-        if done.returncode != 0 or not wav.is_file():
-            msg = done.stderr.decode(errors="replace").strip()[-400:]
-            raise SoundFontLoadError(f"TiMidity failed (exit {done.returncode}): {msg}")
-        audio, rate = sf.read(wav, dtype="float32", always_2d=True)
-        wav.unlink()
-        if rate != self.sample_rate:
-            raise SoundFontLoadError(f"TiMidity wrote {rate} Hz, not {self.sample_rate}")
+            audio = run_renderer(cmd, wav, "TiMidity", self.sample_rate, RENDER_TIMEOUT_S)
+        finally:
+            wav.unlink(missing_ok=True)
         total = round(perf.duration * self.sample_rate)
         out = np.zeros((total, 2), dtype=np.float32)
         n = min(total, audio.shape[0])

@@ -20,7 +20,6 @@ octave lower, as they do.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from models.chords.performance import Note
-from models.chords.synth_offline import SoundFontLoadError
+from models.chords.synth_offline import SoundFontLoadError, run_renderer
 
 RENDER_TIMEOUT_S = 120.0
 VOWELS = ("a", "e", "i", "o", "u")
@@ -204,8 +203,6 @@ class VoiceSynth:
     def render(self, notes: list[Note], voice: Voice, seconds: float, seed: int,
                detune_cents: float = 0.0) -> np.ndarray:
         """Mono float32 audio of ``seconds`` (Csound writes floats: no clipping)."""
-        import soundfile as sf
-
         frames = round(seconds * self.sample_rate)
         if not notes:
             return np.zeros(frames, np.float32)
@@ -217,17 +214,7 @@ class VoiceSynth:
                 + "</CsInstruments>\n<CsScore>\n" + score(notes, voice, rng, detune_cents)
                 + "</CsScore>\n</CsoundSynthesizer>\n")
             cmd = [self.exe, "-d", "-m0", "-W", "-f", "-o", str(wav), str(csd)]
-            try:
-                done = subprocess.run(cmd, capture_output=True, timeout=RENDER_TIMEOUT_S,
-                                      check=False)
-            except subprocess.TimeoutExpired as exc:
-                raise SoundFontLoadError(f"Csound took over {RENDER_TIMEOUT_S:.0f} s") from exc
-            if done.returncode != 0 or not wav.is_file():
-                tail = done.stderr.decode(errors="replace")[-400:]
-                raise SoundFontLoadError(f"Csound failed ({done.returncode}): {tail}")
-            audio, rate = sf.read(wav, dtype="float32", always_2d=True)
-        if rate != self.sample_rate:
-            raise SoundFontLoadError(f"Csound wrote {rate} Hz, asked for {self.sample_rate}")
+            audio = run_renderer(cmd, wav, "Csound", self.sample_rate, RENDER_TIMEOUT_S)
         out = np.zeros(frames, np.float32)
         n = min(frames, audio.shape[0])
         out[:n] = audio[:n, 0]
