@@ -6,7 +6,9 @@ keep the smallest and fastest one that loses under a point of accuracy.
 
 Writes ``chords.onnx`` (offline graph), ``chords_live.onnx`` (live graph) and
 ``chords.json`` (metadata, every variant's size, speed and accuracy) into ``--out``;
-the other variants go to ``--work`` (default ``build/chords/export``). The exporter is
+the other variants go to ``--work`` (default ``build/chords/export/RUN-STEM``, one
+folder per checkpoint, so two exports at once do not verify each other's graphs). The
+exporter is
 torch's TorchScript one (``dynamo=False``): it writes recurrent layers as ONNX ``GRU``
 / ``LSTM`` nodes with a dynamic time axis, where the dynamo exporter (torch 2.13)
 specialised the sequence length. Prints a JSON summary as its last line; exit 1 with
@@ -50,6 +52,7 @@ from models.chords.vocabulary import N_INDEX, NUM_CLASSES, from_index
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_VALID = ROOT / "build" / "chords" / "valid"
+EXPORT_ROOT = ROOT / "build" / "chords" / "export"
 OPSET = 17
 BASS_CLASSES = 13
 # fp32 ONNX against torch (max abs difference of log-probabilities): float reordering
@@ -82,6 +85,15 @@ class Loaded:
     config: dict[str, Any]
     info: dict[str, Any]
     smoke: bool = False
+
+
+def default_work_dir(ckpt: Path) -> Path:
+    """Where a checkpoint's variants go unless ``--work`` says: a folder named after its
+    run folder and file (``build/chords-ftV2/best.pt`` -> ``.../chords-ftV2-best``).
+    One shared folder let a second export, started while the first ran, verify torch
+    against the first one's graph and fail."""
+    resolved = ckpt.resolve()
+    return EXPORT_ROOT / f"{resolved.parent.name}-{resolved.stem}"
 
 
 def load_checkpoint(path: Path) -> Loaded:
@@ -666,8 +678,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="another checkpoint to average with the first in the offline "
                          "graph (repeatable; the first gives the live graph)")
     ap.add_argument("--out", type=Path, default=ROOT / "models" / "chords" / "artifacts")
-    ap.add_argument("--work", type=Path, default=ROOT / "build" / "chords" / "export",
-                    help="where every variant is written (default build/chords/export)")
+    ap.add_argument("--work", type=Path, default=None,
+                    help="where every variant is written (default "
+                         "build/chords/export/RUN-STEM, one folder per checkpoint)")
     ap.add_argument("--valid-dir", type=Path, default=DEFAULT_VALID,
                     help="rendered validation set (audio/*.flac, labels/*.lab); default "
                          "build/chords/valid")
@@ -688,7 +701,8 @@ def main(argv: list[str] | None = None) -> int:
                 "models.chords.data render models/chords/manifests/valid.json --out "
                 f"{valid})")
             valid = None
-        record = export_all(args.checkpoint, args.out, args.work, valid, args.limit,
+        work = args.work if args.work is not None else default_work_dir(args.checkpoint)
+        record = export_all(args.checkpoint, args.out, work, valid, args.limit,
                             args.version_tag, log, members=args.member)
     except (ExportError, ModelFileError) as exc:
         print(f"export failed: {exc}", file=sys.stderr)

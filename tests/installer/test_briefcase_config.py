@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fnmatch
 import runpy
+import shutil
 import struct
 import subprocess
 import sys
@@ -92,6 +93,25 @@ def test_sources_are_the_packages_pyproject_ships(staged: Path) -> None:
     script_module = pyproject["project"]["scripts"]["strumspace"].split(":")[0]
     assert script_module.split(".")[0] in package_sources
     assert (REPO_ROOT / "strumspace_desktop" / "__main__.py").is_file()
+
+
+def test_cleanup_leaves_candidates_out_of_the_bundle(staged: Path, tmp_path: Path) -> None:
+    # Laid out as Briefcase's Linux system template copies the sources; the globs are
+    # applied as CreateCommand.cleanup_app_content applies them.
+    _, app = _parse(staged, "linux", "system")
+    bundle = tmp_path / "bundle"
+    chords = bundle / "strumspace-0.1" / "usr" / "lib" / "strumspace" / "app" / "models" / "chords"
+    for rel in ("candidates/chords-crnn-x/chords.onnx", "artifacts/chords.onnx", "runtime.py"):
+        (chords / rel).parent.mkdir(parents=True, exist_ok=True)
+        (chords / rel).write_bytes(b"x")
+    assert app.cleanup_paths
+    for pattern in app.cleanup_paths:
+        for path in bundle.glob(pattern.format(app=app)):
+            shutil.rmtree(path)
+    assert not (chords / "candidates").exists()
+    assert (chords / "artifacts" / "chords.onnx").is_file() and (chords / "runtime.py").is_file()
+    # and the folder it names is where the candidates are kept
+    assert (REPO_ROOT / "models" / "chords" / "candidates").is_dir()
 
 
 def test_launcher_runs_the_desktop_entry_point(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -138,6 +138,28 @@ def test_bad_checkpoint_is_refused_with_a_message(tmp_path: Path,
     assert "missing.pt" in capsys.readouterr().err
 
 
+def test_each_checkpoint_gets_its_own_default_work_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two runs' best.pt used to share build/chords/export: a second export started
+    # while the first ran verified torch against the first one's graph.
+    monkeypatch.setattr(export, "EXPORT_ROOT", tmp_path / "export")
+    a, b = tmp_path / "runA" / "best.pt", tmp_path / "runB" / "best.pt"
+    for seed, ckpt in enumerate((a, b)):
+        ckpt.parent.mkdir()
+        tiny_checkpoint(ckpt, seed=seed)
+    assert export.default_work_dir(a) == tmp_path / "export" / "runA-best"
+    assert export.default_work_dir(b) == tmp_path / "export" / "runB-best"
+    for ckpt, out in ((a, tmp_path / "outA"), (b, tmp_path / "outB")):
+        assert export.main([str(ckpt), "--out", str(out), "--no-eval"]) == 0
+    graphs = {run: sorted(p.name for p in (tmp_path / "export" / run).glob("*.onnx"))
+              for run in ("runA-best", "runB-best")}
+    assert graphs["runA-best"] and graphs["runA-best"] == graphs["runB-best"]
+    # each folder holds its own checkpoint's graph, not the other's
+    fa = (tmp_path / "export" / "runA-best" / "plain-fp32.onnx").read_bytes()
+    fb = (tmp_path / "export" / "runB-best" / "plain-fp32.onnx").read_bytes()
+    assert fa != fb
+
+
 def test_an_ensemble_exports_as_one_graph_with_the_first_members_live_branch(
         tmp_path: Path) -> None:
     from models.chords.model import ChordEnsemble
