@@ -1,8 +1,8 @@
 """What a sung tune costs the chord model, clip by clip: by voice, by level, by register,
 and with the held-out singers swapped for the training singers of their register.
 
-`python -m benchmarks.chords_by_voice [--sets valid_voice,unseen_voice] [--model PATH]
-[--no-swap]` reads every clip of each voice set (models.chords.manifest
+`python -m benchmarks.chords_by_voice [--quick] [--sets valid_voice,unseen_voice]
+[--model PATH] [--no-swap]` reads every clip of each voice set (models.chords.manifest
 .VOICE_EVAL_SETS) and of its clean source set through `runtime.analyze_file` (default
 options; `--model` an ONNX graph, default the shipped one) and scores them with the
 benchmark's rules. Unless `--no-swap`, each set is also rendered once more with alto
@@ -10,7 +10,8 @@ sung by a soprano and bass by a tenor (the training voices; the same clips, tune
 vibrato and levels) into build/chords/SET_trainvoices/, which tells a singer the model
 has not heard from a register it cannot set aside. Groups: `kind:alto`, `level:+2`,
 `register:low`, `all`, each with `clean`, `voice` and (swapped) `training_voice`
-scores. Prints a line per group and a JSON object as its last line.
+scores. `--quick`: 8 clips per set (the benchmark's quick choice). Prints a line per
+group and a JSON object as its last line.
 """
 
 from __future__ import annotations
@@ -25,7 +26,14 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.chords_scoring import Segments, read_lab, score_set
-from benchmarks.chords_sets import MANIFESTS, RENDERED, ROOT, SetError, load_set
+from benchmarks.chords_sets import (
+    MANIFESTS,
+    RENDERED,
+    ROOT,
+    SetError,
+    load_set,
+    quick_indices,
+)
 
 # The training voice that sings in each held-out voice's register (synth_voice.py).
 TRAINING_TWIN = {"alto": "soprano", "bass": "tenor"}
@@ -73,6 +81,7 @@ def render_swapped(name: str) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="8 clips per set")
     ap.add_argument("--sets", default="valid_voice,unseen_voice")
     ap.add_argument("--model", default=None, help="an ONNX graph (default: the shipped one)")
     ap.add_argument("--no-swap", action="store_true",
@@ -91,13 +100,17 @@ def main(argv: list[str] | None = None) -> int:
         if name not in VOICE_EVAL_SETS:
             raise SystemExit(f"{name!r} is not a voice set (choose from "
                              f"{', '.join(VOICE_EVAL_SETS)})")
-        manifest = json.loads((MANIFESTS / f"{name}.json").read_text())
-        sung = load_set(name)
-        clean = load_set(VOICE_EVAL_SETS[name])
+        entries = json.loads((MANIFESTS / f"{name}.json").read_text())["clips"]
+        sung = load_set(name, quick=args.quick)
+        clean = load_set(VOICE_EVAL_SETS[name], quick=args.quick)
+        if args.quick:  # the same indices load_set took
+            entries = [entries[i] for i in quick_indices(len(entries))]
         twin = None if args.no_swap else render_swapped(name)
         pairs: dict[str, dict[str, list[tuple[Segments, Segments]]]] = defaultdict(
             lambda: defaultdict(list))
-        for entry, s_clip, c_clip in zip(manifest["clips"], sung, clean, strict=True):
+        for entry, s_clip, c_clip in zip(entries, sung, clean, strict=True):
+            if s_clip.id != entry["id"]:
+                raise SetError(f"{name}: clip {s_clip.id} is not the manifest's {entry['id']}")
             ref = read_lab(c_clip.lab)
             versions = {"clean": c_clip.audio, "voice": s_clip.audio}
             if twin is not None:
@@ -118,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             result[name][group] = scores
             print(f"{name} {group:14s} ({scores['clips']} clips) {'  '.join(cells)}",
                   flush=True)
-    print(json.dumps({"sets": result, "model": args.model or "shipped",
+    print(json.dumps({"sets": result, "model": args.model or "shipped", "quick": args.quick,
                       "metrics": "majmin/sevenths per version"}))
     return 0
 
