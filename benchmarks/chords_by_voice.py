@@ -19,8 +19,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import subprocess
-import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -29,15 +27,15 @@ from benchmarks.chords_scoring import Segments, read_lab, score_set
 from benchmarks.chords_sets import (
     MANIFESTS,
     RENDERED,
-    ROOT,
     SetError,
     load_set,
     quick_indices,
+    render,
 )
+from models.chords.synth_voice import OCTAVE_DOWN
 
 # The training voice that sings in each held-out voice's register (synth_voice.py).
 TRAINING_TWIN = {"alto": "soprano", "bass": "tenor"}
-LOW_REGISTER = frozenset({"bass", "tenor"})
 
 
 def swapped_manifest(manifest: dict[str, Any], swap: dict[str, str] = TRAINING_TWIN
@@ -56,7 +54,7 @@ def swapped_manifest(manifest: dict[str, Any], swap: dict[str, str] = TRAINING_T
 
 def groups_of(voice: dict[str, Any]) -> list[str]:
     """The groups one clip counts in."""
-    register = "low" if voice["kind"] in LOW_REGISTER else "high"
+    register = "low" if voice["kind"] in OCTAVE_DOWN else "high"
     return [f"kind:{voice['kind']}", f"level:{voice['level_db']:+.0f}",
             f"register:{register}", "all"]
 
@@ -72,10 +70,9 @@ def render_swapped(name: str) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     path = out / "manifest.json"
     path.write_text(json.dumps(swapped, indent=1))
-    cmd = [sys.executable, "-m", "models.chords.data", "render", str(path), "--out", str(out)]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    if proc.returncode != 0 or not all(a.exists() for a in audio):
-        raise SetError(f"rendering {swapped['set']} failed: {proc.stderr.strip()[-1500:]}")
+    render(swapped["set"], out, manifest=path)
+    if not all(a.exists() for a in audio):
+        raise SetError(f"the {swapped['set']} set still lacks clips after rendering")
     return out
 
 

@@ -45,10 +45,11 @@ def quick_indices(n: int, count: int = QUICK_CLIPS) -> list[int]:
     return out
 
 
-def render(name: str, out: Path) -> None:
-    """Render the set's manifest into `out` (skips clips already there)."""
+def render(name: str, out: Path, manifest: Path | None = None) -> None:
+    """Render the set's manifest (or `manifest`, a set built on the fly) into `out`
+    (skips clips already there)."""
     cmd = [sys.executable, "-m", "models.chords.data", "render",
-           str(MANIFESTS / f"{name}.json"), "--out", str(out)]
+           str(manifest or MANIFESTS / f"{name}.json"), "--out", str(out)]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if proc.returncode != 0:
         raise SetError(f"rendering the {name} set failed ({' '.join(cmd[1:])}): "
