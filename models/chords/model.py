@@ -177,19 +177,21 @@ class ChordCRNN(nn.Module):
                                                 self.cfg.live_lookahead)))
 
     # -- offline ------------------------------------------------------------------
-    def offline(self, features: Tensor) -> dict[str, Tensor]:
+    def offline(self, features: Tensor, live: bool = True) -> dict[str, Tensor]:
         """features [B, T, F] -> logits ``ctc`` [B,T,158], ``frame`` [B,T,157], ``bass``
         [B,T,13] (offline branch), ``live_frame``, ``live_bass`` (causal branch, same
-        trunk: used in training), ``hidden`` [B,T,2H] (penultimate layer), ``trunk``
-        [B,T,trunk] (the trunk's output, for the training's note head)."""
+        trunk: used in training; left out with ``live=False``), ``hidden`` [B,T,2H]
+        (penultimate layer), ``trunk`` [B,T,trunk] (the trunk's output, for the
+        training's note head)."""
         z = self.trunk_padded(features)
         h, _ = self.rnn(z)
         h = self.drop(h)
         hz = torch.cat([h, z], -1)
-        live_frame, live_bass = self.live_logits(features, z)
-        return {"ctc": self.ctc_head(hz), "frame": self.frame_head(hz),
-                "bass": self.bass_head(hz), "live_frame": live_frame,
-                "live_bass": live_bass, "hidden": h, "trunk": z}
+        out = {"ctc": self.ctc_head(hz), "frame": self.frame_head(hz),
+               "bass": self.bass_head(hz), "hidden": h, "trunk": z}
+        if live:
+            out["live_frame"], out["live_bass"] = self.live_logits(features, z)
+        return out
 
     def live_logits(self, features: Tensor, z: Tensor | None = None
                     ) -> tuple[Tensor, Tensor]:

@@ -19,9 +19,14 @@ with each other. best.pt keeps the best mean, over the sets, of majmin and seven
 The test sets (unseen_timbre, music21) are never read here.
 
 ``--live-only --init CKPT`` fine-tunes the causal live branch alone (trunk and offline
-branch frozen); ``--onset-weight W`` weighs the live frames in the first
-``--onset-frames`` after each chord change W times, so that the live display learns
-to name a new chord sooner (MODEL.md, live latency). ``--crop-coverage frames`` lets
+branch frozen; without ``--init``, a new model's live branch from scratch).
+``--offline-only`` trains everything but the live branch, which it leaves as it is and
+does not compute: with a live branch on a causal trunk of its own (``--live-lookahead
+0``) the two branches share no weight, so two processes (one core each) train them at
+once and ``merge.py`` puts them together, in less time than a joint run.
+``--onset-weight W`` weighs the live frames in the first ``--onset-frames`` after each
+chord change W times, so that the live display learns to name a new chord sooner
+(MODEL.md, live latency). ``--crop-coverage frames`` lets
 crops reach a clip's first and last seconds as often as its middle (``Sampler``).
 ``--notes-weight W`` adds a training-only head on the trunk that names the pitch
 classes sounding in each frame (``note_targets``: rebuilt from each training set's
@@ -682,6 +687,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         valid_dirs = [render_smoke_set(data_dir, "smoke-valid", 3, args.seed + 1000),
                       render_smoke_set(data_dir, "smoke-valid-b", 2, args.seed + 2000)]
         cfg = ModelConfig.tiny()
+        if args.live_lookahead is not None:
+            cfg = dataclasses.replace(cfg, live_lookahead=args.live_lookahead)
         crop_s, batch, peak_lr, valid_every = 6.0, 4, 3e-3, 20.0
     else:
         train_dirs = [Path(d) for d in args.train] if args.train else [
@@ -729,8 +736,6 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             torch.manual_seed(args.seed + 7919)
             notes_head = torch.nn.Linear(cfg.trunk, 12)
     head_params = list(notes_head.parameters()) if notes_head is not None else []
-    opt = torch.optim.AdamW(list(model.parameters()) + head_params, lr=peak_lr,
-                            weight_decay=args.weight_decay)
     # A step budget gives the same run on any machine (a time budget gives a faster
     # machine more steps); validation then follows steps too, every twentieth.
     valid_steps = max(1, args.steps // 20) if args.steps else 0
@@ -743,18 +748,17 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     state: dict[str, Any] = {"step": 0, "elapsed_s": 0.0, "best": None, "log": [],
                              "audio_s": 0.0}
     last_path, best_path = out / "last.pt", out / "best.pt"
-    if args.live_only and not (args.init or args.resume):
-        raise TrainError("--live-only fine-tunes a trained model: give --init CKPT")
-
     def optimizer_for(m: Any) -> Any:
-        if not args.live_only:
+        if not (args.live_only or args.offline_only):
             return torch.optim.AdamW(list(m.parameters()) + head_params, lr=peak_lr,
                                      weight_decay=args.weight_decay)
-        # Trunk and offline branch stay as they are (the offline graph and the
-        # catalogue embedding do not move); only the causal branch learns.
+        # One branch learns; the other stays as it is (--live-only: the offline graph
+        # and the catalogue embedding do not move; --offline-only: the live branch does
+        # not, and another process can train it at the same time: merge.py).
         for n, p in m.named_parameters():
-            p.requires_grad_(n.startswith("live_"))
-        return torch.optim.AdamW([p for p in m.parameters() if p.requires_grad], lr=peak_lr,
+            p.requires_grad_(n.startswith("live_") == args.live_only)
+        return torch.optim.AdamW([p for p in m.parameters() if p.requires_grad]
+                                 + head_params, lr=peak_lr,
                                  weight_decay=args.weight_decay)
 
     resumed_average: dict[str, Any] | None = None
@@ -797,6 +801,13 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             notes_head.load_state_dict(ck["notes_head"])
         opt = optimizer_for(model)
         print(f"fine-tuning from {args.init} (step {ck['state']['step']})", flush=True)
+    else:
+        opt = optimizer_for(model)
+    if (args.live_only or args.offline_only) and cfg.live_lookahead != 0:
+        # A branch alone needs a trunk of its own: with a shared trunk, training one
+        # branch would move the other.
+        raise TrainError("--live-only / --offline-only train one branch: the live "
+                         "branch needs its own causal trunk (--live-lookahead 0)")
     # Weight averaging (SWA): a uniform mean of the weights (and batch-norm statistics)
     # every ``average_every`` steps from ``average_from`` of the budget on, kept beside
     # the trained weights and written to average.pt at every validation.
@@ -880,6 +891,9 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         if args.live_only:  # frozen parts: no dropout, no batch-norm statistics updates
             model.trunk.eval()
             model.rnn.eval()
+        elif args.offline_only and model.live_trunk is not None:
+            model.live_trunk.eval()
+            model.live_rnn.eval()
         b = sampler.batch_arrays()
         x = torch.from_numpy(b["x"])
         chord = torch.from_numpy(b["chord"])
@@ -892,7 +906,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             bass_l = F.cross_entropy(live_bass.flatten(0, 1), bass.flatten(),
                                      ignore_index=IGNORE)
         else:
-            outs = model.offline(x)
+            outs = model.offline(x, live=not args.offline_only)
             # CTC per target chord (summed over the batch, over its chords).
             logp = F.log_softmax(outs["ctc"], -1).transpose(0, 1)  # [T, B, C]
             ctc = F.ctc_loss(logp, torch.from_numpy(b["targets"]),
@@ -902,11 +916,15 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             ctc = ctc / float(b["target_lengths"].sum())
             frame = F.cross_entropy(outs["frame"].flatten(0, 1), chord.flatten(),
                                     ignore_index=IGNORE)
-            live = _weighted_ce(outs["live_frame"], chord, w)
-            bass_l = 0.5 * (F.cross_entropy(outs["bass"].flatten(0, 1), bass.flatten(),
-                                            ignore_index=IGNORE)
-                            + F.cross_entropy(outs["live_bass"].flatten(0, 1),
-                                              bass.flatten(), ignore_index=IGNORE))
+            # The offline bass head weighs what it weighs in a joint run (half of it).
+            bass_l = 0.5 * F.cross_entropy(outs["bass"].flatten(0, 1), bass.flatten(),
+                                           ignore_index=IGNORE)
+            if args.offline_only:  # the live branch is not computed: another run trains it
+                live = torch.zeros(())
+            else:
+                live = _weighted_ce(outs["live_frame"], chord, w)
+                bass_l = bass_l + 0.5 * F.cross_entropy(
+                    outs["live_bass"].flatten(0, 1), bass.flatten(), ignore_index=IGNORE)
         loss = ctc + frame + live + 0.5 * bass_l
         notes_l = torch.zeros(())
         if notes_head is not None and not args.live_only:
@@ -1015,7 +1033,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--valid-every", type=float, default=300.0, help="seconds of training")
     ap.add_argument("--log-every", type=float, default=30.0, help="seconds")
     ap.add_argument("--live-only", action="store_true",
-                    help="with --init: train the causal live branch alone")
+                    help="train the causal live branch alone (the rest frozen; from "
+                         "--init, or a new model with --live-lookahead 0)")
+    ap.add_argument("--offline-only", action="store_true",
+                    help="train the offline branch alone, the live branch frozen (not "
+                         "computed): with --live-only in a second process, the two "
+                         "branches of one model at once on two cores (merge.py)")
     ap.add_argument("--live-lookahead", type=int, choices=(0, 1), default=None,
                     help="0: a causal trunk of its own for the live branch (23 ms sooner)")
     for name, what in (("c1", "conv channels"), ("trunk", "trunk width"),
@@ -1083,6 +1106,8 @@ def main(argv: list[str] | None = None) -> int:
                  "shape a new model: "
                  "a checkpoint (--init, --resume) has its own shape, and --smoke trains "
                  "the tiny one")
+    if args.live_only and args.offline_only:
+        ap.error("--live-only and --offline-only: one branch, or neither (both)")
     if args.steps is not None and (args.steps < 1 or args.minutes is not None):
         ap.error("--steps is a budget of at least 1 step, instead of --minutes")
     if args.minutes is None and args.steps is None:
