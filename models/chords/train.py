@@ -891,9 +891,6 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         if args.live_only:  # frozen parts: no dropout, no batch-norm statistics updates
             model.trunk.eval()
             model.rnn.eval()
-        elif args.offline_only and model.live_trunk is not None:
-            model.live_trunk.eval()
-            model.live_rnn.eval()
         b = sampler.batch_arrays()
         x = torch.from_numpy(b["x"])
         chord = torch.from_numpy(b["chord"])
@@ -916,15 +913,16 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             ctc = ctc / float(b["target_lengths"].sum())
             frame = F.cross_entropy(outs["frame"].flatten(0, 1), chord.flatten(),
                                     ignore_index=IGNORE)
-            # The offline bass head weighs what it weighs in a joint run (half of it).
-            bass_l = 0.5 * F.cross_entropy(outs["bass"].flatten(0, 1), bass.flatten(),
-                                           ignore_index=IGNORE)
+            bass_off = F.cross_entropy(outs["bass"].flatten(0, 1), bass.flatten(),
+                                       ignore_index=IGNORE)
             if args.offline_only:  # the live branch is not computed: another run trains it
                 live = torch.zeros(())
+                bass_l = 0.5 * bass_off  # the offline head's weight in a joint run
             else:
                 live = _weighted_ce(outs["live_frame"], chord, w)
-                bass_l = bass_l + 0.5 * F.cross_entropy(
-                    outs["live_bass"].flatten(0, 1), bass.flatten(), ignore_index=IGNORE)
+                bass_l = 0.5 * (bass_off + F.cross_entropy(outs["live_bass"].flatten(0, 1),
+                                                           bass.flatten(),
+                                                           ignore_index=IGNORE))
         loss = ctc + frame + live + 0.5 * bass_l
         notes_l = torch.zeros(())
         if notes_head is not None and not args.live_only:
