@@ -30,6 +30,7 @@ from models.chords.model import (
     load_checkpoint,
     meta,
 )
+from models.chords.train import save_atomic
 
 LIVE_PREFIX = "live_"
 
@@ -52,8 +53,6 @@ def _is_smoke(ck: dict[str, Any]) -> bool:
 def merge(offline_path: Path, live_path: Path, out: Path) -> dict[str, Any]:
     """Write the merged checkpoint to ``out`` (train.py's format, no optimizer) and
     return its summary."""
-    import torch
-
     try:
         off_model, off_ck = load_checkpoint(offline_path)
         live_model, live_ck = load_checkpoint(live_path)
@@ -95,9 +94,7 @@ def merge(offline_path: Path, live_path: Path, out: Path) -> dict[str, Any]:
           # a smoke model stays marked as one (export tags its version "smoke")
           "smoke": any(_is_smoke(c) for c in (off_ck, live_ck))}
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(out.suffix + ".tmp")
-    torch.save(ck, tmp)
-    tmp.replace(out)
+    save_atomic(ck, out)
     return {"out": str(out), "live_tensors": taken, **branches}
 
 
