@@ -21,7 +21,7 @@ from models.chords.model import (
     load_checkpoint,
     meta,
 )
-from models.chords.recipe import CHAINS, stage_args
+from models.chords.recipe import BF16_CHAINS, CHAINS, stage_args
 from models.chords.recipe import main as recipe_main
 from models.chords.train import main as train_main
 
@@ -110,6 +110,12 @@ def test_recipe_stages_name_their_data_and_resume(tmp_path: Path) -> None:
     (tmp_path / "liveA" / "last.pt").write_bytes(b"")
     smoke = stage_args(CHAINS["live"][0], tmp_path, data, smoke=True)
     assert "--smoke" in smoke and "--train" not in smoke and smoke[-1] == "--resume"
+    assert "--bf16" not in smoke and "--bf16" not in args
+    # --bf16: every stage in bfloat16, with the shipped model's step counts.
+    bf = [stage_args(s, tmp_path, data, smoke=False, bf16=True)
+          for chain in BF16_CHAINS.values() for s in chain]
+    assert all("--bf16" in a for a in bf)
+    assert [a[a.index("--steps") + 1] for a in bf] == ["10536", "2700", "10536", "10700"]
 
 
 @pytest.mark.slow

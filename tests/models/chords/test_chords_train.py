@@ -361,6 +361,8 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.timeout(1500)  # about a minute alone; far longer on a machine busy with training
 def test_smoke_training_runs_validates_and_resumes(tmp_path: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    import torch
+
     from models.chords.model import load_checkpoint
 
     out = tmp_path / "run"
@@ -427,6 +429,17 @@ def test_smoke_training_runs_validates_and_resumes(tmp_path: Path,
     for name, value in a.state_dict().items():
         assert (b_weights[name] == value).all(), name
     assert not (runs[0] / "average.pt").exists()
+    # --bf16: the same run with its forward pass in bfloat16 trains other weights (the
+    # flag takes effect) and still writes float32 ones, as a float32 run does.
+    bf = tmp_path / "steps-bf16"
+    r7 = _run("--smoke", "--out", str(bf), "--steps", "12", "--threads", "1", "--bf16")
+    assert r7.returncode == 0, r7.stderr[-2000:]
+    c, ck_c = load_checkpoint(bf / "last.pt")
+    assert ck_c["args"]["bf16"] == "True"
+    a_weights = a.state_dict()
+    assert all(v.dtype == a_weights[n].dtype for n, v in c.state_dict().items())
+    assert c.state_dict()["trunk.proj.weight"].dtype == torch.float32
+    assert not (c.state_dict()["trunk.proj.weight"] == a_weights["trunk.proj.weight"]).all()
     mean, ck_mean = load_checkpoint(runs[1] / "average.pt")
     assert ck_mean["state"]["averaged"] == 4 and ck_mean["state"]["step"] == 12
     assert not (mean.state_dict()["trunk.proj.weight"] == b_weights["trunk.proj.weight"]).all()
@@ -492,3 +505,39 @@ def test_contrast_bins_must_be_a_positive_odd_number(
     with pytest.raises(SystemExit) as stop:
         main(["--out", str(tmp_path), "--contrast-bins", bad])
     assert stop.value.code == 2 and "--contrast-bins" in capsys.readouterr().err
+
+
+def test_a_gpu_asked_for_where_torch_sees_none_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    assert main(["--smoke", "--out", str(tmp_path / "r"), "--steps", "2",
+                 "--device", "cuda"]) == 2
+    assert "sees no CUDA device" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()  # refused before anything is written
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_smoke_training_on_a_gpu_writes_a_checkpoint_the_cpu_reads(tmp_path: Path) -> None:
+    import torch
+
+    from models.chords.model import load_checkpoint
+
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    out = tmp_path / "gpu"
+    r = _run("--smoke", "--out", str(out), "--steps", "12", "--device", "cuda", "--bf16")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert '"device": "cuda' in r.stdout
+    summary = json.loads(r.stdout.strip().splitlines()[-1])
+    assert summary["done"] and summary["step"] == 12
+    model, ck = load_checkpoint(out / "last.pt")  # on the CPU
+    assert ck["args"]["device"] == "cuda" and ck["args"]["bf16"] == "True"
+    weight = model.state_dict()["trunk.proj.weight"]
+    assert weight.device.type == "cpu" and weight.dtype == torch.float32
+    r2 = _run("--smoke", "--out", str(out), "--steps", "16", "--device", "cuda", "--resume")
+    assert r2.returncode == 0, r2.stderr[-2000:]
+    assert json.loads(r2.stdout.strip().splitlines()[-1])["step"] == 16
