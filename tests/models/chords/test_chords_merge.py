@@ -115,7 +115,7 @@ def test_recipe_stages_name_their_data_and_resume(tmp_path: Path) -> None:
     bf = [stage_args(s, tmp_path, data, smoke=False, bf16=True)
           for chain in BF16_CHAINS.values() for s in chain]
     assert all("--bf16" in a for a in bf)
-    assert [a[a.index("--steps") + 1] for a in bf] == ["10536", "2700", "10536", "10700"]
+    assert [a[a.index("--steps") + 1] for a in bf] == ["10536", "5400", "10536", "10700"]
 
 
 @pytest.mark.slow
