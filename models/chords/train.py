@@ -501,12 +501,12 @@ def evaluate(model: Any, vset: CachedSet, max_clips: int | None = None) -> dict[
                                             dtype=np.float32))[None]
             if x.shape[1] == 0:
                 continue
-            out = {k: v.cpu() for k, v in model.offline(x.to(device)).items()}
+            out = model.offline(x.to(device))
             ref_iv, ref_lab = mir_eval.io.load_labeled_intervals(vset.labs[i])
             for branch, fk, bk in (("offline", "frame", "bass"), ("live", "live_frame",
                                                                   "live_bass")):
-                pc = out[fk][0].argmax(-1).numpy()
-                pb = out[bk][0].argmax(-1).numpy()
+                pc = out[fk][0].argmax(-1).cpu().numpy()
+                pb = out[bk][0].argmax(-1).cpu().numpy()
                 if branch == "offline":
                     frame_hits += int((pc == c).sum())
                     frame_total += int(c.size)
