@@ -109,7 +109,8 @@ def load_checkpoint(path: Path) -> Loaded:
                           f"({type(exc).__name__}: {str(exc)[:300]})") from exc
     raw_state, raw_args = ck.get("state"), ck.get("args")
     state: dict[str, Any] = raw_state if isinstance(raw_state, dict) else {}
-    info: dict[str, Any] = {k: state[k] for k in ("step", "elapsed_s", "audio_s", "best")
+    info: dict[str, Any] = {k: state[k] for k in ("step", "elapsed_s", "audio_s", "best",
+                                                  "merged")
                             if k in state and _jsonable(state[k])}
     args: dict[str, Any] = raw_args if isinstance(raw_args, dict) else {}
     if _jsonable(args):

@@ -79,8 +79,11 @@ def merge(offline_path: Path, live_path: Path, out: Path) -> dict[str, Any]:
 
     def summary(ck: dict[str, Any], path: Path) -> dict[str, Any]:
         st = _part(ck, "state")
+        # the branch's own training arguments and best validation travel with the
+        # merged model into chords.json, so the model card's recipe can be checked
         return {"checkpoint": str(path), "step": st.get("step"),
-                "elapsed_s": st.get("elapsed_s")}
+                "elapsed_s": st.get("elapsed_s"), "best": st.get("best"),
+                "args": {str(k): str(v) for k, v in _part(ck, "args").items()}}
 
     branches = {"offline": summary(off_ck, offline_path), "live": summary(live_ck, live_path)}
     off_state = _part(off_ck, "state")

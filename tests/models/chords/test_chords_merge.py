@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from models.chords.export import load_checkpoint as export_load_checkpoint
 from models.chords.merge import MergeError, main, merge
 from models.chords.model import (
     CHECKPOINT_FORMAT,
@@ -32,7 +33,9 @@ SPLIT = dataclasses.replace(ModelConfig.tiny(), live_lookahead=0)
 def _save(model: ChordCRNN, path: Path, step: int = 5) -> Path:
     torch.save({"format": CHECKPOINT_FORMAT, "config": config_dict(model.cfg),
                 "model": model.state_dict(), "meta": meta(model),
-                "state": {"step": step, "elapsed_s": 1.0, "audio_s": 2.0}}, path)
+                "state": {"step": step, "elapsed_s": 1.0, "audio_s": 2.0,
+                          "best": {"score": step / 10}},
+                "args": {"steps": str(step * 100), "bf16": "True"}}, path)
     return path
 
 
@@ -50,6 +53,10 @@ def test_merge_takes_the_live_branch_from_one_and_the_rest_from_the_other(
     merged, ck = load_checkpoint(out)
     assert res["offline"]["step"] == 7 and res["live"]["step"] == 9
     assert ck["state"]["merged"]["live"]["checkpoint"] == str(tmp_path / "live.pt")
+    # Each branch's recipe reaches the exported model card (chords.json "training").
+    info = export_load_checkpoint(out).info["merged"]
+    assert info["offline"]["args"]["steps"] == "700" and info["live"]["best"]["score"] == 0.9
+    assert json.loads(json.dumps(info)) == info
     got = merged.state_dict()
     names = {n for n in got if n.startswith("live_")}
     assert res["live_tensors"] == len(names) > 0
