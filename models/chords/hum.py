@@ -64,6 +64,8 @@ LIVE_WINDOW = 8  # spectra (7.4 s) the live detector looks at
 MAINS_MOVED_HZ = 0.02  # a live estimate this far from the notches' mains rebuilds them
 NOTCH_HZ = 1.0
 NOTCH_HZ_PER_HARMONIC = 0.15
+PRIME_S = 2.0  # the notches settle within about 1 s of a hum's onset
+PRIME_PERIODS_S = 1.0  # the longest whole number of mains periods looped to prime them
 SILENT = 1e-7  # a frame this quiet (peak magnitude) has no lines to count
 
 
@@ -209,7 +211,17 @@ def detect(mono: np.ndarray, sample_rate: float) -> Hum | None:
 class HumFilter:
     """Notches at ``hum``'s harmonics for audio at ``sample_rate``, block by block
     (the filter's state carries over); harmonics at or above the Nyquist frequency
-    are left out."""
+    are left out.
+
+    Started from rest, the notches let a hum that is there from the first sample
+    through for about a second (hum alone at -50 dBFS: -59 dB in the first quarter
+    second, -77 once settled), which the chord model read as G:maj. So the first block
+    primes them: the hum repeats every mains period, so a whole number of periods
+    from the block's start, looped for ``PRIME_S``, is the hum as it sounded before
+    the recording began, and the recording starts with the notches settled on it
+    (a first block shorter than one period, 20 ms, leaves them at rest).
+    (A mirrored start, as ``scipy.signal.filtfilt`` pads, does not do it: each
+    harmonic comes back with another phase, and rings the notches again.)"""
 
     def __init__(self, hum: Hum, sample_rate: float) -> None:
         from scipy import signal
@@ -225,14 +237,37 @@ class HumFilter:
             sections.append(np.concatenate([b, a]))
         self._sos = np.array(sections, dtype=np.float64).reshape(-1, 6)
         self._zi = np.zeros((self._sos.shape[0], 2))
+        self._rate = float(sample_rate)
+        self._period = self._rate / hum.mains_hz
+        self._prime_n = round(PRIME_S * float(sample_rate))
+        self._primed = False
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         if self._sos.shape[0] == 0 or x.size == 0:
             return x
         from scipy import signal
 
+        if not self._primed:
+            self._primed = True
+            self._prime(x)
         y, self._zi = signal.sosfilt(self._sos, x, zi=self._zi)
         return np.asarray(y, dtype=np.float32)
+
+
+    def _prime(self, x: np.ndarray) -> None:
+        from scipy import signal
+
+        # the whole number of periods (within the block and PRIME_PERIODS_S) whose
+        # length is closest to a whole number of samples, so the loop has no seam
+        fit = min(x.size, PRIME_PERIODS_S * self._rate)
+        counts = np.arange(1, int(fit / self._period) + 1)
+        if counts.size == 0:
+            return
+        lengths = counts * self._period
+        n = round(float(lengths[int(np.argmin(np.abs(lengths - np.round(lengths))))]))
+        head = np.asarray(x[:n], dtype=np.float64)
+        loop = np.tile(head, -(-self._prime_n // n))
+        _, self._zi = signal.sosfilt(self._sos, loop, zi=self._zi)
 
 
 class LiveHumRemover:

@@ -112,6 +112,22 @@ def test_the_notches_take_the_hum_out_and_leave_the_notes() -> None:
     assert HumFilter(Hum(50.0, ()), RATE).apply(chord) is chord
 
 
+@pytest.mark.parametrize("block", [1024, 4 * RATE])
+def test_hum_there_from_the_first_sample_is_notched_from_the_first_sample(
+        block: int) -> None:
+    # Started from rest, the notches let it through for about a second (-3 dB in the
+    # first quarter second); primed by its first block, they are settled at once. (A
+    # first block shorter than one mains period, 20 ms, cannot prime them.)
+    for mains in (50.0, 60.0):
+        h = mains_hum(4 * RATE, RATE, mains, -20.0, wander=0.0)
+        notch = HumFilter(Hum(mains, tuple(mains * k for k in range(1, 2000 // int(mains)
+                                                                       + 1))), RATE)
+        out = np.concatenate([notch.apply(h[i: i + block]) for i in range(0, h.size, block)])
+        quarter = RATE // 4
+        assert _db_below(out[:quarter], hum.F_MAX) < _db_below(h[:quarter], hum.F_MAX) - 30
+        assert _db(out[:quarter]) < _db(out[2 * RATE:]) + 3
+
+
 def test_the_tuning_is_measured_without_the_hum() -> None:
     x, _ = _song()
     y = x + mains_hum(x.size, RATE, 50.0, -30.0)
