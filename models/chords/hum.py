@@ -219,7 +219,7 @@ class HumFilter:
     primes them: the hum repeats every mains period, so a whole number of periods
     from the block's start, looped for ``PRIME_S``, is the hum as it sounded before
     the recording began, and the recording starts with the notches settled on it
-    (a first block shorter than one period, 20 ms, leaves them at rest).
+    (a first block shorter than one period, 20 ms at 50 Hz, leaves them at rest).
     (A mirrored start, as ``scipy.signal.filtfilt`` pads, does not do it: each
     harmonic comes back with another phase, and rings the notches again.)"""
 
@@ -252,7 +252,6 @@ class HumFilter:
             self._prime(x)
         y, self._zi = signal.sosfilt(self._sos, x, zi=self._zi)
         return np.asarray(y, dtype=np.float32)
-
 
     def _prime(self, x: np.ndarray) -> None:
         from scipy import signal
