@@ -2,11 +2,11 @@
 
 Measured on this 2-core machine (MODEL.md): in float32, 107 minutes and a model 1.2
 points of majmin below the shipped one on validation ("Two branches trained apart, on
-two cores"); with ``--bf16``, the shipped model's own step counts and a tune stage
-twice as long, 101 minutes, and a model that passes the rule the shipped one set for
-its successors (level on clean audio, within a point with a tune: "The shipped
-schedule in bfloat16"). The shipped recipe, three float32 stages one after another,
-takes 177 minutes of one core.
+two cores"); with ``--bf16``, the previous model's step counts and a tune stage
+twice as long, 98 minutes in one command and the shipped model,
+``chords-crnn-20261129-223a9572``, rebuilt bit for bit ("The shipped schedule in
+bfloat16", How to rebuild). The previous model's recipe, three float32 stages one
+after another, took 177 minutes of one core.
 
     python -m models.chords.recipe --out build/chords-recipe
     python -m models.chords.recipe --out build/chords-bf16 --bf16 --export build/chords-bf16/export
@@ -60,11 +60,11 @@ CHAINS: dict[str, tuple[Stage, ...]] = {
     "live": (Stage("liveA", "live", 8000),
              Stage("liveB", "live", 8000, lr=1e-3, init="liveA", melody=True)),
 }
-# --bf16: the shipped model's own schedule, each step in bfloat16 (train.py --bf16):
-# its offline branch 10,536 steps from scratch, then the tune stage twice the shipped
+# --bf16: the previous model's schedule, each step in bfloat16 (train.py --bf16):
+# its offline branch 10,536 steps from scratch, then the tune stage twice its
 # 2,700 (the 2,700 fell 1.1 points short with a tune; 5,400 fit the 2 hours and pass:
-# MODEL.md); its live branch, which had 13,236 joint steps and 8,000 of its own,
-# 10,536 and 10,700 here.
+# MODEL.md); the live branch, which had 13,236 joint steps and 8,000 of its own in
+# the previous model, 10,536 and 10,700 here.
 BF16_CHAINS: dict[str, tuple[Stage, ...]] = {
     "offline": (Stage("offlineA", "offline", 10536),
                 Stage("offlineB", "offline", 5400, lr=4e-4, init="offlineA", melody=True)),
